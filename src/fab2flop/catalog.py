@@ -1,0 +1,199 @@
+"""The sourced catalog: every default number the package uses, with its unit, year and source.
+
+The catalog lives in YAML files under ``fab2flop/data/catalog/``. Each file is a nested
+mapping; any mapping that has a ``value`` key is a *record*::
+
+    N3:
+      wafer_price_usd:
+        value: 20000            # a number, a label (str) or a series {year: number}
+        low: 18000              # optional: where sources disagree
+        high: 27000
+        unit: USD/wafer         # required; "1" for a pure number, "-" for a label
+        year: 2024              # required: the year the figure refers to
+        source: "DigiTimes via Tom's Hardware; TrendForce (Oct 2025)"   # required
+        conf: M                 # optional: H (primary), M (reputable secondary), L (derived/rumour)
+        note: "..."             # optional
+
+A record's id is the file stem and the path joined by dots: ``nodes.N3.wafer_price_usd``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import CatalogError
+
+Number = float | int
+Value = Number | str | dict[int, Number]
+
+
+class Record(BaseModel):
+    """One sourced value of the catalog."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    value: Value
+    unit: str = Field(min_length=1)
+    year: int = Field(ge=1990, le=2100)
+    source: str = Field(min_length=3)
+    low: Number | None = None
+    high: Number | None = None
+    conf: str | None = Field(default=None, pattern="^(H|M|L|H/M|M/L|H/L)$")
+    note: str | None = None
+
+    @field_validator("value")
+    @classmethod
+    def _series_keys_are_years(cls, v: Value) -> Value:
+        if isinstance(v, dict):
+            for k in v:
+                if not 1990 <= int(k) <= 2100:
+                    raise ValueError(f"series key {k!r} is not a year between 1990 and 2100")
+        return v
+
+    @property
+    def is_number(self) -> bool:
+        return isinstance(self.value, int | float) and not isinstance(self.value, bool)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(exclude_none=True)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """All catalog records by id, with typed accessors.
+
+    >>> cat = load_catalog()
+    >>> cat.value("nodes.N3.wafer_price_usd") > 10_000
+    True
+    """
+
+    records: Mapping[str, Record]
+    data_hash: str = field(default="")
+
+    def __contains__(self, rid: object) -> bool:
+        return rid in self.records
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records.values())
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def record(self, rid: str) -> Record:
+        try:
+            return self.records[rid]
+        except KeyError:
+            near = [k for k in self.records if k.rsplit(".", 1)[0] == rid.rsplit(".", 1)[0]]
+            hint = f"; records beside it: {', '.join(sorted(near)[:8])}" if near else ""
+            raise CatalogError(f"catalog has no record {rid!r}{hint}") from None
+
+    def value(self, rid: str, default: Any = ...) -> Any:
+        """The value of record ``rid`` (a float for numbers)."""
+        if default is not ... and rid not in self.records:
+            return default
+        v = self.record(rid).value
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return float(v)
+        return v
+
+    def number(self, rid: str, default: float | None = None) -> float:
+        if default is not None and rid not in self.records:
+            return default
+        v = self.value(rid)
+        if not isinstance(v, float):
+            raise CatalogError(f"catalog record {rid!r} is {v!r}, expected a number")
+        return v
+
+    def series(self, rid: str) -> dict[int, float]:
+        """A year→value series; a plain number is returned as a one-point series."""
+        rec = self.record(rid)
+        if isinstance(rec.value, dict):
+            return {int(k): float(v) for k, v in sorted(rec.value.items())}
+        if rec.is_number:
+            return {rec.year: float(rec.value)}  # type: ignore[arg-type]
+        raise CatalogError(f"catalog record {rid!r} is {rec.value!r}, expected a number series")
+
+    def group(self, prefix: str) -> list[str]:
+        """Names directly under ``prefix`` (e.g. ``group("nodes")`` → ``["N2", "N3", ...]``)."""
+        pre = prefix.rstrip(".") + "."
+        names = {k[len(pre):].split(".", 1)[0] for k in self.records if k.startswith(pre)}
+        return sorted(names)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Catalog:
+        """A copy in which some values are replaced (source becomes ``scenario override``)."""
+        if not overrides:
+            return self
+        recs = dict(self.records)
+        for rid, val in overrides.items():
+            old = self.record(rid)
+            try:
+                recs[rid] = old.model_copy(
+                    update={
+                        "value": Record.model_validate({**old.to_dict(), "value": val}).value,
+                        "source": f"scenario override (catalog default: {old.value!r}, "
+                        f"{old.source})",
+                        "low": None,
+                        "high": None,
+                    }
+                )
+            except ValidationError as exc:
+                raise CatalogError(f"catalog override {rid}={val!r} is invalid: {exc}") from None
+        digest = hashlib.sha256(
+            (self.data_hash + repr(sorted(overrides.items(), key=str))).encode()
+        ).hexdigest()[:16]
+        return Catalog(recs, digest)
+
+
+def _walk(node: Any, path: list[str], out: dict[str, Record], fname: str) -> None:
+    if isinstance(node, dict) and "value" in node:
+        rid = ".".join(path)
+        try:
+            out[rid] = Record.model_validate({"id": rid, **node})
+        except ValidationError as exc:
+            errs = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            raise CatalogError(f"{fname}: record {rid!r} is invalid: {errs}") from None
+        return
+    if isinstance(node, dict):
+        for k, v in node.items():
+            _walk(v, [*path, str(k)], out, fname)
+        return
+    raise CatalogError(
+        f"{fname}: {'.'.join(path)!r} is {node!r}; expected a record with value, unit, year "
+        "and source"
+    )
+
+
+def parse_catalog_texts(texts: Mapping[str, str]) -> Catalog:
+    """Build a catalog from ``{file stem: YAML text}`` (used by tests and by load_catalog)."""
+    out: dict[str, Record] = {}
+    h = hashlib.sha256()
+    for stem in sorted(texts):
+        text = texts[stem]
+        h.update(stem.encode())
+        h.update(text.encode())
+        data = yaml.safe_load(text) or {}
+        _walk(data, [stem], out, f"{stem}.yaml")
+    return Catalog(out, h.hexdigest()[:16])
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    """Load the catalog shipped with the package (cached)."""
+    root = resources.files("fab2flop") / "data" / "catalog"
+    texts = {
+        p.name[: -len(".yaml")]: p.read_text(encoding="utf-8")
+        for p in root.iterdir()
+        if p.name.endswith(".yaml")
+    }
+    return parse_catalog_texts(texts)
