@@ -76,6 +76,7 @@ class Category(StrEnum):
     PACKAGING = "packaging"
     ACCELERATORS = "accelerators"  # assembly, test and NRE of own designs
     MERCHANT = "merchant_accelerators"
+    SYSTEMS = "servers_networking"  # hosts, NICs and switches bought with each accelerator
     DATACENTERS = "datacenters"
     POWER = "power"
     OPERATIONS = "operations"  # electricity bought from the grid and fleet O&M

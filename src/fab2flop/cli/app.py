@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from . import data_cmd, run_cmd, scenario_cmd
+
 app = typer.Typer(
     name="fab2flop",
     help="Plan and stress-test an AI-compute build-out: from dollars to fabs, HBM, "
@@ -12,14 +14,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("run")(run_cmd.run)
+app.add_typer(scenario_cmd.app, name="scenario")
+app.add_typer(data_cmd.app, name="data")
 
 
-def _register() -> None:
+def _register_chip() -> None:
     from . import chip
 
     app.add_typer(chip.app, name="chip")
 
 
+_register_chip()
+
+
 def main() -> None:
-    _register()
     app()

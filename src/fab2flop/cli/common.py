@@ -1,0 +1,59 @@
+"""Shared CLI helpers: consoles, error exits and number formatting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from ..errors import Fab2FlopError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the package's domain errors into a message on stderr and exit code 2."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Fab2FlopError as exc:
+            fail(str(exc))
+
+    return wrapper
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=str) + "\n")
+
+
+def fmt_num(x: float | None, unit: str = "") -> str:
+    if x is None:
+        return "-"
+    a = abs(x)
+    for div, suf in ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"{x / div:,.2f}{suf}{unit}"
+    return f"{x:,.2f}{unit}" if a < 100 else f"{x:,.0f}{unit}"
+
+
+def fmt_usd(x: float | None) -> str:
+    if x is None:
+        return "-"
+    a = abs(x)
+    for div, suf in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if a >= div:
+            return f"${x / div:,.2f}{suf}"
+    return f"${x:,.2f}"

@@ -1,0 +1,137 @@
+"""``fab2flop run``: optimise a scenario and print what comes out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from .common import console, err_console, fmt_num, fmt_usd, handle_errors, print_json
+
+
+@handle_errors
+def run(
+    scenario: str = typer.Argument(
+        "default", help="scenario YAML file; 'default' is the embedded Feb-2024 plan"
+    ),
+    set_: list[str] = typer.Option(
+        [], "--set", help="override KEY=VALUE, e.g. --set budget.total_usd=3.5e12 (repeatable)"
+    ),
+    out: Path | None = typer.Option(
+        None, "--out", help="folder for full results (netCDF, Parquet, scenario, metadata)"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON summary instead of tables"),
+    method: str | None = typer.Option(
+        None, "--solver", help="HiGHS method: choose | simplex | ipm | pdlp"
+    ),
+    top: int = typer.Option(10, "--top", help="binding constraints to list"),
+) -> None:
+    """Decide what to build where and when; print compute, spend and bottlenecks.
+
+    Examples:
+
+      fab2flop run
+
+      fab2flop run --set budget.total_usd=3.5e12 --set regions.TW.enabled=false --json
+
+      fab2flop run my_scenario.yaml --out runs/mine
+    """
+    from ..scenario import load_scenario
+
+    sc = load_scenario(None if scenario == "default" else scenario, set_)  # fails before work
+    if method is not None and method not in ("choose", "simplex", "ipm", "pdlp"):
+        from .common import fail
+
+        fail(f"--solver {method!r}: expected one of choose, simplex, ipm, pdlp")
+
+    from ..network import build_network
+    from ..optimize import optimize
+
+    status_console = err_console if as_json else console
+    with status_console.status("building the supply-chain network...") as st:
+        net = build_network(sc)
+        st.update(
+            f"optimising {len(net.processes)} processes x {len(net.regions)} regions x "
+            f"{len(net.periods)} periods with HiGHS..."
+        )
+        res = optimize(net, method=method)
+    if out is not None:
+        files = res.save(out)
+        status_console.print(f"wrote {len(files)} files to {out}/")
+    if as_json:
+        typer.echo(res.to_json())
+    else:
+        _print_summary(res, top)
+    if not res.status.ok:
+        raise typer.Exit(1)
+
+
+def _print_summary(res, top: int) -> None:
+    s = res.summary()
+    console.rule(f"[bold]fab2flop[/] - {s['scenario']} - {s['objective']}")
+    if not res.status.ok:
+        console.print(f"[bold red]{res.status.value}[/]: {res.message}")
+        return
+    ds = res.dataset
+    t = Table(title="Compute by year", title_justify="left")
+    for col in (
+        "period", "accelerators", "H100e", "BF16 dense FLOP/s", "facility GW", "spend",
+        "largest run (FLOP)",
+    ):
+        t.add_column(col, justify="right")
+    units = ds["installed_units"].sum("accelerator").values
+    for i, p in enumerate(s["periods"]):
+        t.add_row(
+            str(p),
+            fmt_num(units[i]),
+            fmt_num(s["compute_h100e"][i]),
+            fmt_num(s["compute_flops"][i]),
+            f"{s['facility_power_gw'][i]:.1f}",
+            fmt_usd(s["spend_by_period_usd"][i]),
+            f"{s['largest_training_run_flop'][i]:.2e}",
+        )
+    console.print(t)
+
+    t = Table(title="Spending by category (horizon total)", title_justify="left")
+    t.add_column("category")
+    t.add_column("USD", justify="right")
+    t.add_column("share", justify="right")
+    tot = s["spend_total_usd"] or 1.0
+    for k, v in sorted(s["spend_usd"].items(), key=lambda kv: -kv[1]):
+        if abs(v) > 0:
+            t.add_row(k, fmt_usd(v), f"{v / tot:.1%}")
+    t.add_row("[bold]total spent[/]", fmt_usd(s["spend_total_usd"]), "")
+    t.add_row("funding", fmt_usd(s["funding_total_usd"]), "")
+    console.print(t)
+
+    t = Table(title="Accelerators installed in the last period", title_justify="left")
+    t.add_column("accelerator")
+    t.add_column("units", justify="right")
+    for a, v in s["installed_accelerators"].items():
+        if v[-1] > 0:
+            t.add_row(a, fmt_num(v[-1]))
+    console.print(t)
+
+    t = Table(title=f"Binding constraints (top {top} of {len(res.bottlenecks)})", title_justify="left")
+    t.add_column("period")
+    t.add_column("constraint")
+    t.add_column("what one more unit is worth", overflow="fold")
+    for b in res.bottlenecks[:top]:
+        t.add_row(str(b.period), f"{b.constraint}: {b.item}" + (f" ({b.region})" if b.region else ""), b.description)
+    console.print(t)
+    if s["first_binding"]:
+        fb = s["first_binding"]
+        console.print(f"[bold]Binds first:[/] {fb['description']}")
+
+    share = ", ".join(f"{r} {v:.0%}" for r, v in s["regional_share"].items() if v > 0.005)
+    console.print(
+        f"[bold]Cost per H100e-hour:[/] {fmt_usd(s['cost_per_h100e_hour_usd'])}   "
+        f"[bold]All-in capex per GW:[/] {fmt_usd(s['capex_per_gw_usd'])}   "
+        f"[bold]Regional share ({s['periods'][-1]}):[/] {share or '-'}"
+    )
+    tm = res.timings
+    console.print(
+        f"[dim]network {tm.get('network_s', 0):.2f}s, model {tm.get('build_s', 0):.2f}s, "
+        f"solve {tm.get('solve_s', 0):.2f}s; data hash {res.meta['data_hash']}[/]"
+    )

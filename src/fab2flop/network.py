@@ -1,0 +1,289 @@
+"""The supply-chain network as labelled arrays: what both the optimiser and the simulator read.
+
+:func:`build_network` turns a scenario (plus the catalog) into a :class:`Network`, whose
+``ds`` is one xarray Dataset with dimensions ``process``, ``region``, ``period``,
+``carrier`` and ``accelerator``. Every array is in natural units (USD, wafers, MW, FLOP/s);
+the optimiser scales them for conditioning. Nothing here knows about the solver.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from .catalog import Catalog, load_catalog
+from .constants import ACCELERATOR, CARRIER, PERIOD, PROCESS, REGION, CarrierKind, Scope
+from .errors import NetworkError, ScenarioError
+from .scenario import CarrierSpec, ProcessSpec, Scenario
+from .supplychain import MW_IT, FleetItem, SupplyChain, build_supply_chain
+from .timeseries import Periods, series_at
+
+INF = np.inf
+
+
+@dataclass
+class Network:
+    """Labelled arrays of one scenario, plus the specs they came from."""
+
+    ds: xr.Dataset
+    scenario: Scenario
+    catalog: Catalog
+    periods: Periods
+    processes: list[ProcessSpec]
+    carriers: dict[str, CarrierSpec]
+    fleet: dict[str, FleetItem]
+    notes: list[str] = field(default_factory=list)
+    build_seconds: float = 0.0
+
+    @property
+    def regions(self) -> list[str]:
+        return list(self.ds.indexes[REGION])
+
+    @property
+    def process_names(self) -> list[str]:
+        return list(self.ds.indexes[PROCESS])
+
+    def process(self, name: str) -> ProcessSpec:
+        for p in self.processes:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+
+def _funding(scenario: Scenario, periods: Periods) -> np.ndarray:
+    """Money arriving in each period [USD], from the funders' shares and profiles."""
+    b = scenario.budget
+    out = np.zeros(len(periods))
+    funders = b.funders
+    if not funders:  # the whole budget, flat over the horizon
+        return np.full(len(periods), b.total_usd / len(periods))
+    for f in funders:
+        amount = f.amount_usd if f.amount_usd is not None else (f.share or 0.0) * b.total_usd
+        inside = (periods.years >= f.start) & (periods.years < f.end + 1)
+        if not inside.any():
+            raise ScenarioError(
+                f"budget.funders[{f.name}]: years {f.start}-{f.end} lie outside the horizon "
+                f"{scenario.time.start}-{scenario.time.end}",
+                [(f"budget.funders.{f.name}", (f.start, f.end), "years inside the horizon")],
+            )
+        k = np.arange(inside.sum(), dtype=float)
+        if f.profile == "flat":
+            w = np.ones_like(k)
+        elif f.profile == "ramp_up":
+            w = k + 1.0
+        else:  # front_loaded
+            w = k[::-1] + 1.0
+        out[inside] += amount * w / w.sum()
+    return out
+
+
+def _regional(p: ProcessSpec, attr: str, r: str, default):
+    rv = p.by_region.get(r)
+    if rv is not None and getattr(rv, attr) is not None:
+        return getattr(rv, attr)
+    return default
+
+
+def build_network(scenario: Scenario, catalog: Catalog | None = None) -> Network:
+    """The network of ``scenario``: its supply chain from the catalog, as labelled arrays."""
+    t0 = time.perf_counter()
+    base_cat = catalog or load_catalog()
+    cat = base_cat.with_overrides(scenario.catalog)
+    net = assemble_network(scenario, cat, build_supply_chain(scenario, cat))
+    net.build_seconds = time.perf_counter() - t0
+    return net
+
+
+def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Network:
+    """Turn given processes, carriers and fleet into the network arrays.
+
+    Tests and advanced users can pass a hand-made :class:`SupplyChain` here.
+    """
+    t0 = time.perf_counter()
+    periods = Periods.from_range(scenario.time.start, scenario.time.end, scenario.time.step)
+    procs, carriers, fleet = sc.processes, sc.carriers, sc.fleet
+    regions = scenario.enabled_regions
+    P, R, T = len(procs), len(regions), len(periods)
+    pidx = pd.Index([p.name for p in procs], name=PROCESS)
+    ridx = pd.Index(regions, name=REGION)
+    cidx = pd.Index(list(carriers), name=CARRIER)
+    aidx = pd.Index(list(fleet), name=ACCELERATOR)
+    years = periods.years
+    c_pos = {c: i for i, c in enumerate(cidx)}
+
+    exists = np.zeros((P, R), bool)
+    active = np.ones((P, T), bool)
+    capex = np.zeros((P, R, T))
+    var = np.zeros((P, R, T))
+    existing = np.zeros((P, R, T))
+    max_cap = np.full((P, R, T), INF)
+    max_new = np.full((P, R, T), INF)
+    io = np.zeros((P, len(cidx)))
+    build_io = np.zeros((P, len(cidx)))
+    lead = np.zeros(P, int)
+    ramp = np.zeros(P, int)
+    life = np.zeros(P, int)
+    fixed = np.zeros(P)
+    avail = np.ones(P)
+    buildable = np.zeros(P, bool)
+    unlimited = np.zeros(P, bool)
+    category = np.empty(P, dtype=object)
+    unit = np.empty(P, dtype=object)
+    out_carrier = np.empty(P, dtype=object)
+
+    for i, p in enumerate(procs):
+        for c, v in list(p.outputs.items()) + [(c, -v) for c, v in p.inputs.items()]:
+            if c not in c_pos:
+                raise NetworkError(
+                    f"process {p.name!r} uses carrier {c!r}, which no process defines; "
+                    f"known carriers: {', '.join(cidx)}"
+                )
+            io[i, c_pos[c]] += v
+        for c, v in p.build_inputs.items():
+            if c not in c_pos:
+                raise NetworkError(f"process {p.name!r}: build input {c!r} is not a carrier")
+            build_io[i, c_pos[c]] += v
+        out_carrier[i] = next(iter(p.outputs))
+        lead[i] = periods.periods_for(p.lead_years)
+        ramp[i] = periods.periods_for(p.ramp_years)
+        life[i] = max(1, periods.periods_for(p.life_years))
+        fixed[i] = p.fixed_om_usd_per_unit_year
+        avail[i] = p.availability
+        buildable[i] = p.buildable
+        unlimited[i] = p.unlimited
+        category[i] = p.category.value
+        unit[i] = p.activity_unit
+        lo = p.available_from if p.available_from is not None else -np.inf
+        hi = p.available_until + 1 if p.available_until is not None else np.inf
+        active[i] = (years >= lo) & (years < hi)
+        trend = (1.0 + p.capex_trend_per_year) ** (years - scenario.currency_base_year)
+        for j, r in enumerate(regions):
+            if r not in p.regions:
+                continue
+            exists[i, j] = True
+            mult = 1.0
+            if p.regional_multiplier:
+                rid = f"regions.{r}.{p.regional_multiplier}"
+                mult = cat.number(rid) if rid in cat else 1.0
+            mult = _regional(p, "capex_multiplier", r, mult)
+            capex[i, j] = series_at(p.capex_usd_per_unit, years) * trend * mult
+            var[i, j] = series_at(_regional(p, "var_cost_usd_per_unit", r, p.var_cost_usd_per_unit), years)
+            existing[i, j] = series_at(_regional(p, "existing", r, p.existing), years)
+            mc = _regional(p, "max_capacity", r, p.max_capacity)
+            if mc is not None:
+                max_cap[i, j] = series_at(mc, years)
+            mn = _regional(p, "max_new_per_year", r, p.max_new_per_year)
+            if mn is not None:
+                max_new[i, j] = series_at(mn, years)
+        unknown = set(p.regions) - set(regions) - set(scenario.regions)
+        if unknown:
+            raise ScenarioError(
+                f"process {p.name!r}: unknown regions {sorted(unknown)}",
+                [(f"processes.{p.name}.regions", sorted(unknown), f"regions of {regions}")],
+            )
+    if (existing < 0).any():
+        bad = procs[int(np.argwhere(existing < 0)[0][0])].name
+        raise NetworkError(f"process {bad!r} has negative existing capacity")
+
+    # carriers
+    kind = np.array([carriers[c].kind.value for c in cidx], dtype=object)
+    scope = np.array([carriers[c].scope.value for c in cidx], dtype=object)
+    storable = np.array(
+        [carriers[c].storable and carriers[c].kind is CarrierKind.QUANTITY for c in cidx]
+    )
+    c_scale = np.array([carriers[c].scale for c in cidx])
+    c_unit = np.array([carriers[c].unit for c in cidx], dtype=object)
+    # every consumed carrier needs a producer (else the plan silently cannot use it)
+    for j, c in enumerate(cidx):
+        if (io[:, j] > 0).sum() == 0 and ((io[:, j] < 0).any() or (build_io[:, j] > 0).any()):
+            raise NetworkError(f"carrier {c!r} is consumed but no process produces it")
+        if carriers[c].kind is CarrierKind.RATE and carriers[c].scope is Scope.GLOBAL:
+            raise NetworkError(f"carrier {c!r}: a rate carrier must be regional")
+
+    # fleet
+    a_carrier = np.array([f.carrier for f in fleet.values()], dtype=object)
+    flops = np.array([f.flops_bf16_dense for f in fleet.values()])
+    kw = np.array([f.kw_it_per_unit for f in fleet.values()])
+    a_life = np.array([max(1, periods.periods_for(f.life_years)) for f in fleet.values()])
+    a_cost = np.array([f.unit_cost_usd for f in fleet.values()])
+    a_deploy = np.array([f.deploy_cost_usd for f in fleet.values()])
+    dc_region = np.array([scenario.regions[r].datacenters for r in regions])
+    deploy_cap = np.full((R, T), INF)
+    for j, r in enumerate(regions):
+        v = scenario.regions[r].accelerator_cap_units_per_year
+        rid = f"regions.{r}.accelerator_cap_units_per_year"
+        if v is None and rid in cat:
+            rec = cat.record(rid)
+            v = rec.value if isinstance(rec.value, dict) else float(rec.value)  # type: ignore[arg-type]
+        if v is not None:
+            deploy_cap[j] = series_at(v, years)
+    if MW_IT not in c_pos and fleet:
+        raise NetworkError(f"no process produces {MW_IT!r}: the fleet has nowhere to run")
+
+    # money
+    funding = _funding(scenario, periods)
+    disc = (1.0 + scenario.objective.discount_rate) ** -(years - years[0])
+
+    dims_prt = (PROCESS, REGION, PERIOD)
+    ds = xr.Dataset(
+        {
+            "exists": ((PROCESS, REGION), exists),
+            "active": ((PROCESS, PERIOD), active),
+            "capex_usd_per_unit": (dims_prt, capex),
+            "var_cost_usd_per_unit": (dims_prt, var),
+            "existing": (dims_prt, existing),
+            "max_capacity": (dims_prt, max_cap),
+            "max_new_per_year": (dims_prt, max_new),
+            "io": ((PROCESS, CARRIER), io),
+            "build_io": ((PROCESS, CARRIER), build_io),
+            "lead_periods": (PROCESS, lead),
+            "ramp_periods": (PROCESS, ramp),
+            "life_periods": (PROCESS, life),
+            "fixed_om_usd_per_unit_year": (PROCESS, fixed),
+            "availability": (PROCESS, avail),
+            "buildable": (PROCESS, buildable),
+            "unlimited": (PROCESS, unlimited),
+            "category": (PROCESS, category.astype(str)),
+            "activity_unit": (PROCESS, unit.astype(str)),
+            "main_output": (PROCESS, out_carrier.astype(str)),
+            "carrier_kind": (CARRIER, kind.astype(str)),
+            "carrier_scope": (CARRIER, scope.astype(str)),
+            "carrier_storable": (CARRIER, storable),
+            "carrier_scale": (CARRIER, c_scale),
+            "carrier_unit": (CARRIER, c_unit.astype(str)),
+            "acc_carrier": (ACCELERATOR, a_carrier.astype(str)),
+            "flops_bf16_dense": (ACCELERATOR, flops),
+            "kw_it_per_unit": (ACCELERATOR, kw),
+            "acc_life_periods": (ACCELERATOR, a_life),
+            "acc_unit_cost_usd": (ACCELERATOR, a_cost),
+            "acc_deploy_cost_usd": (ACCELERATOR, a_deploy),
+            "datacenter_region": (REGION, dc_region),
+            "deploy_cap_units_per_year": ((REGION, PERIOD), deploy_cap),
+            "funding_usd": (PERIOD, funding),
+            "discount": (PERIOD, disc),
+        },
+        coords={
+            PROCESS: pidx,
+            REGION: ridx,
+            PERIOD: periods.labels,
+            CARRIER: cidx,
+            ACCELERATOR: aidx,
+            "year": (PERIOD, years),
+        },
+        attrs={"dt_years": periods.dt, "scenario": scenario.name, "data_hash": cat.data_hash},
+    )
+    return Network(
+        ds=ds,
+        scenario=scenario,
+        catalog=cat,
+        periods=periods,
+        processes=procs,
+        carriers=carriers,
+        fleet=fleet,
+        notes=sc.notes,
+        build_seconds=time.perf_counter() - t0,
+    )

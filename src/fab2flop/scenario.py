@@ -1,0 +1,459 @@
+"""Scenario files: plain YAML validated by pydantic.
+
+A scenario says how much money arrives when, over which years, in which regions, with which
+technologies, and what to optimise. Anything it does not say comes from the sourced catalog.
+
+>>> sc = load_scenario()                       # the embedded default (Feb-2024 plan)
+>>> sc.time.start, sc.budget.total_usd > 1e12
+(2025, True)
+>>> sc2 = load_scenario(overrides=["budget.total_usd=3.5e12", "regions.TW.enabled=false"])
+>>> sc2.regions["TW"].enabled
+False
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .constants import CarrierKind, Category, Objective, Scope, Solver
+from .errors import ScenarioError
+
+Series = float | dict[int, float]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TimeConfig(_Model):
+    """The planning horizon."""
+
+    start: int = Field(2025, ge=2000, le=2100, description="first year planned [year]")
+    end: int = Field(2035, ge=2000, le=2150, description="last year planned, inclusive [year]")
+    step: Literal["year", "quarter"] = Field(
+        "year", description="period length: 'year' or 'quarter'"
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> TimeConfig:
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must not be before start ({self.start})")
+        return self
+
+    @property
+    def dt_years(self) -> float:
+        return 1.0 if self.step == "year" else 0.25
+
+
+class ObjectiveConfig(_Model):
+    """What the optimiser does."""
+
+    kind: Objective = Field(
+        Objective.MAX_DISCOUNTED_COMPUTE,
+        description="max_discounted_compute | max_compute_in_year | min_cost_for_path",
+    )
+    discount_rate: float = Field(
+        0.08, ge=0.0, lt=1.0, description="annual discount rate for compute and money [1/year]"
+    )
+    target_year: int | None = Field(
+        None, description="year whose compute is maximised (max_compute_in_year) [year]"
+    )
+    compute_path_h100e: dict[int, float] = Field(
+        default_factory=dict,
+        description="minimum installed H100-equivalents by year (min_cost_for_path) [H100e]",
+    )
+
+    @field_validator("compute_path_h100e")
+    @classmethod
+    def _nonneg(cls, v: dict[int, float]) -> dict[int, float]:
+        for y, x in v.items():
+            if x < 0:
+                raise ValueError(f"compute path value for {y} is {x}; expected >= 0")
+        return v
+
+
+class Funder(_Model):
+    """A source of money: a share of the total or a fixed amount, spread over years."""
+
+    name: str
+    share: float | None = Field(None, ge=0.0, le=1.0, description="share of budget.total_usd [1]")
+    amount_usd: float | None = Field(None, ge=0.0, description="fixed commitment [USD]")
+    start: int = Field(description="first year money arrives [year]")
+    end: int = Field(description="last year money arrives, inclusive [year]")
+    profile: Literal["flat", "ramp_up", "front_loaded"] = Field(
+        "flat", description="how the money is spread over [start, end]"
+    )
+    note: str = ""
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> Funder:
+        if (self.share is None) == (self.amount_usd is None):
+            raise ValueError("give exactly one of share or amount_usd")
+        if self.end < self.start:
+            raise ValueError(f"end ({self.end}) must not be before start ({self.start})")
+        return self
+
+
+class BudgetConfig(_Model):
+    """Money: the total commitment and who pays it when."""
+
+    total_usd: float = Field(7.0e12, gt=0, description="total committed over the horizon [USD]")
+    funders: list[Funder] = Field(default_factory=list)
+    carry_over: bool = Field(True, description="unspent money carries to later periods")
+    cash_interest_rate: float = Field(
+        0.0, ge=0.0, lt=0.5, description="annual return on carried-over cash [1/year]"
+    )
+    enforce: bool = Field(True, description="limit spending to funding (off: unlimited money)")
+
+
+class RegionConfig(_Model):
+    """What the plan may do in one region. Missing limits come from the catalog."""
+
+    enabled: bool = Field(True, description="false excludes the region entirely")
+    fabs: bool = Field(True, description="may build logic fabs, HBM and packaging lines here")
+    datacenters: bool = Field(True, description="may build data centers and power here")
+    accelerator_cap_units_per_year: Series | None = Field(
+        None, ge=0, description="export approval: accelerators deployable per year [units/year]"
+    )
+    max_datacenter_mw: Series | None = Field(
+        None, description="cap on data-center IT capacity in the region [MW]"
+    )
+    grid_mw_available: Series | None = Field(
+        None, description="grid power the plan can contract (default: catalog) [MW]"
+    )
+    max_new_power_mw_per_year: Series | None = Field(
+        None, description="cap on new power plants coming online per year [MW/year]"
+    )
+
+
+class MarketConfig(_Model):
+    """How much of the world's existing supply the plan can buy at market prices."""
+
+    merchant_share: float = Field(
+        0.25, ge=0, le=1, description="share of Nvidia/AMD data-center GPU output [1]"
+    )
+    foundry_share: float = Field(
+        0.15, ge=0, le=1, description="share of third-party leading-edge wafer capacity [1]"
+    )
+    hbm_share: float = Field(0.15, ge=0, le=1, description="share of world HBM wafer capacity [1]")
+    cowos_share: float = Field(
+        0.15, ge=0, le=1, description="share of world CoWoS-class capacity [1]"
+    )
+
+
+class AcceleratorsConfig(_Model):
+    """Which accelerators the plan may buy and build."""
+
+    merchant: list[str] = Field(default_factory=list, description="catalog names to buy")
+    custom: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="own designs: catalog name -> design fields to override (or a full design)",
+    )
+    assembly_region: str = Field("TW", description="where own designs are packaged and tested")
+
+
+class TechnologyConfig(_Model):
+    """Which technologies the plan may build."""
+
+    fab_nodes: list[str] = Field(default_factory=lambda: ["N3", "N2", "A16"])
+    power: list[str] = Field(
+        default_factory=lambda: ["gas_cc", "gas_ct", "nuclear_large", "smr", "solar_storage"]
+    )
+    hbm_lines: bool = True
+    packaging_lines: bool = True
+
+
+class CarrierSpec(_Model):
+    """A user-defined carrier (a good or a rate that processes make and use)."""
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    unit: str
+    kind: CarrierKind = CarrierKind.QUANTITY
+    scope: Scope = Scope.GLOBAL
+    scale: float = Field(1.0, gt=0, description="model unit in natural units (conditioning)")
+    storable: bool = Field(
+        True, description="quantity made in one period may be used later (quantity kind only)"
+    )
+
+
+class RegionalValues(_Model):
+    """Per-region values of a process that replace its general ones."""
+
+    existing: Series | None = None
+    var_cost_usd_per_unit: Series | None = None
+    max_capacity: Series | None = None
+    max_new_per_year: Series | None = None
+    capex_multiplier: float | None = Field(None, gt=0)
+
+
+class ProcessSpec(_Model):
+    """One process of the network: a capacity that can be built and run.
+
+    Coefficients are per unit of activity (``inputs``/``outputs``) or per unit of new capacity
+    (``build_inputs``, consumed when construction starts). Capacity and activity share the
+    unit ``activity_unit`` (a rate per year for quantity outputs, MW for rate outputs).
+    """
+
+    name: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_.\-]*$")
+    category: Category = Category.OTHER
+    regions: list[str] = Field(description="regions where the process can exist")
+    activity_unit: str = Field(description="unit of capacity and activity, e.g. 'wafers/year'")
+    outputs: dict[str, float] = Field(description="carrier -> amount per unit of activity")
+    inputs: dict[str, float] = Field(default_factory=dict)
+    build_inputs: dict[str, float] = Field(
+        default_factory=dict, description="carrier -> amount per unit of new capacity"
+    )
+    capex_usd_per_unit: Series = Field(0.0, description="[USD per unit of capacity]")
+    capex_trend_per_year: float = Field(
+        0.0, ge=-0.5, le=0.5, description="annual change of capex (-0.03 = 3%/yr cheaper) [1/yr]"
+    )
+    fixed_om_usd_per_unit_year: float = Field(0.0, ge=0, description="[USD/unit/year]")
+    var_cost_usd_per_unit: Series = Field(0.0, description="[USD per unit of activity]")
+    lead_years: float = Field(0.0, ge=0, le=30, description="construction time [years]")
+    ramp_years: float = Field(0.0, ge=0, le=10, description="linear ramp after opening [years]")
+    life_years: float = Field(100.0, gt=0, description="life after opening [years]")
+    availability: float = Field(1.0, gt=0, le=1, description="usable share of capacity [1]")
+    existing: Series = Field(0.0, description="capacity not built by the plan [activity unit]")
+    buildable: bool = True
+    unlimited: bool = Field(False, description="no capacity limit (pure conversion)")
+    max_capacity: Series | None = None
+    max_new_per_year: Series | None = None
+    available_from: int | None = None
+    available_until: int | None = None
+    regional_multiplier: str | None = Field(
+        None, description="catalog field of regions.<R> that scales capex (e.g. fab_capex_multiplier)"
+    )
+    by_region: dict[str, RegionalValues] = Field(
+        default_factory=dict, description="region -> values replacing the general ones"
+    )
+    source: str = ""
+
+    @field_validator("outputs")
+    @classmethod
+    def _has_output(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v:
+            raise ValueError("a process needs at least one output carrier")
+        return v
+
+
+class SolverConfig(_Model):
+    method: Solver = Solver.CHOOSE
+    time_limit_s: float = Field(600.0, gt=0)
+    threads: int | None = Field(None, ge=1)
+    log: bool = False
+
+
+class Scenario(_Model):
+    """A complete, validated build-out scenario."""
+
+    name: str = "unnamed"
+    description: str = ""
+    seed: int = 0
+    currency_base_year: int = 2025
+    time: TimeConfig = Field(default_factory=TimeConfig)
+    objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
+    budget: BudgetConfig = Field(default_factory=BudgetConfig)
+    regions: dict[str, RegionConfig] = Field(default_factory=dict)
+    market: MarketConfig = Field(default_factory=MarketConfig)
+    accelerators: AcceleratorsConfig = Field(default_factory=AcceleratorsConfig)
+    technologies: TechnologyConfig = Field(default_factory=TechnologyConfig)
+    catalog: dict[str, Any] = Field(
+        default_factory=dict, description="catalog id -> value overriding the sourced default"
+    )
+    carriers: list[CarrierSpec] = Field(default_factory=list)
+    processes: list[ProcessSpec] = Field(default_factory=list)
+    process_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="generated process name -> fields to replace"
+    )
+    solver: SolverConfig = Field(default_factory=SolverConfig)
+
+    @model_validator(mode="after")
+    def _consistency(self) -> Scenario:
+        if self.objective.kind is Objective.MAX_COMPUTE_IN_YEAR:
+            ty = self.objective.target_year
+            if ty is None or not self.time.start <= ty <= self.time.end:
+                raise ValueError(
+                    f"objective.target_year={ty} must lie in the horizon "
+                    f"[{self.time.start}, {self.time.end}] for max_compute_in_year"
+                )
+        if self.objective.kind is Objective.MIN_COST_FOR_PATH and not self.objective.compute_path_h100e:
+            raise ValueError("objective.compute_path_h100e is empty; min_cost_for_path needs it")
+        if not any(r.enabled for r in self.regions.values()):
+            raise ValueError("no region is enabled; enable at least one in regions")
+        shares = sum(f.share or 0.0 for f in self.budget.funders)
+        if shares > 1.0 + 1e-9:
+            raise ValueError(f"budget.funders shares add up to {shares:.3f}; expected <= 1")
+        return self
+
+    @property
+    def enabled_regions(self) -> list[str]:
+        return [r for r, c in self.regions.items() if c.enabled]
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+    def digest(self) -> str:
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+DEFAULT_SCENARIO = "default"
+
+
+def default_scenario_text() -> str:
+    return (resources.files("fab2flop") / "data" / "scenarios" / "default.yaml").read_text(
+        encoding="utf-8"
+    )
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """``"budget.total_usd=3.5e12"`` → (["budget", "total_usd"], 3.5e12)."""
+    if "=" not in item:
+        raise ScenarioError(
+            f"--set {item!r}: expected KEY=VALUE, e.g. budget.total_usd=3.5e12",
+            [(item, item, "KEY=VALUE")],
+        )
+    key, _, raw = item.partition("=")
+    path = [p for p in key.strip().split(".") if p]
+    if not path:
+        raise ScenarioError(f"--set {item!r}: empty key", [(item, item, "KEY=VALUE")])
+    value = _parse_value(raw.strip())
+    if isinstance(value, str) and value.lower() in {"null", "none", "~"}:
+        value = None
+    return path, value
+
+
+def apply_override(data: dict[str, Any], path: Sequence[str], value: Any) -> None:
+    """Set ``value`` at ``path`` in a raw scenario dict (creating mappings as needed)."""
+    node: Any = data
+    for i, key in enumerate(path[:-1]):
+        here = ".".join(path[: i + 1])
+        if isinstance(node, list):
+            try:
+                node = node[int(key)]
+            except (ValueError, IndexError):
+                raise ScenarioError(
+                    f"--set {'.'.join(path)}: {here!r} is not an index of a list of {len(node)}",
+                    [(here, key, f"an index 0..{len(node) - 1}")],
+                ) from None
+            continue
+        if not isinstance(node, dict):
+            raise ScenarioError(
+                f"--set {'.'.join(path)}: {here!r} is not a mapping",
+                [(here, node, "a mapping")],
+            )
+        # a dotted catalog id is one key of the `catalog` mapping
+        if path[0] == "catalog" and i == 0:
+            node = node.setdefault("catalog", {})
+            node[".".join(path[1:])] = value
+            return
+        if node.get(key) is None:
+            node[key] = {}
+        node = node[key]
+    last = path[-1]
+    if isinstance(node, list):
+        try:
+            node[int(last)] = value
+        except (ValueError, IndexError):
+            raise ScenarioError(
+                f"--set {'.'.join(path)}: {last!r} is not an index of a list of {len(node)}",
+                [(".".join(path), last, "an index")],
+            ) from None
+    else:
+        node[last] = value
+
+
+def _problems(exc: ValidationError, data: Mapping[str, Any]) -> list[tuple[str, object, str]]:
+    out = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"])
+        out.append((loc or "<root>", e.get("input"), e["msg"]))
+    return out
+
+
+def validate_scenario(data: Mapping[str, Any], origin: str = "scenario") -> Scenario:
+    """Validate a raw dict; raise ScenarioError listing every problem (path, value, expected)."""
+    try:
+        return Scenario.model_validate(data)
+    except ValidationError as exc:
+        probs = _problems(exc, data)
+        lines = [f"{origin} is invalid ({len(probs)} problem{'s' * (len(probs) > 1)}):"]
+        for loc, val, msg in probs:
+            shown = repr(val)
+            if len(shown) > 80:
+                shown = shown[:77] + "..."
+            lines.append(f"  - {loc}: got {shown}; {msg}")
+        raise ScenarioError("\n".join(lines), probs) from None
+
+
+def load_scenario_dict(source: str | Path | None = None) -> tuple[dict[str, Any], str]:
+    """The raw dict of a scenario file (None → the embedded default) and its origin label."""
+    if source is None or str(source) == DEFAULT_SCENARIO:
+        return yaml.safe_load(default_scenario_text()), "default scenario"
+    path = Path(source)
+    if not path.is_file():
+        raise ScenarioError(
+            f"scenario file {str(path)!r} does not exist", [("SCENARIO", str(path), "a YAML file")]
+        )
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ScenarioError(
+            f"{path}: not valid YAML: {exc}", [("<file>", str(path), "valid YAML")]
+        ) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"{path}: top level is {type(data).__name__}; expected a mapping of scenario fields",
+            [("<root>", data, "a mapping")],
+        )
+    base = data.pop("extends", None)
+    if base is not None:
+        # a scenario may extend the default (or another file) and change only what it names
+        parent, _ = load_scenario_dict(
+            base if base == DEFAULT_SCENARIO else (path.parent / str(base))
+        )
+        data = deep_merge(parent, data)
+    return data, str(path)
+
+
+def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive merge of mappings; ``top`` wins; lists are replaced, not merged."""
+    out = copy.deepcopy(dict(base))
+    for k, v in top.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) and k != "catalog":
+            out[k] = deep_merge(out[k], v)
+        elif k == "catalog" and isinstance(v, Mapping):
+            out[k] = {**out.get(k, {}), **v}
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def load_scenario(
+    source: str | Path | None = None, overrides: Iterable[str] = ()
+) -> Scenario:
+    """Load, override and validate a scenario. Raises ScenarioError before any work is done."""
+    data, origin = load_scenario_dict(source)
+    for item in overrides:
+        path, value = parse_override(item)
+        apply_override(data, path, value)
+    return validate_scenario(data, origin)
