@@ -14,13 +14,15 @@ Naming: carriers ``wafer_<node>``, ``hbm_wafer``, ``<gen>_stack``, ``cowos_wafer
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .catalog import Catalog
-from .components.accelerator import AcceleratorSpec, design_from_catalog, evaluate
 from .constants import HOURS_PER_YEAR, CarrierKind, Category, Scope
 from .errors import ScenarioError
 from .scenario import CarrierSpec, ProcessSpec, RegionalValues, Scenario
+
+if TYPE_CHECKING:
+    from .components.accelerator import AcceleratorSpec
 
 MW_IT = "mw_it"
 MW_POWER = "mw_power"
@@ -94,6 +96,8 @@ def _scaled(series: Any, factor: float) -> Any:
 
 def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
     """Evaluate every accelerator the scenario may buy or build."""
+    from .components.accelerator import design_from_catalog, evaluate
+
     life = cat.number("datacenters.fleet.accelerator_life_years")
     sys_frac = cat.number("datacenters.fleet.system_capex_fraction")
     fleet: dict[str, FleetItem] = {}

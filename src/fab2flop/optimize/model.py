@@ -16,7 +16,9 @@ bottleneck report reads their duals by family.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import linopy
@@ -148,7 +150,8 @@ def define_activity(lp: LP) -> None:
     buildable = ds["buildable"].values & ~ds["unlimited"].values
     am = (act.labels >= 0).values
     bmask = am & buildable[:, None, None]
-    lhs = act - avail * cap + lagged(new, lags, coef)
+    avail_da = xr.DataArray(ds["availability"].values, coords={PROCESS: ds.indexes[PROCESS]})
+    lhs = act - avail_da * cap + lagged(new, lags, coef)
     m.add_constraints(lhs <= 0, name="activity-ramp", mask=_masked(net, bmask, (PROCESS, REGION, PERIOD)))
     fixed_cap = am & ~ds["buildable"].values[:, None, None] & ~ds["unlimited"].values[:, None, None]
     if fixed_cap.any():
@@ -397,8 +400,35 @@ DEFINE_ORDER: tuple[Callable[[LP], None], ...] = (
 )
 
 
+@contextmanager
+def _legacy_semantics():
+    """The model relies on masked (absent) variable slots counting as zero in sums, linopy's
+    'legacy' semantics. Pin them while building, whatever the user's global setting."""
+    opts = getattr(linopy, "options", None)
+    old = None
+    try:
+        if opts is not None and "semantics" in getattr(opts, "_defaults", {"semantics": 0}):
+            old = opts["semantics"]
+            opts["semantics"] = "legacy"
+    except Exception:  # older linopy: legacy is the only behaviour
+        old = None
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*absent slots.*")
+        warnings.filterwarnings("ignore", message=".*paired with the operand.*")
+        try:
+            yield
+        finally:
+            if old is not None:
+                opts["semantics"] = old
+
+
 def build_lp(net: Network, hooks: tuple[Hook, ...] = ()) -> LP:
     """Create the linopy model of ``net``; ``hooks`` may add constraints before the objective."""
+    with _legacy_semantics():
+        return _build_lp(net, hooks)
+
+
+def _build_lp(net: Network, hooks: tuple[Hook, ...]) -> LP:
     ds = net.ds
     s_c = ds["carrier_scale"].values
     cpos = {c: i for i, c in enumerate(ds.indexes[CARRIER])}

@@ -1,0 +1,90 @@
+"""Shared fixtures: tiny hand-made networks whose optimum is known by hand."""
+
+from __future__ import annotations
+
+import pytest
+
+from fab2flop.catalog import Catalog
+from fab2flop.constants import H100_FLOPS_BF16_DENSE, CarrierKind, Category, Scope
+from fab2flop.network import assemble_network
+from fab2flop.scenario import CarrierSpec, ProcessSpec, Scenario
+from fab2flop.supplychain import FleetItem, SupplyChain
+
+EMPTY_CATALOG = Catalog({}, "test")
+
+
+def tiny_network(
+    *,
+    budget_per_year: float = 15e6,
+    market_units_per_year: float = 1000.0,
+    price_usd: float = 10_000.0,
+    grid_mw: float = 10.0,
+    dc_lead_years: float = 0.0,
+    dc_capex_usd_per_mw: float = 0.0,
+    life_years: float = 10.0,
+    years: tuple[int, int] = (2025, 2027),
+    discount_rate: float = 0.0,
+    enforce: bool = True,
+    objective: dict | None = None,
+    extra_processes: list[ProcessSpec] = (),
+    extra_carriers: list[CarrierSpec] = (),
+):
+    """One region (US), one accelerator X worth exactly one H100e and drawing 1 kW.
+
+    X is bought at ``price_usd`` within ``market_units_per_year``; it runs in a data center
+    (PUE 1) fed by ``grid_mw`` of free grid power.
+    """
+    n = years[1] - years[0] + 1
+    sc = Scenario.model_validate(
+        {
+            "name": "tiny",
+            "time": {"start": years[0], "end": years[1]},
+            "objective": {"discount_rate": discount_rate, **(objective or {})},
+            "budget": {"total_usd": budget_per_year * n, "enforce": enforce},
+            "regions": {"US": {}},
+        }
+    )
+    carriers = {
+        "acc_X": CarrierSpec(name="acc_X", unit="units", scale=1e6),
+        "alloc_x": CarrierSpec(name="alloc_x", unit="units", scale=1e6),
+        "mw_it": CarrierSpec(name="mw_it", unit="MW", scale=1e3, kind=CarrierKind.RATE, scope=Scope.REGIONAL),
+        "mw_power": CarrierSpec(name="mw_power", unit="MW", scale=1e3, kind=CarrierKind.RATE, scope=Scope.REGIONAL),
+    }
+    for c in extra_carriers:
+        carriers[c.name] = c
+    procs = [
+        ProcessSpec(
+            name="x_supply", category=Category.MERCHANT, regions=["US"],
+            activity_unit="units/year", outputs={"alloc_x": 1.0},
+            existing=market_units_per_year, buildable=False,
+        ),
+        ProcessSpec(
+            name="buy_X", category=Category.MERCHANT, regions=["US"], activity_unit="units/year",
+            outputs={"acc_X": 1.0}, inputs={"alloc_x": 1.0}, var_cost_usd_per_unit=price_usd,
+            buildable=False, unlimited=True,
+        ),
+        ProcessSpec(
+            name="datacenter", category=Category.DATACENTERS, regions=["US"], activity_unit="MW",
+            outputs={"mw_it": 1.0}, inputs={"mw_power": 1.0},
+            capex_usd_per_unit=dc_capex_usd_per_mw, lead_years=dc_lead_years,
+        ),
+        ProcessSpec(
+            name="grid", category=Category.OPERATIONS, regions=["US"], activity_unit="MW",
+            outputs={"mw_power": 1.0}, existing=grid_mw, buildable=False,
+        ),
+        *extra_processes,
+    ]
+    fleet = {
+        "X": FleetItem(
+            name="X", kind="merchant", vendor="test", carrier="acc_X",
+            flops_bf16_dense=H100_FLOPS_BF16_DENSE, kw_it_per_unit=1.0, life_years=life_years,
+            unit_cost_usd=price_usd, deploy_cost_usd=0.0, available_from=years[0],
+            available_until=None,
+        )
+    }
+    return assemble_network(sc, EMPTY_CATALOG, SupplyChain(carriers, procs, fleet, []))
+
+
+@pytest.fixture
+def tiny():
+    return tiny_network
