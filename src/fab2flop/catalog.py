@@ -166,6 +166,11 @@ def _walk(node: Any, path: list[str], out: dict[str, Record], fname: str) -> Non
         return
     if isinstance(node, dict):
         for k, v in node.items():
+            if isinstance(k, bool):
+                raise CatalogError(
+                    f"{fname}: key {k!r} under {'.'.join(path)!r} is a boolean; YAML reads "
+                    "unquoted NO/YES/ON/OFF as booleans: quote it"
+                )
             _walk(v, [*path, str(k)], out, fname)
         return
     raise CatalogError(

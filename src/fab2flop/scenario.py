@@ -276,6 +276,18 @@ class Scenario(_Model):
     )
     solver: SolverConfig = Field(default_factory=SolverConfig)
 
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _region_keys(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            for k in v:
+                if isinstance(k, bool):
+                    raise ValueError(
+                        f"region key {k!r} is a boolean: YAML reads unquoted NO/YES/ON/OFF as "
+                        "true/false; quote the region code, e.g. \"NO\": {...}"
+                    )
+        return v
+
     @model_validator(mode="after")
     def _consistency(self) -> Scenario:
         if self.objective.kind is Objective.MAX_COMPUTE_IN_YEAR:
