@@ -144,3 +144,20 @@ def test_infeasible_path_is_a_status_with_an_explanation():
     res = optimize(net)
     assert res.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED)
     assert "compute_path_h100e" in res.message
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"formulation": "dense"}, {"scaled": False}, {"formulation": "dense", "scaled": False}],
+)
+def test_formulations_agree(options):
+    """The dense capacity form and unscaled units are slower, not different (same optimum)."""
+    from fab2flop.optimize.model import LPOptions
+
+    net = tiny_network(dc_lead_years=1.0, dc_capex_usd_per_mw=1e6, life_years=2.0, grid_mw=2.5)
+    ref = optimize(net)
+    alt = optimize(net, options=LPOptions(**options))
+    np.testing.assert_allclose(
+        alt.dataset["compute_h100e"].values, ref.dataset["compute_h100e"].values, rtol=1e-6, atol=1e-6
+    )
+    assert alt.total_spend() == pytest.approx(ref.total_spend(), rel=1e-6)

@@ -202,6 +202,8 @@ class Results:
             dict(timings),
             cls._meta(net, timings),
         )
+        res.meta["n_variables"] = int(m.nvars)
+        res.meta["n_constraints"] = int(m.ncons)
         return res
 
     # ----------------------------------------------------------------- metrics

@@ -16,7 +16,7 @@ from ..scenario import Scenario
 
 if TYPE_CHECKING:
     from ..results import Results
-    from .model import Hook
+    from .model import Hook, LPOptions
 
 
 def _highs_options(scenario: Scenario, method: Solver | None) -> dict:
@@ -96,6 +96,7 @@ def optimize(
     scenario: Scenario | Network,
     hooks: tuple[Hook, ...] = (),
     method: Solver | str | None = None,
+    options: LPOptions | None = None,
 ) -> Results:
     """Decide what to build where and when; return a :class:`~fab2flop.results.Results`."""
     from ..results import Results
@@ -106,7 +107,7 @@ def optimize(
     net = scenario if isinstance(scenario, Network) else build_network(scenario)
     timings["network_s"] = net.build_seconds if isinstance(scenario, Network) else time.perf_counter() - t0
     t1 = time.perf_counter()
-    lp = build_lp(net, hooks)
+    lp = build_lp(net, hooks, options)
     timings["build_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     meth = Solver(method) if method is not None else None

@@ -40,7 +40,7 @@ from .terms import expression, lagged, sparse_rows
 
 MONEY_SCALE = 1e9  # model money unit: billion USD
 COMPUTE_SCALE = 1e6  # model compute unit: million H100-equivalents
-EPS_COST = 1e-6  # tie-break weight on discounted spend in compute objectives
+EPS_COST = 1e-6  # tie-break: objective units per billion USD of discounted spend
 
 
 @dataclass
@@ -54,6 +54,20 @@ class Scaling:
     compute: float = COMPUTE_SCALE
 
 
+@dataclass(frozen=True)
+class LPOptions:
+    """Formulation switches, kept for benchmarks that show why the defaults are what they are.
+
+    ``formulation="stock"`` carries capacity from one period to the next (one row per period
+    with three terms); ``"dense"`` writes capacity in every row as the sum of all earlier
+    builds still alive, the form that makes large instances many times slower.
+    ``scaled=False`` keeps natural units (USD, wafers, units) inside the LP.
+    """
+
+    formulation: str = "stock"
+    scaled: bool = True
+
+
 @dataclass
 class LP:
     """A built model with what post-processing needs."""
@@ -61,6 +75,7 @@ class LP:
     model: linopy.Model
     net: Network
     scaling: Scaling
+    options: LPOptions = LPOptions()
     spend_terms: dict[str, linopy.LinearExpression] | None = None
     spend_expr: linopy.LinearExpression | None = None
     compute_expr: linopy.LinearExpression | None = None
@@ -121,10 +136,19 @@ def define_capacity(lp: LP) -> None:
     s_p = lp.scaling.process[:, None, None]
     life = ds["life_periods"].values[:, None]
     existing = ds["existing"].values / s_p
-    d_exist = np.diff(existing, axis=2, prepend=0.0)
-    lhs = cap - cap.shift({PERIOD: 1}) - new + lagged(new, life)
     mask = cap.labels >= 0
-    m.add_constraints(lhs == _masked(net, d_exist, (PROCESS, REGION, PERIOD)), name="capacity-stock", mask=mask)
+    if lp.options.formulation == "dense":
+        T = ds.sizes[PERIOD]
+        k = np.arange(T)[None, :]
+        coef = (k < life).astype(float)  # every earlier build still alive, in every row
+        lhs = cap - lagged(new, np.broadcast_to(k, coef.shape), coef[:, None, None, :])
+        rhs = _masked(net, existing, (PROCESS, REGION, PERIOD))
+        m.add_constraints(lhs == rhs, name="capacity-stock", mask=mask)
+    else:
+        d_exist = np.diff(existing, axis=2, prepend=0.0)
+        lhs = cap - cap.shift({PERIOD: 1}) - new + lagged(new, life)
+        rhs = _masked(net, d_exist, (PROCESS, REGION, PERIOD))
+        m.add_constraints(lhs == rhs, name="capacity-stock", mask=mask)
     mc = ds["max_capacity"].values / s_p
     fin = np.isfinite(mc) & mask.values
     if fin.any():
@@ -293,24 +317,24 @@ def spend_terms(lp: LP) -> dict[str, linopy.LinearExpression]:
     # (in the opening period itself when L = 0): row t takes new[t + j + 1], j < L
     lags = np.where(L == 0, 0, -(j + 1))
     share = np.where(L == 0, (j == 0) * 1.0, (j < L) / np.maximum(L, 1))
-    capex_sc = ds["capex_usd_per_unit"].values * s_p / MONEY_SCALE  # (P,R,T) by opening period
+    capex_sc = ds["capex_usd_per_unit"].values * s_p / lp.scaling.money  # (P,R,T) by opening period
     src = np.clip(np.arange(T)[None, :, None] - lags[:, None, :], 0, T - 1)  # (P,T,K)
     coef = (
         capex_sc[np.arange(P)[:, None, None, None], np.arange(R)[None, :, None, None], src[:, None]]
         * share[:, None, None, :]
     )
     fixed = xr.DataArray(
-        ds["fixed_om_usd_per_unit_year"].values * lp.scaling.process * dt / MONEY_SCALE,
+        ds["fixed_om_usd_per_unit_year"].values * lp.scaling.process * dt / lp.scaling.money,
         coords={PROCESS: ds.indexes[PROCESS]},
     )
     varc = xr.DataArray(
-        ds["var_cost_usd_per_unit"].values * s_p * dt / MONEY_SCALE,
+        ds["var_cost_usd_per_unit"].values * s_p * dt / lp.scaling.money,
         coords=ds["var_cost_usd_per_unit"].coords,
     )
     out = {"capex": lagged(new, lags, coef), "fixed_om": cap * fixed, "variable": act * varc}
     if "deploy" in m.variables:
         dc = xr.DataArray(
-            ds["acc_deploy_cost_usd"].values * lp.scaling.accelerator / MONEY_SCALE,
+            ds["acc_deploy_cost_usd"].values * lp.scaling.accelerator / lp.scaling.money,
             coords={ACCELERATOR: ds.indexes[ACCELERATOR]},
         )
         out["systems"] = m.variables["deploy"] * dc
@@ -333,7 +357,10 @@ def compute_expression(lp: LP) -> linopy.LinearExpression | None:
     if "inst" not in lp.model.variables:
         return None
     ds = lp.net.ds
-    h = ds["flops_bf16_dense"].values / H100_FLOPS_BF16_DENSE * lp.scaling.accelerator / COMPUTE_SCALE
+    h = (
+        ds["flops_bf16_dense"].values / H100_FLOPS_BF16_DENSE * lp.scaling.accelerator
+        / lp.scaling.compute
+    )
     w = xr.DataArray(h, coords={ACCELERATOR: ds.indexes[ACCELERATOR]})
     return (lp.model.variables["inst"] * w).sum([ACCELERATOR, REGION])
 
@@ -346,7 +373,7 @@ def define_money(lp: LP) -> None:
     assert spend is not None
     if not b.enforce:
         return
-    fund = _masked(net, ds["funding_usd"].values / MONEY_SCALE, (PERIOD,))
+    fund = _masked(net, ds["funding_usd"].values / lp.scaling.money, (PERIOD,))
     if b.carry_over:
         cash = m.variables["cash"]
         growth = (1.0 + b.cash_interest_rate) ** net.periods.dt
@@ -370,7 +397,7 @@ def define_objective(lp: LP) -> None:
         for y, v in obj.compute_path_h100e.items():
             i = net.periods.index_of_year(y)
             if i < len(years):
-                path[i] = v / COMPUTE_SCALE
+                path[i] = v / lp.scaling.compute
         mask = np.isfinite(path)
         m.add_constraints(
             compute >= _masked(net, np.where(mask, path, 0.0), (PERIOD,)),
@@ -382,7 +409,8 @@ def define_objective(lp: LP) -> None:
     if compute is None:
         raise ValueError("a compute objective needs at least one accelerator")
     discounted = (compute * disc * dt).sum()
-    tie = -EPS_COST * (spend * disc).sum()
+    w = EPS_COST * (lp.scaling.money / MONEY_SCALE) * (COMPUTE_SCALE / lp.scaling.compute)
+    tie = -w * (spend * disc).sum()
     if obj.kind is Objective.MAX_COMPUTE_IN_YEAR:
         i = net.periods.index_of_year(obj.target_year or years[-1])
         target = compute.isel({PERIOD: i})
@@ -422,19 +450,23 @@ def _legacy_semantics():
                 opts["semantics"] = old
 
 
-def build_lp(net: Network, hooks: tuple[Hook, ...] = ()) -> LP:
+def build_lp(net: Network, hooks: tuple[Hook, ...] = (), options: LPOptions | None = None) -> LP:
     """Create the linopy model of ``net``; ``hooks`` may add constraints before the objective."""
     with _legacy_semantics():
-        return _build_lp(net, hooks)
+        return _build_lp(net, hooks, options or LPOptions())
 
 
-def _build_lp(net: Network, hooks: tuple[Hook, ...]) -> LP:
+def _build_lp(net: Network, hooks: tuple[Hook, ...], options: LPOptions) -> LP:
     ds = net.ds
     s_c = ds["carrier_scale"].values
     cpos = {c: i for i, c in enumerate(ds.indexes[CARRIER])}
     s_p = np.array([s_c[cpos[c]] for c in ds["main_output"].values]) if ds.sizes[PROCESS] else np.zeros(0)
     s_a = np.array([s_c[cpos[c]] for c in ds["acc_carrier"].values]) if ds.sizes[ACCELERATOR] else np.zeros(0)
-    lp = LP(linopy.Model(force_dim_names=True), net, Scaling(s_p, s_c, s_a))
+    if options.scaled:
+        scaling = Scaling(s_p, s_c, s_a)
+    else:
+        scaling = Scaling(np.ones_like(s_p), np.ones_like(s_c), np.ones_like(s_a), 1.0, 1.0)
+    lp = LP(linopy.Model(force_dim_names=True), net, scaling, options)
     for f in DEFINE_ORDER:
         f(lp)
     lp.spend_terms = spend_terms(lp)
