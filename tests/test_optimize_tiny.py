@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from fab2flop.constants import Status
-from fab2flop.optimize import optimize
+from fab2flop.optimizer import optimize
 from fab2flop.scenario import CarrierSpec, ProcessSpec
 
 from .conftest import tiny_network
@@ -152,7 +152,7 @@ def test_infeasible_path_is_a_status_with_an_explanation():
 )
 def test_formulations_agree(options):
     """The dense capacity form and unscaled units are slower, not different (same optimum)."""
-    from fab2flop.optimize.model import LPOptions
+    from fab2flop.lp.model import LPOptions
 
     net = tiny_network(dc_lead_years=1.0, dc_capex_usd_per_mw=1e6, life_years=2.0, grid_mw=2.5)
     ref = optimize(net)

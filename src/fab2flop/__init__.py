@@ -34,7 +34,7 @@ _LAZY = {
     "load_catalog": ("fab2flop.catalog", "load_catalog"),
     "build_network": ("fab2flop.network", "build_network"),
     "Network": ("fab2flop.network", "Network"),
-    "optimize": ("fab2flop.optimize", "optimize"),
+    "optimize": ("fab2flop.optimizer", "optimize"),
     "Results": ("fab2flop.results", "Results"),
     "Status": ("fab2flop.constants", "Status"),
 }
@@ -43,7 +43,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .catalog import load_catalog
     from .constants import Status
     from .network import Network, build_network
-    from .optimize import optimize
+    from .optimizer import optimize
     from .results import Results
     from .scenario import Scenario, load_scenario
 

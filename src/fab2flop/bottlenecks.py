@@ -17,9 +17,11 @@ import numpy as np
 from .constants import CARRIER, PERIOD, PROCESS, REGION, Objective
 
 if TYPE_CHECKING:
-    from .optimize.model import LP
+    from .lp.model import LP
 
 TOL = 1e-7
+MIN_USD = 0.01  # smaller shadow values are tie-break noise, not bottlenecks
+MIN_H100E_YEARS = 1e-3
 
 
 @dataclass(frozen=True)
@@ -46,17 +48,18 @@ class Bottleneck:
 def _per_month(unit: str) -> tuple[str, float]:
     """Express capacities in wafers/year as wafer/month (the industry's unit)."""
     if unit.startswith("wafers/year") or unit.startswith("wafer-equivalents/year"):
-        return unit.split("/")[0][:-1] + "/month of capacity", 12.0
-    if unit == "MW":
-        return "MW", 1.0
-    return unit.replace("/year", "/year of capacity"), 1.0
+        return unit.split("/")[0][:-1] + "/month", 12.0
+    if unit.startswith("units/year"):
+        return "unit/year", 1.0
+    return unit, 1.0
 
 
 _PLAIN = {
     "cowos_market": "CoWoS capacity reserved at TSMC",
     "hbm_market": "HBM supply bought from SK hynix/Samsung/Micron",
     "grid": "grid power contracted",
-    "power_build_limit": "new power plants that can come online",
+    "power_build_limit": "new power plants coming online",
+    "datacenter_lease": "leasable data-center capacity",
     "nvidia_supply": "Nvidia GPUs available to buy",
     "amd_supply": "AMD GPUs available to buy",
 }
@@ -76,6 +79,15 @@ def _fmt_usd(x: float) -> str:
         if a >= div:
             return f"${x / div:,.1f}{suf}"
     return f"${x:,.0f}"
+
+
+def _worth(v: float | None, per_nat: float, minimise: bool) -> str:
+    if v is not None:
+        return f"would save {_fmt_usd(v)}" if minimise else f"worth {_fmt_usd(v)} of compute"
+    # money is not scarce: say it in compute (objective units are million H100e-years)
+    h = per_nat * 1e6
+    hs = f"{h:,.0f}" if h >= 10 else f"{h:.3g}"
+    return f"worth {hs} H100e-years of compute (discounted; money does not bind)"
 
 
 def bottlenecks(lp: LP) -> list[Bottleneck]:
@@ -116,8 +128,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             name = pidx[p]
             reg = str(ds.indexes[REGION][r])
             what = _plain(name) if fam == "market-cap" else f"the cap on {name}"
-            worth = f"worth {_fmt_usd(v)} of compute" if v is not None and not minimise else (
-                f"would save {_fmt_usd(v)}" if v is not None else f"worth {per_nat:.3g} M H100e-years")
+            worth = _worth(v, per_nat, minimise)
             out.append(
                 Bottleneck(
                     fam, name, reg, periods[t], per_nat, unit, v,
@@ -143,7 +154,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             v = usd(per_nat, t)
             u = str(cunit[c]).rstrip("s") if cunit[c] != "MW" else "MW"
             where = f" in {reg}" if reg else ""
-            worth = (f"worth {_fmt_usd(v)}" if v is not None else f"worth {per_nat:.3g} M H100e-years")
+            worth = _worth(v, per_nat, minimise)
             out.append(
                 Bottleneck(
                     fam, c, reg, periods[t], per_nat, u, v, 0.0,
@@ -160,7 +171,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             per_nat = abs(dual[r, t]) * net.periods.dt / s_mean
             v = usd(per_nat, t)
             reg = str(ds.indexes[REGION][r])
-            worth = f"worth {_fmt_usd(v)}" if v is not None else f"worth {per_nat:.3g} M H100e-years"
+            worth = _worth(v, per_nat, minimise)
             out.append(
                 Bottleneck(
                     "export-cap", "export approval", reg, periods[t], per_nat,
@@ -194,7 +205,13 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
                     "at the margin (discounted).",
                 )
             )
-    # balances: importance = value per unit × units flowing (approximate by dual magnitude)
+    # drop what only the cost tie-break in the objective priced
+    out = [
+        b for b in out
+        if b.constraint in ("cash", "compute-path")
+        or (b.value_usd is not None and b.value_usd >= MIN_USD)
+        or (b.value_usd is None and b.shadow_price * sc.compute >= MIN_H100E_YEARS)
+    ]
     out.sort(key=lambda b: (-b.importance, str(b.period)))
     return out
 
@@ -205,3 +222,50 @@ def first_binding(items: list[Bottleneck]) -> Bottleneck | None:
     if not ext:
         return None
     return min(ext, key=lambda b: (str(b.period), -b.importance))
+
+
+@dataclass(frozen=True)
+class BottleneckGroup:
+    """One constraint over all the periods in which it binds."""
+
+    constraint: str
+    item: str
+    region: str | None
+    first_period: Any
+    last_period: Any
+    n_periods: int
+    importance: float
+    first: Bottleneck  # the entry of the first binding period
+    peak: Bottleneck  # the entry with the highest shadow price
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in ("constraint", "item", "region", "n_periods", "importance")}
+        d["first_period"] = _plainval(self.first_period)
+        d["last_period"] = _plainval(self.last_period)
+        d["first"] = self.first.to_dict()
+        d["peak"] = self.peak.to_dict()
+        return d
+
+
+def _plainval(x: Any) -> Any:
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def group_bottlenecks(items: list[Bottleneck]) -> list[BottleneckGroup]:
+    """Bottlenecks grouped by (constraint, item, region), most important first."""
+    groups: dict[tuple, list[Bottleneck]] = {}
+    for b in items:
+        groups.setdefault((b.constraint, b.item, b.region), []).append(b)
+    out = []
+    for (c, i, r), bs in groups.items():
+        bs = sorted(bs, key=lambda b: str(b.period))
+        out.append(
+            BottleneckGroup(
+                c, i, r, bs[0].period, bs[-1].period, len(bs),
+                sum(b.importance for b in bs), bs[0], max(bs, key=lambda b: b.shadow_price),
+            )
+        )
+    # external limits first (what a strategist can negotiate), then by importance
+    ext = {"market-cap": 0, "capacity-max": 0, "export-cap": 0, "cash": 1, "compute-path": 1}
+    out.sort(key=lambda g: (ext.get(g.constraint, 2), -g.importance, str(g.first_period)))
+    return out

@@ -50,6 +50,17 @@ class Record(BaseModel):
     conf: str | None = Field(default=None, pattern="^(H|M|L|H/M|M/L|H/L)$")
     note: str | None = None
 
+    @field_validator("value", "low", "high", mode="before")
+    @classmethod
+    def _yaml11_floats(cls, v: Any) -> Any:
+        # PyYAML (YAML 1.1) reads 14.0e6 (no sign in the exponent) as a string
+        if isinstance(v, str):
+            try:
+                return float(v)
+            except ValueError:
+                return v
+        return v
+
     @field_validator("value")
     @classmethod
     def _series_keys_are_years(cls, v: Value) -> Value:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from .bottlenecks import Bottleneck, bottlenecks, first_binding
+from .bottlenecks import Bottleneck, bottlenecks, first_binding, group_bottlenecks
 from .constants import (
     ACCELERATOR,
     CARRIER,
@@ -30,7 +30,7 @@ from .constants import (
 from .network import Network
 
 if TYPE_CHECKING:
-    from .optimize.model import LP
+    from .lp.model import LP
 
 SPEND_CATEGORIES = [c.value for c in Category]
 
@@ -302,6 +302,7 @@ class Results:
                 "energy_twh": [float(v) for v in ds["energy_twh"].values],
                 "largest_training_run_flop": [float(v) for v in ds["largest_training_run_flop"].values],
                 "first_binding": fb.to_dict() if fb else None,
+                "bottleneck_groups": [g.to_dict() for g in group_bottlenecks(self.bottlenecks)[:50]],
                 "bottlenecks": [b.to_dict() for b in self.bottlenecks[:200]],
                 "notes": self.network.notes,
             }

@@ -408,6 +408,27 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                 source=f"catalog {dc}.*",
             )
         )
+        lease_id = "datacenters.lease.market_mw_it"
+        lease_region = str(cat.value("datacenters.lease.region", "US"))
+        if lease_id in cat and lease_region in dc_regions:
+            # leased colocation comes with its own grid connection: rent and electricity
+            # (at the region's industrial price, with the campus PUE) are its variable cost
+            rent = cat.number(f"{dc}.lease_usd_per_kw_month") * 12.0 * 1e3  # USD per MW-year
+            price = float(_region_value(cat, lease_region, "electricity_price_usd_per_mwh", 0.0))
+            energy = price * HOURS_PER_YEAR * util * cat.number(f"{dc}.pue")
+            procs.append(
+                ProcessSpec(
+                    name="datacenter_lease",
+                    category=Category.DATACENTERS,
+                    regions=[lease_region],
+                    activity_unit="MW",
+                    outputs={MW_IT: 1.0},
+                    var_cost_usd_per_unit=rent + energy,
+                    existing=cat.record(lease_id).value,
+                    buildable=False,
+                    source=f"{lease_id}; {dc}.lease_usd_per_kw_month; electricity price",
+                )
+            )
         carriers[POWER_BUILD] = CarrierSpec(
             name=POWER_BUILD, unit="MW", scale=1e3, scope=Scope.REGIONAL, storable=False
         )
@@ -432,7 +453,8 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
             grid[r] = RegionalValues(existing=gmw, var_cost_usd_per_unit=price * HOURS_PER_YEAR * util)
             if rc.max_datacenter_mw is not None:
                 dcs[r] = RegionalValues(max_capacity=rc.max_datacenter_mw)
-        procs[-1] = procs[-1].model_copy(update={"by_region": dcs})
+        i_dc = next(i for i, p in enumerate(procs) if p.name == "datacenter")
+        procs[i_dc] = procs[i_dc].model_copy(update={"by_region": dcs})
         procs.append(
             ProcessSpec(
                 name="power_build_limit",

@@ -46,7 +46,7 @@ def run(
         fail(f"--solver {method!r}: expected one of choose, simplex, ipm, pdlp")
 
     from ..network import build_network
-    from ..optimize import optimize
+    from ..optimizer import optimize
 
     status_console = err_console if as_json else console
     with status_console.status("building the supply-chain network...") as st:
@@ -74,11 +74,12 @@ def _print_summary(res, top: int) -> None:
         console.print(f"[bold red]{res.status.value}[/]: {res.message}")
         return
     ds = res.dataset
-    t = Table(title="Compute by year", title_justify="left")
-    for col in (
-        "period", "accelerators", "H100e", "BF16 dense FLOP/s", "facility GW", "spend",
-        "largest run (FLOP)",
-    ):
+    t = Table(
+        title="Compute by year (installed accelerators, H100-equivalents, dense BF16 FLOP/s, "
+        "facility GW, spend, largest training run)",
+        title_justify="left",
+    )
+    for col in ("period", "units", "H100e", "BF16 FLOP/s", "GW", "spend", "max run FLOP"):
         t.add_column(col, justify="right")
     units = ds["installed_units"].sum("accelerator").values
     for i, p in enumerate(s["periods"]):
@@ -86,7 +87,7 @@ def _print_summary(res, top: int) -> None:
             str(p),
             fmt_num(units[i]),
             fmt_num(s["compute_h100e"][i]),
-            fmt_num(s["compute_flops"][i]),
+            f"{s['compute_flops'][i]:.2e}",
             f"{s['facility_power_gw'][i]:.1f}",
             fmt_usd(s["spend_by_period_usd"][i]),
             f"{s['largest_training_run_flop'][i]:.2e}",
@@ -113,12 +114,20 @@ def _print_summary(res, top: int) -> None:
             t.add_row(a, fmt_num(v[-1]))
     console.print(t)
 
-    t = Table(title=f"Binding constraints (top {top} of {len(res.bottlenecks)})", title_justify="left")
-    t.add_column("period")
+    from ..bottlenecks import group_bottlenecks
+
+    groups = group_bottlenecks(res.bottlenecks)
+    t = Table(
+        title=f"What binds (top {min(top, len(groups))} of {len(groups)}; every period in --json)",
+        title_justify="left",
+    )
     t.add_column("constraint")
-    t.add_column("what one more unit is worth", overflow="fold")
-    for b in res.bottlenecks[:top]:
-        t.add_row(str(b.period), f"{b.constraint}: {b.item}" + (f" ({b.region})" if b.region else ""), b.description)
+    t.add_column("binds", justify="center")
+    t.add_column("what one more unit is worth (first year it binds)", overflow="fold")
+    for g in groups[:top]:
+        where = f" ({g.region})" if g.region else ""
+        span = f"{g.first_period}" if g.n_periods == 1 else f"{g.first_period}-{g.last_period}"
+        t.add_row(f"{g.constraint}: {g.item}{where}", span, g.first.description)
     console.print(t)
     if s["first_binding"]:
         fb = s["first_binding"]

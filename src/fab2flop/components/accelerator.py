@@ -334,7 +334,8 @@ def _validation_message(exc: ValidationError, name: str) -> str:
         loc = ".".join(str(p) for p in e["loc"]) or "design"
         inp = e.get("input")
         shown = f"={inp!r}" if loc != "design" and not isinstance(inp, dict) else ""
-        parts.append(f"{loc}{shown}: {e['msg']}")
+        msg = str(e["msg"]).removeprefix("Value error, ")
+        parts.append(f"{loc}{shown}: {msg}" if loc != "design" else msg)
     return f"design {name!r} is invalid: " + "; ".join(parts)
 
 

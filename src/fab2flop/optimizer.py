@@ -7,16 +7,19 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from ..constants import Objective, Solver, Status
-from ..network import Network, build_network
-from ..scenario import Scenario
+from .constants import Objective, Solver, Status
+from .network import Network, build_network
+from .scenario import Scenario
 
 if TYPE_CHECKING:
-    from ..results import Results
-    from .model import Hook, LPOptions
+    from .results import Results
+    from .lp.model import Hook, LPOptions
 
 
 def _highs_options(scenario: Scenario, method: Solver | None) -> dict:
@@ -33,6 +36,29 @@ def _highs_options(scenario: Scenario, method: Solver | None) -> dict:
     elif m is Solver.PDLP:
         opts["solver"] = "pdlp"
     return opts
+
+
+@contextmanager
+def _quiet_stdout(enabled: bool):
+    """Silence the solver's C++ banner on file descriptor 1 (it would corrupt --json)."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # captured streams (tests) have no fd
+        yield
+        return
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), fd)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 def _status(linopy_status: str, termination: str) -> Status:
@@ -99,8 +125,8 @@ def optimize(
     options: LPOptions | None = None,
 ) -> Results:
     """Decide what to build where and when; return a :class:`~fab2flop.results.Results`."""
-    from ..results import Results
-    from .model import build_lp
+    from .results import Results
+    from .lp.model import build_lp
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -112,9 +138,10 @@ def optimize(
     t2 = time.perf_counter()
     meth = Solver(method) if method is not None else None
     try:
-        st, term = lp.model.solve(
-            solver_name="highs", io_api="direct", **_highs_options(net.scenario, meth)
-        )
+        with _quiet_stdout(not net.scenario.solver.log):
+            st, term = lp.model.solve(
+                solver_name="highs", io_api="direct", **_highs_options(net.scenario, meth)
+            )
     except Exception as exc:  # the solver itself failed: a status, not a traceback
         timings["solve_s"] = time.perf_counter() - t2
         return Results.failed(net, Status.ERROR, f"solver error: {exc}", timings, lp)

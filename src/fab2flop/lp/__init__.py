@@ -1,0 +1,1 @@
+"""The linear program: built from the network with small ``define_*`` functions."""
