@@ -46,8 +46,8 @@ def run_case(kind: str, params: dict, solver: str, options: dict) -> dict:
     """Runs inside the child process."""
     sys.path.insert(0, str(HERE))
     t0 = time.perf_counter()
-    from fab2flop.optimize import optimize
-    from fab2flop.optimize.model import LPOptions
+    from fab2flop.optimizer import optimize
+    from fab2flop.lp.model import LPOptions
 
     import_s = time.perf_counter() - t0
     t1 = time.perf_counter()

@@ -148,6 +148,10 @@ class MarketConfig(_Model):
     cowos_share: float = Field(
         0.15, ge=0, le=1, description="share of world CoWoS-class capacity [1]"
     )
+    supplier_regions: dict[Literal["foundry", "cowos", "hbm", "merchant"], str] = Field(
+        default_factory=lambda: {"foundry": "TW", "cowos": "TW", "hbm": "KR", "merchant": "TW"},
+        description="where existing third-party supply is made; disabling that region removes it",
+    )
 
 
 class AcceleratorsConfig(_Model):
@@ -158,7 +162,10 @@ class AcceleratorsConfig(_Model):
         default_factory=dict,
         description="own designs: catalog name -> design fields to override (or a full design)",
     )
-    assembly_region: str = Field("TW", description="where own designs are packaged and tested")
+    assembly_regions: list[str] = Field(
+        default_factory=lambda: ["TW", "US"],
+        description="where own designs can be packaged and tested (enabled ones are used)",
+    )
 
 
 class TechnologyConfig(_Model):

@@ -159,6 +159,16 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
 
     fleet = build_fleet(scenario, cat)
 
+    def supplier(key: str) -> list[str] | None:
+        r = mk.supplier_regions.get(key)  # type: ignore[call-overload]
+        if r in regions:
+            return [r]
+        notes.append(
+            f"{key} supply made in {r} is unavailable: {r} is disabled "
+            f"(market.supplier_regions.{key})."
+        )
+        return None
+
     # ---- logic wafers: own fabs and reserved foundry capacity --------------------------
     nodes_needed: set[str] = set()
     for item in fleet.values():
@@ -187,12 +197,12 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                 )
             )
         sid = f"supply.wafers.{node}.world_wpm"
-        if sid in cat and mk.foundry_share > 0:
+        if sid in cat and mk.foundry_share > 0 and supplier("foundry"):
             procs.append(
                 ProcessSpec(
                     name=f"foundry_{node}",
                     category=Category.FABS,
-                    regions=["TW"] if "TW" in regions else regions[:1],
+                    regions=supplier("foundry") or [],
                     activity_unit="wafers/year",
                     outputs={wafer_carrier(node): 1.0},
                     var_cost_usd_per_unit=cat.number(f"{base}.wafer_price_usd"),
@@ -201,8 +211,6 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     source=f"{sid} x market.foundry_share; price {base}.wafer_price_usd",
                 )
             )
-        if "TW" not in regions:
-            notes.append("TW is disabled: no foundry capacity can be reserved from Taiwan.")
 
     # ---- HBM: own DRAM lines + stacking, or market stacks within a share of supply -------
     gens: set[str] = {
@@ -228,13 +236,14 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                 )
             )
         hbm_sid = "supply.memory.hbm.world_wpm"
-        if hbm_sid in cat and mk.hbm_share > 0:
+        hbm_at = supplier("hbm")
+        if hbm_sid in cat and mk.hbm_share > 0 and hbm_at:
             carriers["alloc_hbm"] = _c("alloc_hbm", "wafer-equivalents", 1e3)
             procs.append(
                 ProcessSpec(
                     name="hbm_market",
                     category=Category.MEMORY,
-                    regions=["KR"] if "KR" in regions else regions[:1],
+                    regions=hbm_at,
                     activity_unit="wafer-equivalents/year",
                     outputs={"alloc_hbm": 1.0},
                     existing=_yearly_from_monthly(cat.record(hbm_sid).value, mk.hbm_share),
@@ -267,7 +276,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     ProcessSpec(
                         name=f"buy_{gen}",
                         category=Category.MEMORY,
-                        regions=["KR"] if "KR" in regions else regions[:1],
+                        regions=hbm_at or [],
                         activity_unit="stacks/year",
                         outputs={sc: 1.0},
                         inputs={"alloc_hbm": 1.0 / spw},
@@ -300,12 +309,13 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                 )
             )
         cw_sid = "supply.packaging.cowos.world_wpm"
-        if cw_sid in cat and mk.cowos_share > 0:
+        cw_at = supplier("cowos")
+        if cw_sid in cat and mk.cowos_share > 0 and cw_at:
             procs.append(
                 ProcessSpec(
                     name="cowos_market",
                     category=Category.PACKAGING,
-                    regions=["TW"] if "TW" in regions else regions[:1],
+                    regions=cw_at,
                     activity_unit="wafers/year",
                     outputs={COWOS_WAFER: 1.0},
                     var_cost_usd_per_unit=cat.number("packaging.cowos.price_usd_per_wafer"),
@@ -316,7 +326,8 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
             )
 
     # ---- accelerators: assemble own designs, buy merchant parts --------------------------
-    asm_region = scenario.accelerators.assembly_region
+    asm_regions = [r for r in scenario.accelerators.assembly_regions if r in regions]
+    merchant_at = supplier("merchant") if any(f.kind == "merchant" for f in fleet.values()) else None
     vendors_supply = {
         "NVIDIA": "supply.merchant.nvidia_dc_gpus_per_year",
         "AMD": "supply.merchant.amd_dc_gpus_per_year",
@@ -325,10 +336,12 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
         carriers[item.carrier] = _c(item.carrier, "units", 1e6)
         spec = item.spec
         if item.kind == "custom" and spec is not None:
-            if asm_region not in regions:
+            if not asm_regions:
                 raise ScenarioError(
-                    f"accelerators.assembly_region={asm_region!r} is not an enabled region",
-                    [("accelerators.assembly_region", asm_region, f"one of {regions}")],
+                    "accelerators.assembly_regions: none of "
+                    f"{scenario.accelerators.assembly_regions} is enabled",
+                    [("accelerators.assembly_regions", scenario.accelerators.assembly_regions,
+                      f"at least one of the enabled regions {regions}")],
                 )
             inputs = {wafer_carrier(n): float(w) for n, w in spec.wafers_per_unit.items()}
             inputs[stack_carrier(str(spec.hbm_generation))] = float(spec.hbm_stacks_per_unit)
@@ -338,7 +351,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                 ProcessSpec(
                     name=f"assemble_{item.name}",
                     category=Category.ACCELERATORS,
-                    regions=[asm_region],
+                    regions=asm_regions,
                     activity_unit="units/year",
                     outputs={item.carrier: 1.0},
                     inputs=inputs,
@@ -350,7 +363,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     source="accelerator model (components.accelerator.evaluate)",
                 )
             )
-        else:
+        elif merchant_at:
             vkey = item.vendor.upper()
             alloc = f"alloc_{vkey.lower()}"
             sid = vendors_supply.get(vkey)
@@ -360,7 +373,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     ProcessSpec(
                         name=f"{vkey.lower()}_supply",
                         category=Category.MERCHANT,
-                        regions=["TW"] if "TW" in regions else regions[:1],
+                        regions=merchant_at,
                         activity_unit="units/year",
                         outputs={alloc: 1.0},
                         existing=_scaled(cat.record(sid).value, mk.merchant_share),
@@ -372,7 +385,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                 ProcessSpec(
                     name=f"buy_{item.name}",
                     category=Category.MERCHANT,
-                    regions=["TW"] if "TW" in regions else regions[:1],
+                    regions=merchant_at,
                     activity_unit="units/year",
                     outputs={item.carrier: 1.0},
                     inputs={alloc: 1.0} if alloc in carriers else {},
@@ -532,5 +545,5 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
             raise ScenarioError(
                 f"process_overrides.{pname}: {exc}", [(f"process_overrides.{pname}", fields, str(exc))]
             ) from None
-    return SupplyChain(carriers, procs, fleet, notes)
+    return SupplyChain(carriers, procs, fleet, list(dict.fromkeys(notes)))
 

@@ -1,0 +1,83 @@
+"""Invariants of any plan, checked on randomly drawn small networks (Hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fab2flop.constants import Status
+from fab2flop.optimizer import optimize
+
+from ..conftest import tiny_network
+
+SETTINGS = settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+
+params = st.fixed_dictionaries(
+    {
+        "budget_per_year": st.floats(1e6, 5e7),
+        "market_units_per_year": st.floats(100, 5000),
+        "price_usd": st.floats(2_000, 40_000),
+        "grid_mw": st.floats(0.5, 20),
+        "dc_lead_years": st.integers(0, 2).map(float),
+        "dc_capex_usd_per_mw": st.floats(0, 2e7),
+        "life_years": st.integers(1, 6).map(float),
+        "discount_rate": st.floats(0, 0.15),
+    }
+)
+
+
+@SETTINGS
+@given(p=params, factor=st.floats(1.0, 3.0))
+def test_more_money_never_buys_less_compute(p, factor):
+    lo = optimize(tiny_network(**p))
+    hi = optimize(tiny_network(**{**p, "budget_per_year": p["budget_per_year"] * factor}))
+    assert lo.status is Status.OPTIMAL and hi.status is Status.OPTIMAL
+    d = lo.network.ds["discount"].values
+    c_lo = float((lo.dataset["compute_h100e"].values * d).sum())
+    c_hi = float((hi.dataset["compute_h100e"].values * d).sum())
+    assert c_hi >= c_lo * (1 - 1e-6) - 1e-6
+
+
+@SETTINGS
+@given(p=params)
+def test_every_dollar_is_accounted_for(p):
+    res = optimize(tiny_network(**p))
+    ds = res.dataset
+    by_cat = ds["spend_usd"].sum("period").values.sum()
+    by_kind = sum(
+        float(ds[k].sum()) for k in ("spend_capex_usd", "spend_fixed_om_usd", "spend_variable_usd", "spend_systems_usd")
+    )
+    funding = float(ds["funding_usd"].sum())
+    assert by_cat == np.float64(by_cat)  # a number
+    np.testing.assert_allclose(by_cat, by_kind, rtol=1e-9, atol=1e-3)
+    assert by_cat <= funding * (1 + 1e-7) + 1e-3
+    # cash left at the end is exactly what was not spent (no interest in this scenario)
+    np.testing.assert_allclose(float(ds["cash_usd"][-1]), funding - by_cat, rtol=1e-6, atol=1.0)
+    # spending never runs ahead of the money received so far
+    spent = np.cumsum(ds["spend_usd"].sum("category").values)
+    got = np.cumsum(ds["funding_usd"].values)
+    assert (spent <= got * (1 + 1e-7) + 1e-3).all()
+
+
+@SETTINGS
+@given(p=params)
+def test_nothing_flows_without_capacity_and_nothing_opens_before_its_lead_time(p):
+    res = optimize(tiny_network(**p))
+    ds, net = res.dataset, res.network
+    capd = ~net.ds["unlimited"]
+    avail = net.ds["availability"]
+    limit = ds["capacity"] * avail
+    act = ds["activity"]
+    excess = (act - limit).where(capd & net.ds["exists"])
+    assert float(excess.max()) <= 1e-6 * max(1.0, float(limit.max()))
+    lead = net.ds["lead_periods"].values
+    new = ds["new_capacity"].values  # (P, R, T)
+    for i, L in enumerate(lead):
+        assert np.all(new[i, :, :L] == 0.0), net.process_names[i]
+    # the fleet never draws more IT power than data centers provide
+    it = ds["fleet_mw_it"].values
+    dc = ds["activity"].sel(process="datacenter").values
+    assert (it <= dc + 1e-6).all()

@@ -1,0 +1,85 @@
+"""The embedded default scenario: hand-checkable facts and a golden regression."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fab2flop import load_scenario, optimize
+from fab2flop.catalog import load_catalog
+from fab2flop.constants import Status
+
+GOLDEN = Path(__file__).parent / "golden" / "default.json"
+
+
+@pytest.fixture(scope="module")
+def res():
+    r = optimize(load_scenario())
+    assert r.status is Status.OPTIMAL, r.message
+    return r
+
+
+def test_first_years_run_only_on_leased_capacity(res):
+    """Own data centers take catalog build_years (2) to open: in 2025 and 2026 the fleet can
+    only draw on leased colocation, at most the catalog's lease market (300 and 1,500 MW)."""
+    cat = load_catalog()
+    assert cat.number("datacenters.ai_campus.build_years") == 2
+    lease = cat.series("datacenters.lease.market_mw_it")
+    it = res.dataset["fleet_mw_it"].sum("region")
+    assert float(it.sel(period=2025)) <= lease[2025] * (1 + 1e-6)
+    assert float(it.sel(period=2026)) <= lease[2026] * (1 + 1e-6)
+    own = res.dataset["capacity"].sel(process="datacenter").sum("region")
+    assert float(own.sel(period=2025)) == 0 and float(own.sel(period=2026)) == 0
+
+
+def test_no_accelerator_before_it_exists(res):
+    inst = res.dataset["installed_units"]
+    for name in ("custom_v1", "custom_v2", "custom_v3", "Rubin"):
+        first = res.network.fleet[name].available_from
+        before = [p for p in res.periods if p < first]
+        assert float(inst.sel(accelerator=name, period=before).sum()) == 0.0, name
+
+
+def test_export_approval_caps_uae_deployments(res):
+    cat = load_catalog()
+    cap = cat.series("regions.AE.accelerator_cap_units_per_year")
+    dep = res.dataset["deployed"].sel(region="AE").sum("accelerator")
+    for p in res.periods:
+        allowed = np.interp(p, list(cap), list(cap.values()))
+        assert float(dep.sel(period=p)) <= allowed * (1 + 1e-6) + 1e-6
+
+
+def test_money_is_within_funding_and_fully_attributed(res):
+    s = res.summary()
+    assert s["spend_total_usd"] <= s["funding_total_usd"]
+    assert sum(s["spend_usd"].values()) == pytest.approx(s["spend_total_usd"], rel=1e-9)
+    assert np.all(np.cumsum(s["spend_by_period_usd"]) <= np.cumsum(s["funding_usd"]) * (1 + 1e-9))
+
+
+def test_less_money_never_more_compute(res):
+    half = optimize(load_scenario(overrides=["budget.total_usd=3.5e12"]))
+    d = res.network.ds["discount"].values
+    assert (half.dataset["compute_h100e"].values * d).sum() <= (
+        res.dataset["compute_h100e"].values * d
+    ).sum() * (1 + 1e-6)
+
+
+def test_bottleneck_report_names_what_binds(res):
+    assert res.bottlenecks, "a plan this size must hit some limit"
+    for b in res.bottlenecks:
+        assert b.description.startswith(("One more", "Approval", "Money", "Each"))
+        assert b.shadow_price > 0
+
+
+def test_golden_default(res):
+    """Regression against tests/golden/default.json (regenerate with
+    `python -m tests.golden.update` only after reviewing why the figures moved)."""
+    g = json.loads(GOLDEN.read_text())
+    s = res.summary()
+    assert s["periods"] == g["periods"]
+    np.testing.assert_allclose(s["compute_h100e"], g["compute_h100e"], rtol=2e-3, atol=1.0)
+    for k in ("spend_total_usd", "cost_per_h100e_hour_usd", "capex_per_gw_usd"):
+        assert s[k] == pytest.approx(g[k], rel=2e-3), k
