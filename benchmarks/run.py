@@ -29,25 +29,87 @@ CASES_FULL = [
     ("syn-S 4x4x11y", "synthetic", {"chains": 4, "regions": 4, "years": 11}, "ipm", {}),
     ("syn-M 10x8x11y", "synthetic", {"chains": 10, "regions": 8, "years": 11}, "simplex", {}),
     ("syn-M 10x8x11y", "synthetic", {"chains": 10, "regions": 8, "years": 11}, "ipm", {}),
-    ("syn-M 10x8x11y dense", "synthetic", {"chains": 10, "regions": 8, "years": 11}, "ipm", {"formulation": "dense"}),
-    ("syn-M 10x8x11y unscaled", "synthetic", {"chains": 10, "regions": 8, "years": 11}, "ipm", {"scaled": False}),
-    ("syn-L 10x8x11q", "synthetic", {"chains": 10, "regions": 8, "years": 11, "step": "quarter"}, "ipm", {}),
-    ("syn-L 10x8x11q", "synthetic", {"chains": 10, "regions": 8, "years": 11, "step": "quarter"}, "simplex", {}),
-    ("syn-L 10x8x11q dense", "synthetic", {"chains": 10, "regions": 8, "years": 11, "step": "quarter"}, "ipm", {"formulation": "dense"}),
-    ("syn-XL 20x12x11q", "synthetic", {"chains": 20, "regions": 12, "years": 11, "step": "quarter"}, "ipm", {}),
-    ("syn-XL 20x12x11q", "synthetic", {"chains": 20, "regions": 12, "years": 11, "step": "quarter"}, "simplex", {}),
-    ("syn-XL 20x12x11q dense", "synthetic", {"chains": 20, "regions": 12, "years": 11, "step": "quarter"}, "ipm", {"formulation": "dense"}),
-    ("syn-XXL 30x16x16q", "synthetic", {"chains": 30, "regions": 16, "years": 16, "step": "quarter"}, "ipm", {}),
+    (
+        "syn-M 10x8x11y dense",
+        "synthetic",
+        {"chains": 10, "regions": 8, "years": 11},
+        "ipm",
+        {"formulation": "dense"},
+    ),
+    (
+        "syn-M 10x8x11y unscaled",
+        "synthetic",
+        {"chains": 10, "regions": 8, "years": 11},
+        "ipm",
+        {"scaled": False},
+    ),
+    (
+        "syn-L 10x8x11q",
+        "synthetic",
+        {"chains": 10, "regions": 8, "years": 11, "step": "quarter"},
+        "ipm",
+        {},
+    ),
+    (
+        "syn-L 10x8x11q",
+        "synthetic",
+        {"chains": 10, "regions": 8, "years": 11, "step": "quarter"},
+        "simplex",
+        {},
+    ),
+    (
+        "syn-L 10x8x11q dense",
+        "synthetic",
+        {"chains": 10, "regions": 8, "years": 11, "step": "quarter"},
+        "ipm",
+        {"formulation": "dense"},
+    ),
+    (
+        "syn-XL 20x12x11q",
+        "synthetic",
+        {"chains": 20, "regions": 12, "years": 11, "step": "quarter"},
+        "ipm",
+        {},
+    ),
+    (
+        "syn-XL 20x12x11q",
+        "synthetic",
+        {"chains": 20, "regions": 12, "years": 11, "step": "quarter"},
+        "simplex",
+        {},
+    ),
+    (
+        "syn-XL 20x12x11q dense",
+        "synthetic",
+        {"chains": 20, "regions": 12, "years": 11, "step": "quarter"},
+        "ipm",
+        {"formulation": "dense"},
+    ),
+    (
+        "syn-XXL 25x14x16q",
+        "synthetic",
+        {"chains": 25, "regions": 14, "years": 16, "step": "quarter"},
+        "ipm",
+        {},
+    ),
+    (
+        "syn-XXXL 30x16x16q",
+        "synthetic",
+        {"chains": 30, "regions": 16, "years": 16, "step": "quarter"},
+        "ipm",
+        {},
+    ),
 ]
 CASES_QUICK = [c for c in CASES_FULL if c[0].startswith(("default", "syn-S"))]
+CASES_ONLY: list = []
 
 
 def run_case(kind: str, params: dict, solver: str, options: dict) -> dict:
     """Runs inside the child process."""
     sys.path.insert(0, str(HERE))
     t0 = time.perf_counter()
-    from fab2flop.optimizer import optimize
     from fab2flop.lp.model import LPOptions
+    from fab2flop.optimizer import optimize
 
     import_s = time.perf_counter() - t0
     t1 = time.perf_counter()
@@ -95,12 +157,16 @@ def main() -> None:
         t = time.perf_counter()
         p = subprocess.run(
             [sys.executable, __file__, "--child", json.dumps(spec)],
-            capture_output=True, text=True, timeout=1800,
+            capture_output=True,
+            text=True,
+            timeout=1800,
         )
         wall = time.perf_counter() - t
         if p.returncode != 0:
             print(f"{name:28s} {solver:8s} FAILED\n{p.stderr[-2000:]}", file=sys.stderr)
-            rows.append({"case": name, "solver": solver, "options": options, "error": p.stderr[-500:]})
+            rows.append(
+                {"case": name, "solver": solver, "options": options, "error": p.stderr[-500:]}
+            )
             continue
         r = json.loads(p.stdout.strip().splitlines()[-1])
         r.update({"case": name, "solver": solver, "options": options, "wall_s": wall})
@@ -111,15 +177,24 @@ def main() -> None:
             f"peak={r['peak_rss_mb']:7.0f}MB {r['status']}",
             flush=True,
         )
-    base = next((r for r in rows if r.get("case") == "default" and r.get("solver") == "simplex"), None)
+    base = next(
+        (r for r in rows if r.get("case") == "default" and r.get("solver") == "simplex"), None
+    )
     if base:
         b = base["build_s"] + base["solve_s"]
         for r in rows:
             if "solve_s" in r:
                 r["ratio_to_default"] = (r["build_s"] + r["solve_s"]) / b
     Path(a.out).write_text(
-        json.dumps({"machine": platform.platform(), "python": platform.python_version(),
-                    "cpus": __import__("os").cpu_count(), "rows": rows}, indent=2)
+        json.dumps(
+            {
+                "machine": platform.platform(),
+                "python": platform.python_version(),
+                "cpus": __import__("os").cpu_count(),
+                "rows": rows,
+            },
+            indent=2,
+        )
     )
     print(f"wrote {a.out}")
 

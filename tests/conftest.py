@@ -47,38 +47,69 @@ def tiny_network(
     carriers = {
         "acc_X": CarrierSpec(name="acc_X", unit="units", scale=1e6),
         "alloc_x": CarrierSpec(name="alloc_x", unit="units", scale=1e6),
-        "mw_it": CarrierSpec(name="mw_it", unit="MW", scale=1e3, kind=CarrierKind.RATE, scope=Scope.REGIONAL),
-        "mw_power": CarrierSpec(name="mw_power", unit="MW", scale=1e3, kind=CarrierKind.RATE, scope=Scope.REGIONAL),
+        "mw_it": CarrierSpec(
+            name="mw_it", unit="MW", scale=1e3, kind=CarrierKind.RATE, scope=Scope.REGIONAL
+        ),
+        "mw_power": CarrierSpec(
+            name="mw_power", unit="MW", scale=1e3, kind=CarrierKind.RATE, scope=Scope.REGIONAL
+        ),
     }
     for c in extra_carriers:
         carriers[c.name] = c
     procs = [
         ProcessSpec(
-            name="x_supply", category=Category.MERCHANT, regions=["US"],
-            activity_unit="units/year", outputs={"alloc_x": 1.0},
-            existing=market_units_per_year, buildable=False,
+            name="x_supply",
+            category=Category.MERCHANT,
+            regions=["US"],
+            activity_unit="units/year",
+            outputs={"alloc_x": 1.0},
+            existing=market_units_per_year,
+            buildable=False,
         ),
         ProcessSpec(
-            name="buy_X", category=Category.MERCHANT, regions=["US"], activity_unit="units/year",
-            outputs={"acc_X": 1.0}, inputs={"alloc_x": 1.0}, var_cost_usd_per_unit=price_usd,
-            buildable=False, unlimited=True,
+            name="buy_X",
+            category=Category.MERCHANT,
+            regions=["US"],
+            activity_unit="units/year",
+            outputs={"acc_X": 1.0},
+            inputs={"alloc_x": 1.0},
+            var_cost_usd_per_unit=price_usd,
+            buildable=False,
+            unlimited=True,
         ),
         ProcessSpec(
-            name="datacenter", category=Category.DATACENTERS, regions=["US"], activity_unit="MW",
-            outputs={"mw_it": 1.0}, inputs={"mw_power": 1.0},
-            capex_usd_per_unit=dc_capex_usd_per_mw, lead_years=dc_lead_years,
+            name="datacenter",
+            category=Category.DATACENTERS,
+            regions=["US"],
+            activity_unit="MW",
+            outputs={"mw_it": 1.0},
+            inputs={"mw_power": 1.0},
+            capex_usd_per_unit=dc_capex_usd_per_mw,
+            lead_years=dc_lead_years,
         ),
         ProcessSpec(
-            name="grid", category=Category.OPERATIONS, regions=["US"], activity_unit="MW",
-            outputs={"mw_power": 1.0}, existing=grid_mw, buildable=False,
+            name="grid",
+            category=Category.OPERATIONS,
+            regions=["US"],
+            activity_unit="MW",
+            outputs={"mw_power": 1.0},
+            existing=grid_mw,
+            buildable=False,
         ),
         *extra_processes,
     ]
     fleet = {
         "X": FleetItem(
-            name="X", kind="merchant", vendor="test", carrier="acc_X",
-            flops_bf16_dense=H100_FLOPS_BF16_DENSE, kw_it_per_unit=1.0, life_years=life_years,
-            unit_cost_usd=price_usd, deploy_cost_usd=0.0, available_from=years[0],
+            name="X",
+            kind="merchant",
+            vendor="test",
+            carrier="acc_X",
+            flops_bf16_dense=H100_FLOPS_BF16_DENSE,
+            kw_it_per_unit=1.0,
+            life_years=life_years,
+            unit_cost_usd=price_usd,
+            deploy_cost_usd=0.0,
+            available_from=years[0],
             available_until=None,
         )
     }

@@ -45,7 +45,7 @@ class TestCatalogParts:
         assert specs["H100"].kind == "merchant" and specs["H100"].price_usd == 25_000
 
     def test_h100_peak_from_units(self, specs) -> None:
-        # 132 SMs x 4096 FLOP/clk x 1.83e9 = 989.41e12 (published 989 TF dense BF16)
+        # 132 SMs x 4096 FLOP/clk x 1.83e9 = 989.43e12 (published 989 TF dense BF16)
         h = specs["H100"]
         assert h.flops_source == "units"
         assert h.flops_bf16_dense == pytest.approx(132 * 4096 * 1.83e9)

@@ -21,13 +21,21 @@ def test_catalog_loads_with_many_sourced_values(cat):
 
 @pytest.mark.parametrize(
     "suffix, unit_fragment",
-    [("_usd", ("USD",)), ("_mw", ("MW",)), ("_years", ("year",)), ("_w", ("W",)),
-     ("_mm2", ("mm",)), ("_wpm", ("wafers/month", "wpm")), ("_per_mwh", ("MWh",)),
-     ("_per_kw", ("kW",))],
+    [
+        ("_usd", ("USD",)),
+        ("_mw", ("MW",)),
+        ("_years", ("year",)),
+        ("_w", ("W",)),
+        ("_mm2", ("mm",)),
+        ("_wpm", ("wafers/month", "wpm")),
+        ("_per_mwh", ("MWh",)),
+        ("_per_kw", ("kW",)),
+    ],
 )
 def test_units_in_names_match_units(cat, suffix, unit_fragment):
     bad = [
-        (r.id, r.unit) for r in cat
+        (r.id, r.unit)
+        for r in cat
         if r.id.endswith(suffix) and not any(f.lower() in r.unit.lower() for f in unit_fragment)
     ]
     assert not bad, f"records named *{suffix} without {unit_fragment!r} in their unit: {bad}"

@@ -12,8 +12,15 @@ from fab2flop.cli import app
 runner = CliRunner()
 
 REQUIRED_RUN_KEYS = {
-    "status", "periods", "compute_h100e", "compute_flops", "spend_usd", "bottlenecks",
-    "cost_per_h100e_hour_usd", "capex_per_gw_usd", "regional_share",
+    "status",
+    "periods",
+    "compute_h100e",
+    "compute_flops",
+    "spend_usd",
+    "bottlenecks",
+    "cost_per_h100e_hour_usd",
+    "capex_per_gw_usd",
+    "regional_share",
 }
 
 
@@ -32,7 +39,15 @@ def test_run_json_has_the_documented_keys(run_json):
     for b in run_json["bottlenecks"]:
         assert {"constraint", "period", "shadow_price"} <= set(b)
     assert abs(sum(run_json["regional_share"].values()) - 1.0) < 1e-9
-    assert {"fabs", "memory", "packaging", "merchant_accelerators", "datacenters", "power", "operations"} <= set(run_json["spend_usd"])
+    assert {
+        "fabs",
+        "memory",
+        "packaging",
+        "merchant_accelerators",
+        "datacenters",
+        "power",
+        "operations",
+    } <= set(run_json["spend_usd"])
 
 
 def test_run_prints_a_readable_summary():
@@ -56,7 +71,13 @@ def test_run_out_writes_results(tmp_path):
     r = runner.invoke(app, ["run", "--set", "time.end=2027", "--out", str(out), "--json"])
     assert r.exit_code == 0, r.output
     names = {p.name for p in out.iterdir()}
-    assert {"results.nc", "summary.json", "scenario.yaml", "metadata.json", "activity.parquet"} <= names
+    assert {
+        "results.nc",
+        "summary.json",
+        "scenario.yaml",
+        "metadata.json",
+        "activity.parquet",
+    } <= names
     meta = json.loads((out / "metadata.json").read_text())
     assert {"version", "data_hash", "seed", "timings_s"} <= set(meta)
     import xarray as xr

@@ -83,3 +83,12 @@ def test_golden_default(res):
     np.testing.assert_allclose(s["compute_h100e"], g["compute_h100e"], rtol=2e-3, atol=1.0)
     for k in ("spend_total_usd", "cost_per_h100e_hour_usd", "capex_per_gw_usd"):
         assert s[k] == pytest.approx(g[k], rel=2e-3), k
+
+
+def test_bottleneck_regions_match_their_constraint(res):
+    regions = set(res.network.regions)
+    for b in res.bottlenecks:
+        if b.constraint in ("balance", "cash", "compute-path"):
+            assert b.region is None, b
+        elif b.constraint in ("balance-regional", "market-cap", "export-cap", "capacity-max"):
+            assert b.region in regions, b

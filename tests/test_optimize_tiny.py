@@ -21,12 +21,16 @@ def test_market_cap_binds_and_money_is_left_over():
     res = optimize(tiny_network())
     assert res.status is Status.OPTIMAL
     np.testing.assert_allclose(res.dataset["compute_h100e"].values, [1000, 2000, 3000], rtol=1e-6)
-    np.testing.assert_allclose(res.dataset["spend_usd"].sum("category").values, [10e6] * 3, rtol=1e-6)
+    np.testing.assert_allclose(
+        res.dataset["spend_usd"].sum("category").values, [10e6] * 3, rtol=1e-6
+    )
     np.testing.assert_allclose(res.dataset["cash_usd"].values[-1], 15e6, rtol=1e-6)
     caps = {b.period: b for b in res.bottlenecks if b.constraint == "market-cap"}
     assert set(caps) == {2025, 2026, 2027}
     # shadow prices in M H100e-years per unit/year: 3, 2, 1 H100e-years
-    np.testing.assert_allclose([caps[y].shadow_price * 1e6 for y in (2025, 2026, 2027)], [3, 2, 1], rtol=1e-4)
+    np.testing.assert_allclose(
+        [caps[y].shadow_price * 1e6 for y in (2025, 2026, 2027)], [3, 2, 1], rtol=1e-4
+    )
     # money is not scarce, so no dollar value can be put on the cap
     assert all(b.value_usd is None for b in caps.values())
 
@@ -43,7 +47,9 @@ def test_money_binds():
     cash = [b for b in res.bottlenecks if b.constraint == "cash"]
     assert {b.period for b in cash} == {2025, 2026, 2027}
     per_usd = {b.period: b.shadow_price * 1e6 for b in cash}  # H100e-years per USD
-    np.testing.assert_allclose([per_usd[2025], per_usd[2026], per_usd[2027]], [3e-4, 2e-4, 1e-4], rtol=1e-3)
+    np.testing.assert_allclose(
+        [per_usd[2025], per_usd[2026], per_usd[2027]], [3e-4, 2e-4, 1e-4], rtol=1e-3
+    )
     assert not [b for b in res.bottlenecks if b.constraint == "market-cap"]
 
 
@@ -77,9 +83,7 @@ def test_capex_is_spread_over_construction():
     Budget is ample; the fleet can only run from 2027 (units bought earlier are stored):
     3000 units in 2027 need 3 MW.
     """
-    res = optimize(
-        tiny_network(dc_lead_years=2.0, dc_capex_usd_per_mw=1e6, budget_per_year=20e6)
-    )
+    res = optimize(tiny_network(dc_lead_years=2.0, dc_capex_usd_per_mw=1e6, budget_per_year=20e6))
     ds = res.dataset
     np.testing.assert_allclose(ds["compute_h100e"].values, [0, 0, 3000], atol=1e-6)
     capex = ds["spend_capex_usd"].sel(process="datacenter", region="US").values
@@ -101,8 +105,12 @@ def test_user_process_as_build_input():
     """
     permit = CarrierSpec(name="permit", unit="permits", scale=1.0, storable=False)
     supply = ProcessSpec(
-        name="permits", regions=["US"], activity_unit="permits/year", outputs={"permit": 1.0},
-        existing=2.0, buildable=False,
+        name="permits",
+        regions=["US"],
+        activity_unit="permits/year",
+        outputs={"permit": 1.0},
+        existing=2.0,
+        buildable=False,
     )
     net = tiny_network(dc_lead_years=1.0, extra_processes=[supply], extra_carriers=[permit])
     # datacenter needs a permit per MW at construction start
@@ -138,9 +146,7 @@ def test_min_cost_for_path():
 
 
 def test_infeasible_path_is_a_status_with_an_explanation():
-    net = tiny_network(
-        objective={"kind": "min_cost_for_path", "compute_path_h100e": {2025: 1e9}}
-    )
+    net = tiny_network(objective={"kind": "min_cost_for_path", "compute_path_h100e": {2025: 1e9}})
     res = optimize(net)
     assert res.status in (Status.INFEASIBLE, Status.INFEASIBLE_OR_UNBOUNDED)
     assert "compute_path_h100e" in res.message
@@ -158,6 +164,9 @@ def test_formulations_agree(options):
     ref = optimize(net)
     alt = optimize(net, options=LPOptions(**options))
     np.testing.assert_allclose(
-        alt.dataset["compute_h100e"].values, ref.dataset["compute_h100e"].values, rtol=1e-6, atol=1e-6
+        alt.dataset["compute_h100e"].values,
+        ref.dataset["compute_h100e"].values,
+        rtol=1e-6,
+        atol=1e-6,
     )
     assert alt.total_spend() == pytest.approx(ref.total_spend(), rel=1e-6)

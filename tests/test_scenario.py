@@ -81,7 +81,9 @@ def test_all_regions_disabled_is_an_error():
 
 def test_file_that_extends_default(tmp_path):
     f = tmp_path / "mine.yaml"
-    f.write_text(yaml.safe_dump({"extends": "default", "name": "mine", "budget": {"total_usd": 5e12}}))
+    f.write_text(
+        yaml.safe_dump({"extends": "default", "name": "mine", "budget": {"total_usd": 5e12}})
+    )
     sc = load_scenario(f)
     assert sc.name == "mine"
     assert sc.budget.total_usd == 5e12

@@ -123,7 +123,9 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
         rhs = np.nan_to_num(con.rhs.values)
         for p, r, t in zip(*np.nonzero(np.abs(dual) > TOL), strict=True):
             unit, f = _per_month(str(units[p]))
-            per_nat = abs(dual[p, r, t]) * (avail[p] if fam == "market-cap" else 1.0) / sc.process[p] * f
+            per_nat = (
+                abs(dual[p, r, t]) * (avail[p] if fam == "market-cap" else 1.0) / sc.process[p] * f
+            )
             v = usd(per_nat, t)
             name = pidx[p]
             reg = str(ds.indexes[REGION][r])
@@ -131,7 +133,13 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             worth = _worth(v, per_nat, minimise)
             out.append(
                 Bottleneck(
-                    fam, name, reg, periods[t], per_nat, unit, v,
+                    fam,
+                    name,
+                    reg,
+                    periods[t],
+                    per_nat,
+                    unit,
+                    v,
                     abs(dual[p, r, t] * rhs[p, r, t]),
                     f"One more {unit} of {what} ({reg}) in {periods[t]} is {worth}.",
                 )
@@ -148,16 +156,25 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
         carriers = list(con.dual.indexes[CARRIER])
         for idx in zip(*np.nonzero(np.abs(dual) > TOL), strict=True):
             c = carriers[idx[0]]
-            reg = str(con.dual.indexes[REGION][idx[1]]) if fam == "balance-regional" else None
+            creg: str | None = (
+                str(con.dual.indexes[REGION][idx[1]]) if fam == "balance-regional" else None
+            )
             t = idx[-1]
             per_nat = abs(dual[idx]) / cscale[c]
             v = usd(per_nat, t)
             u = str(cunit[c]).rstrip("s") if cunit[c] != "MW" else "MW"
-            where = f" in {reg}" if reg else ""
+            where = f" in {creg}" if creg else ""
             worth = _worth(v, per_nat, minimise)
             out.append(
                 Bottleneck(
-                    fam, c, reg, periods[t], per_nat, u, v, 0.0,
+                    fam,
+                    c,
+                    creg,
+                    periods[t],
+                    per_nat,
+                    u,
+                    v,
+                    0.0,
                     f"One more {u} of {c}{where} in {periods[t]} is {worth}.",
                 )
             )
@@ -174,9 +191,16 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             worth = _worth(v, per_nat, minimise)
             out.append(
                 Bottleneck(
-                    "export-cap", "export approval", reg, periods[t], per_nat,
-                    "accelerator/year approved", v, abs(dual[r, t] * rhs[r, t]),
-                    f"Approval for one more accelerator a year in {reg} in {periods[t]} is {worth}.",
+                    "export-cap",
+                    "export approval",
+                    reg,
+                    periods[t],
+                    per_nat,
+                    "accelerator/year approved",
+                    v,
+                    abs(dual[r, t] * rhs[r, t]),
+                    f"Approval for one more accelerator a year in {reg} in {periods[t]} "
+                    f"is {worth}.",
                 )
             )
 
@@ -187,7 +211,14 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             per_usd = lam[t] / sc.money
             out.append(
                 Bottleneck(
-                    "cash", "money", None, periods[t], per_usd, "USD", 1.0, lam[t] * fund[t],
+                    "cash",
+                    "money",
+                    None,
+                    periods[t],
+                    per_usd,
+                    "USD",
+                    1.0,
+                    lam[t] * fund[t],
                     f"Money binds in {periods[t]}: one more $1B arriving then buys "
                     f"{lam[t] * 1e3:.3g} thousand discounted H100e-years.",
                 )
@@ -199,7 +230,13 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             per = abs(dual[t]) * sc.money / sc.compute
             out.append(
                 Bottleneck(
-                    "compute-path", "compute target", None, periods[t], per, "H100e", per,
+                    "compute-path",
+                    "compute target",
+                    None,
+                    periods[t],
+                    per,
+                    "H100e",
+                    per,
                     abs(dual[t] * con.rhs.values[t]),
                     f"Each H100-equivalent required in {periods[t]} costs {_fmt_usd(per)} "
                     "at the margin (discounted).",
@@ -207,7 +244,8 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             )
     # drop what only the cost tie-break in the objective priced
     out = [
-        b for b in out
+        b
+        for b in out
         if b.constraint in ("cash", "compute-path")
         or (b.value_usd is not None and b.value_usd >= MIN_USD)
         or (b.value_usd is None and b.shadow_price * sc.compute >= MIN_H100E_YEARS)
@@ -239,7 +277,9 @@ class BottleneckGroup:
     peak: Bottleneck  # the entry with the highest shadow price
 
     def to_dict(self) -> dict[str, Any]:
-        d = {k: getattr(self, k) for k in ("constraint", "item", "region", "n_periods", "importance")}
+        d = {
+            k: getattr(self, k) for k in ("constraint", "item", "region", "n_periods", "importance")
+        }
         d["first_period"] = _plainval(self.first_period)
         d["last_period"] = _plainval(self.last_period)
         d["first"] = self.first.to_dict()
@@ -261,8 +301,15 @@ def group_bottlenecks(items: list[Bottleneck]) -> list[BottleneckGroup]:
         bs = sorted(bs, key=lambda b: str(b.period))
         out.append(
             BottleneckGroup(
-                c, i, r, bs[0].period, bs[-1].period, len(bs),
-                sum(b.importance for b in bs), bs[0], max(bs, key=lambda b: b.shadow_price),
+                c,
+                i,
+                r,
+                bs[0].period,
+                bs[-1].period,
+                len(bs),
+                sum(b.importance for b in bs),
+                bs[0],
+                max(bs, key=lambda b: b.shadow_price),
             )
         )
     # external limits first (what a strategist can negotiate), then by importance

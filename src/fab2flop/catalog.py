@@ -136,7 +136,7 @@ class Catalog:
     def group(self, prefix: str) -> list[str]:
         """Names directly under ``prefix`` (e.g. ``group("nodes")`` → ``["N2", "N3", ...]``)."""
         pre = prefix.rstrip(".") + "."
-        names = {k[len(pre):].split(".", 1)[0] for k in self.records if k.startswith(pre)}
+        names = {k[len(pre) :].split(".", 1)[0] for k in self.records if k.startswith(pre)}
         return sorted(names)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Catalog:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -171,7 +172,9 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
                 mult = cat.number(rid) if rid in cat else 1.0
             mult = _regional(p, "capex_multiplier", r, mult)
             capex[i, j] = series_at(p.capex_usd_per_unit, years) * trend * mult
-            var[i, j] = series_at(_regional(p, "var_cost_usd_per_unit", r, p.var_cost_usd_per_unit), years)
+            var[i, j] = series_at(
+                _regional(p, "var_cost_usd_per_unit", r, p.var_cost_usd_per_unit), years
+            )
             existing[i, j] = series_at(_regional(p, "existing", r, p.existing), years)
             mc = _regional(p, "max_capacity", r, p.max_capacity)
             if mc is not None:
@@ -214,13 +217,13 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
     dc_region = np.array([scenario.regions[r].datacenters for r in regions])
     deploy_cap = np.full((R, T), INF)
     for j, r in enumerate(regions):
-        v = scenario.regions[r].accelerator_cap_units_per_year
+        cap_v: Any = scenario.regions[r].accelerator_cap_units_per_year
         rid = f"regions.{r}.accelerator_cap_units_per_year"
-        if v is None and rid in cat:
+        if cap_v is None and rid in cat:
             rec = cat.record(rid)
-            v = rec.value if isinstance(rec.value, dict) else float(rec.value)  # type: ignore[arg-type]
-        if v is not None:
-            deploy_cap[j] = series_at(v, years)
+            cap_v = rec.value if isinstance(rec.value, dict) else float(rec.value)  # type: ignore[arg-type]
+        if cap_v is not None:
+            deploy_cap[j] = series_at(cap_v, years)
     if MW_IT not in c_pos and fleet:
         raise NetworkError(f"no process produces {MW_IT!r}: the fleet has nowhere to run")
 

@@ -18,8 +18,8 @@ from .network import Network, build_network
 from .scenario import Scenario
 
 if TYPE_CHECKING:
-    from .results import Results
     from .lp.model import Hook, LPOptions
+    from .results import Results
 
 
 def _highs_options(scenario: Scenario, method: Solver | None) -> dict:
@@ -125,13 +125,15 @@ def optimize(
     options: LPOptions | None = None,
 ) -> Results:
     """Decide what to build where and when; return a :class:`~fab2flop.results.Results`."""
-    from .results import Results
     from .lp.model import build_lp
+    from .results import Results
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     net = scenario if isinstance(scenario, Network) else build_network(scenario)
-    timings["network_s"] = net.build_seconds if isinstance(scenario, Network) else time.perf_counter() - t0
+    timings["network_s"] = (
+        net.build_seconds if isinstance(scenario, Network) else time.perf_counter() - t0
+    )
     t1 = time.perf_counter()
     lp = build_lp(net, hooks, options)
     timings["build_s"] = time.perf_counter() - t1

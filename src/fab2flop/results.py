@@ -119,17 +119,28 @@ class Results:
         x = _primal(m)
         out = xr.Dataset(coords={k: v for k, v in ds_net.coords.items()})
         out["new_capacity"] = _sol(m, "new", pscale)
-        out["capacity"] = _sol(m, "cap", pscale) + xr.where(
-            ds_net["buildable"] & ~ds_net["unlimited"], 0.0, ds_net["existing"]
-        ) * ds_net["exists"]
+        out["capacity"] = (
+            _sol(m, "cap", pscale)
+            + xr.where(ds_net["buildable"] & ~ds_net["unlimited"], 0.0, ds_net["existing"])
+            * ds_net["exists"]
+        )
         out["activity"] = _sol(m, "act", pscale)
-        out["inventory"] = _sol(m, "inv", xr.DataArray(sc.carrier, coords={CARRIER: ds_net.indexes[CARRIER]}))
+        out["inventory"] = _sol(
+            m, "inv", xr.DataArray(sc.carrier, coords={CARRIER: ds_net.indexes[CARRIER]})
+        )
         if "deploy" in m.variables:
             out["deployed"] = _sol(m, "deploy", ascale)
             out["installed"] = _sol(m, "inst", ascale)
         else:
             shape = (ds_net.sizes[ACCELERATOR], ds_net.sizes[REGION], ds_net.sizes[PERIOD])
-            z = xr.DataArray(np.zeros(shape), coords=[ds_net.indexes[ACCELERATOR], ds_net.indexes[REGION], ds_net.indexes[PERIOD]])
+            z = xr.DataArray(
+                np.zeros(shape),
+                coords=[
+                    ds_net.indexes[ACCELERATOR],
+                    ds_net.indexes[REGION],
+                    ds_net.indexes[PERIOD],
+                ],
+            )
             out["deployed"] = z
             out["installed"] = z
         flops = ds_net["flops_bf16_dense"]
@@ -146,7 +157,10 @@ class Results:
         out["spend_systems_usd"] = parts.get("systems", xr.zeros_like(out["deployed"]))
         cat = ds_net["category"].values
         rate_out = np.array(
-            [ds_net["carrier_kind"].sel({CARRIER: c}).item() == "rate" for c in ds_net["main_output"].values]
+            [
+                ds_net["carrier_kind"].sel({CARRIER: c}).item() == "rate"
+                for c in ds_net["main_output"].values
+            ]
         )
         spend_cat = np.zeros((len(SPEND_CATEGORIES), ds_net.sizes[PERIOD]))
         ci = {c: i for i, c in enumerate(SPEND_CATEGORIES)}
@@ -158,9 +172,13 @@ class Results:
             spend_cat[ci[Category.OPERATIONS.value]] += fixed_p[p]
             target = Category.OPERATIONS.value if rate_out[p] else cat[p]
             spend_cat[ci[target]] += var_p[p]
-        spend_cat[ci[Category.SYSTEMS.value]] += out["spend_systems_usd"].sum([ACCELERATOR, REGION]).values
+        spend_cat[ci[Category.SYSTEMS.value]] += (
+            out["spend_systems_usd"].sum([ACCELERATOR, REGION]).values
+        )
         out["spend_usd"] = xr.DataArray(
-            spend_cat, coords={"category": SPEND_CATEGORIES, PERIOD: ds_net.indexes[PERIOD]}, dims=("category", PERIOD)
+            spend_cat,
+            coords={"category": SPEND_CATEGORIES, PERIOD: ds_net.indexes[PERIOD]},
+            dims=("category", PERIOD),
         )
         out["funding_usd"] = ds_net["funding_usd"]
         if "cash" in m.variables:
@@ -183,7 +201,7 @@ class Results:
         out.attrs.update(
             {
                 "status": status.value,
-                "objective_value": float(m.objective.value),
+                "objective_value": float(m.objective.value or 0.0),
                 "objective": net.scenario.objective.kind.value,
                 "dt_years": dt,
                 "data_hash": net.catalog.data_hash,
@@ -195,7 +213,7 @@ class Results:
         res = cls(
             status,
             "optimal",
-            float(m.objective.value),
+            float(m.objective.value or 0.0),
             out,
             net,
             bottlenecks(lp),
@@ -274,7 +292,9 @@ class Results:
         if not self.status.ok:
             return base
         ds = self.dataset
-        rshare_by_period = ds["compute_flops_regional"] / ds["compute_flops"].where(ds["compute_flops"] > 0)
+        rshare_by_period = ds["compute_flops_regional"] / ds["compute_flops"].where(
+            ds["compute_flops"] > 0
+        )
         fb = first_binding(self.bottlenecks)
         base.update(
             {
@@ -298,11 +318,17 @@ class Results:
                     str(r): [float(v) for v in rshare_by_period.sel({REGION: r}).fillna(0).values]
                     for r in ds.indexes[REGION]
                 },
-                "facility_power_gw": [float(v) / 1e3 for v in ds["fleet_mw_facility"].sum(REGION).values],
+                "facility_power_gw": [
+                    float(v) / 1e3 for v in ds["fleet_mw_facility"].sum(REGION).values
+                ],
                 "energy_twh": [float(v) for v in ds["energy_twh"].values],
-                "largest_training_run_flop": [float(v) for v in ds["largest_training_run_flop"].values],
+                "largest_training_run_flop": [
+                    float(v) for v in ds["largest_training_run_flop"].values
+                ],
                 "first_binding": fb.to_dict() if fb else None,
-                "bottleneck_groups": [g.to_dict() for g in group_bottlenecks(self.bottlenecks)[:50]],
+                "bottleneck_groups": [
+                    g.to_dict() for g in group_bottlenecks(self.bottlenecks)[:50]
+                ],
                 "bottlenecks": [b.to_dict() for b in self.bottlenecks[:200]],
                 "notes": self.network.notes,
             }
@@ -327,7 +353,9 @@ class Results:
         try:
             files = []
             (tmp / "scenario.yaml").write_text(self.network.scenario.to_yaml(), encoding="utf-8")
-            (tmp / "metadata.json").write_text(json.dumps(self.meta, indent=2, default=_json_default))
+            (tmp / "metadata.json").write_text(
+                json.dumps(self.meta, indent=2, default=_json_default)
+            )
             (tmp / "summary.json").write_text(self.to_json())
             files += ["scenario.yaml", "metadata.json", "summary.json"]
             if self.status.ok:

@@ -148,10 +148,19 @@ class MarketConfig(_Model):
     cowos_share: float = Field(
         0.15, ge=0, le=1, description="share of world CoWoS-class capacity [1]"
     )
-    supplier_regions: dict[Literal["foundry", "cowos", "hbm", "merchant"], str] = Field(
+    supplier_regions: dict[str, str] = Field(
         default_factory=lambda: {"foundry": "TW", "cowos": "TW", "hbm": "KR", "merchant": "TW"},
         description="where existing third-party supply is made; disabling that region removes it",
     )
+
+    @field_validator("supplier_regions")
+    @classmethod
+    def _supplier_keys(cls, v: dict[str, str]) -> dict[str, str]:
+        known = {"foundry", "cowos", "hbm", "merchant"}
+        bad = set(v) - known
+        if bad:
+            raise ValueError(f"unknown supply {sorted(bad)}; expected keys among {sorted(known)}")
+        return v
 
 
 class AcceleratorsConfig(_Model):
@@ -237,7 +246,8 @@ class ProcessSpec(_Model):
     available_from: int | None = None
     available_until: int | None = None
     regional_multiplier: str | None = Field(
-        None, description="catalog field of regions.<R> that scales capex (e.g. fab_capex_multiplier)"
+        None,
+        description="catalog field of regions.<R> that scales capex (e.g. fab_capex_multiplier)",
     )
     by_region: dict[str, RegionalValues] = Field(
         default_factory=dict, description="region -> values replacing the general ones"
@@ -291,7 +301,7 @@ class Scenario(_Model):
                 if isinstance(k, bool):
                     raise ValueError(
                         f"region key {k!r} is a boolean: YAML reads unquoted NO/YES/ON/OFF as "
-                        "true/false; quote the region code, e.g. \"NO\": {...}"
+                        'true/false; quote the region code, e.g. "NO": {...}'
                     )
         return v
 
@@ -304,7 +314,10 @@ class Scenario(_Model):
                     f"objective.target_year={ty} must lie in the horizon "
                     f"[{self.time.start}, {self.time.end}] for max_compute_in_year"
                 )
-        if self.objective.kind is Objective.MIN_COST_FOR_PATH and not self.objective.compute_path_h100e:
+        if (
+            self.objective.kind is Objective.MIN_COST_FOR_PATH
+            and not self.objective.compute_path_h100e
+        ):
             raise ValueError("objective.compute_path_h100e is empty; min_cost_for_path needs it")
         if not any(r.enabled for r in self.regions.values()):
             raise ValueError("no region is enabled; enable at least one in regions")
@@ -467,9 +480,7 @@ def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
-def load_scenario(
-    source: str | Path | None = None, overrides: Iterable[str] = ()
-) -> Scenario:
+def load_scenario(source: str | Path | None = None, overrides: Iterable[str] = ()) -> Scenario:
     """Load, override and validate a scenario. Raises ScenarioError before any work is done."""
     data, origin = load_scenario_dict(source)
     for item in overrides:

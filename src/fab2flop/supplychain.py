@@ -118,6 +118,18 @@ def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
                 [(f"accelerators.{name}", name, "an accelerator with flops and power")],
             )
         is_custom = name in scenario.accelerators.custom
+        if is_custom and (
+            not spec.wafers_per_unit
+            or spec.hbm_stacks_per_unit is None
+            or spec.packaging_wafers_per_unit is None
+            or spec.assembly_cost_usd is None
+        ):
+            raise ScenarioError(
+                f"accelerators.custom.{name}: the design has no silicon description (node, "
+                "die area, HBM, packaging), so its wafers, stacks and packaging per unit are "
+                "unknown; give node and die_area_mm2",
+                [(f"accelerators.custom.{name}", overrides, "a design with node and die area")],
+            )
         if not is_custom and spec.price_usd is None:
             raise ScenarioError(
                 f"accelerators.merchant: {name!r} has no market price (kind {spec.kind}); "
@@ -327,7 +339,9 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
 
     # ---- accelerators: assemble own designs, buy merchant parts --------------------------
     asm_regions = [r for r in scenario.accelerators.assembly_regions if r in regions]
-    merchant_at = supplier("merchant") if any(f.kind == "merchant" for f in fleet.values()) else None
+    merchant_at = (
+        supplier("merchant") if any(f.kind == "merchant" for f in fleet.values()) else None
+    )
     vendors_supply = {
         "NVIDIA": "supply.merchant.nvidia_dc_gpus_per_year",
         "AMD": "supply.merchant.amd_dc_gpus_per_year",
@@ -340,12 +354,17 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                 raise ScenarioError(
                     "accelerators.assembly_regions: none of "
                     f"{scenario.accelerators.assembly_regions} is enabled",
-                    [("accelerators.assembly_regions", scenario.accelerators.assembly_regions,
-                      f"at least one of the enabled regions {regions}")],
+                    [
+                        (
+                            "accelerators.assembly_regions",
+                            scenario.accelerators.assembly_regions,
+                            f"at least one of the enabled regions {regions}",
+                        )
+                    ],
                 )
             inputs = {wafer_carrier(n): float(w) for n, w in spec.wafers_per_unit.items()}
-            inputs[stack_carrier(str(spec.hbm_generation))] = float(spec.hbm_stacks_per_unit)
-            inputs[COWOS_WAFER] = float(spec.packaging_wafers_per_unit)
+            inputs[stack_carrier(str(spec.hbm_generation))] = float(spec.hbm_stacks_per_unit or 0)
+            inputs[COWOS_WAFER] = float(spec.packaging_wafers_per_unit or 0)
             nre_per_unit = (spec.nre_usd or 0.0) / max(spec.volume_units or 1.0, 1.0)
             procs.append(
                 ProcessSpec(
@@ -355,7 +374,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     activity_unit="units/year",
                     outputs={item.carrier: 1.0},
                     inputs=inputs,
-                    var_cost_usd_per_unit=float(spec.assembly_cost_usd) + nre_per_unit,
+                    var_cost_usd_per_unit=float(spec.assembly_cost_usd or 0) + nre_per_unit,
                     unlimited=True,
                     buildable=False,
                     available_from=item.available_from,
@@ -366,7 +385,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
         elif merchant_at:
             vkey = item.vendor.upper()
             alloc = f"alloc_{vkey.lower()}"
-            sid = vendors_supply.get(vkey)
+            sid = vendors_supply.get(vkey, "")
             if alloc not in carriers and sid and sid in cat:
                 carriers[alloc] = _c(alloc, "units", 1e6)
                 procs.append(
@@ -463,7 +482,9 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     f"regions.{r}: the catalog has no electricity price for region {r!r}",
                     [(f"regions.{r}", r, f"a region of the catalog: {cat.group('regions')}")],
                 )
-            grid[r] = RegionalValues(existing=gmw, var_cost_usd_per_unit=price * HOURS_PER_YEAR * util)
+            grid[r] = RegionalValues(
+                existing=gmw, var_cost_usd_per_unit=price * HOURS_PER_YEAR * util
+            )
             if rc.max_datacenter_mw is not None:
                 dcs[r] = RegionalValues(max_capacity=rc.max_datacenter_mw)
         i_dc = next(i for i, p in enumerate(procs) if p.name == "datacenter")
@@ -543,7 +564,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
             procs[i] = ProcessSpec.model_validate({**procs[i].model_dump(), **fields})
         except Exception as exc:
             raise ScenarioError(
-                f"process_overrides.{pname}: {exc}", [(f"process_overrides.{pname}", fields, str(exc))]
+                f"process_overrides.{pname}: {exc}",
+                [(f"process_overrides.{pname}", fields, str(exc))],
             ) from None
     return SupplyChain(carriers, procs, fleet, list(dict.fromkeys(notes)))
-

@@ -48,7 +48,13 @@ def test_every_dollar_is_accounted_for(p):
     ds = res.dataset
     by_cat = ds["spend_usd"].sum("period").values.sum()
     by_kind = sum(
-        float(ds[k].sum()) for k in ("spend_capex_usd", "spend_fixed_om_usd", "spend_variable_usd", "spend_systems_usd")
+        float(ds[k].sum())
+        for k in (
+            "spend_capex_usd",
+            "spend_fixed_om_usd",
+            "spend_variable_usd",
+            "spend_systems_usd",
+        )
     )
     funding = float(ds["funding_usd"].sum())
     assert by_cat == np.float64(by_cat)  # a number

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import data_cmd, run_cmd, scenario_cmd
+from . import chip, data_cmd, run_cmd, scenario_cmd
 
 app = typer.Typer(
     name="fab2flop",
@@ -17,17 +17,7 @@ app = typer.Typer(
 app.command("run")(run_cmd.run)
 app.add_typer(scenario_cmd.app, name="scenario")
 app.add_typer(data_cmd.app, name="data")
-
-
-def _register_chip() -> None:
-    try:
-        from . import chip
-    except ModuleNotFoundError:  # TEMP while the chip CLI is written
-        return
-    app.add_typer(chip.app, name="chip")
-
-
-_register_chip()
+app.add_typer(chip.app, name="chip")
 
 
 def main() -> None:

@@ -300,8 +300,10 @@ def design(
     """Evaluate an ad-hoc design (or a catalog part with changes, via --from).
 
     Example: fab2flop chip design --node N3 --die-area-mm2 800 --dies 2 --hbm hbm3e
-    --hbm-stacks 8 --tdp-w 1000 --units 64 --units-enabled 60 --unit-area-mm2 9
-    --clock-ghz 1.8 --flop-per-clock-bf16 16384 --json
+    --hbm-stacks 8 --tdp-w 1000 --json
+
+    Without compute units (--units, --clock-ghz, --flop-per-clock-bf16) or published
+    FLOP/s (--flops-bf16), FLOP/s are estimated from the node's compute density.
     """
     from ..components.accelerator import design_from_catalog, evaluate, make_design
 

@@ -32,7 +32,8 @@ def list_(
     for r in recs:
         v = r.value
         vs = (
-            ", ".join(f"{k}: {x:g}" for k, x in v.items()) if isinstance(v, dict)
+            ", ".join(f"{k}: {x:g}" for k, x in v.items())
+            if isinstance(v, dict)
             else (f"{v:g}" if isinstance(v, int | float) else str(v))
         )
         rng = f"{r.low:g}-{r.high:g}" if r.low is not None and r.high is not None else ""

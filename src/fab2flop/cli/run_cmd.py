@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from .common import console, err_console, fmt_num, fmt_usd, handle_errors, print_json
+from .common import console, err_console, fmt_num, fmt_usd, handle_errors
 
 
 @handle_errors

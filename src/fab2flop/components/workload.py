@@ -359,20 +359,18 @@ def train_dense_transformer(
         if days <= 0:
             raise DesignError(f"days={days!r} must be > 0")
         need = total / (days * 86400.0)  # FLOP/s the run must sustain
-        n = max(float(mp), need / (peak * mfu_cap * r_mem))
-        if ceiling_ic(n) < 1.0:
-            # comm-bound: throughput 6NB / t_comm(n) = need -> 1 − mp/n = c
-            c = step_flops * network_bytes_per_s / (need * grad_bytes)
-            if c >= 1.0:
-                feasible = False
-                notes.append(
-                    "interconnect-bound: with this global batch and network, adding chips "
-                    "no longer shortens the run; raise global_batch_tokens or "
-                    "network_bytes_per_s, or allow more days"
-                )
-            else:
-                n = max(n, mp / (1.0 - c))
-        n_chips = float(math.ceil(n)) if feasible else None
+        n = float(math.ceil(max(float(mp), need / (peak * mfu_cap * r_mem))))
+        # Throughput min(n·F·m, 6NB / t_comm(n)) rises with n only while compute binds: past
+        # that point more chips add all-reduce traffic without shortening the step. So if the
+        # interconnect already binds at the chip count compute alone would need, no count works.
+        if t_comm(n) > 0 and step_flops / t_comm(n) < need * (1 - 1e-12):
+            feasible = False
+            notes.append(
+                "interconnect-bound: with this global batch and network, adding chips "
+                "no longer shortens the run; raise global_batch_tokens or "
+                "network_bytes_per_s, or allow more days"
+            )
+        n_chips = n if feasible else None
     if n_chips is not None and n_chips < mp:
         raise DesignError(
             f"n_chips={n_chips:g} cannot hold the model: it needs {mp} chips of "

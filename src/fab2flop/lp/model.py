@@ -99,31 +99,48 @@ def define_variables(lp: LP) -> None:
     dt = net.periods.dt
     s_p = lp.scaling.process[:, None, None]
 
-    new_mask = exists[:, :, None] & buildable[:, None, None] & (t_idx[None, None, :] >= lead[:, None, None])
+    new_mask = (
+        exists[:, :, None]
+        & buildable[:, None, None]
+        & (t_idx[None, None, :] >= lead[:, None, None])
+    )
     max_new = ds["max_new_per_year"].values * dt / s_p
     ub = np.where(np.isfinite(max_new), max_new, np.inf)
     coords_prt = [ds.indexes[PROCESS], ds.indexes[REGION], ds.indexes[PERIOD]]
     m.add_variables(
-        lower=0, upper=xr.DataArray(ub, coords=coords_prt), coords=coords_prt, name="new",
+        lower=0,
+        upper=xr.DataArray(ub, coords=coords_prt),
+        coords=coords_prt,
+        name="new",
         mask=xr.DataArray(new_mask, coords=coords_prt),
     )
     cap_mask = exists[:, :, None] & buildable[:, None, None] & np.ones(T, bool)
-    m.add_variables(lower=0, coords=coords_prt, name="cap", mask=xr.DataArray(cap_mask, coords=coords_prt))
+    m.add_variables(
+        lower=0, coords=coords_prt, name="cap", mask=xr.DataArray(cap_mask, coords=coords_prt)
+    )
     act_mask = exists[:, :, None] & active[:, None, :]
-    m.add_variables(lower=0, coords=coords_prt, name="act", mask=xr.DataArray(act_mask, coords=coords_prt))
+    m.add_variables(
+        lower=0, coords=coords_prt, name="act", mask=xr.DataArray(act_mask, coords=coords_prt)
+    )
 
     storable = ds["carrier_storable"].values & (ds["carrier_scope"].values == "global")
     coords_ct = [ds.indexes[CARRIER], ds.indexes[PERIOD]]
     inv_mask = np.broadcast_to(storable[:, None], (len(storable), T)).copy()
     inv_mask[:, -1] = False  # nothing carried beyond the horizon
-    m.add_variables(lower=0, coords=coords_ct, name="inv", mask=xr.DataArray(inv_mask, coords=coords_ct))
+    m.add_variables(
+        lower=0, coords=coords_ct, name="inv", mask=xr.DataArray(inv_mask, coords=coords_ct)
+    )
 
     if ds.sizes[ACCELERATOR]:
         coords_art = [ds.indexes[ACCELERATOR], ds.indexes[REGION], ds.indexes[PERIOD]]
         dcr = ds["datacenter_region"].values
         fmask = np.broadcast_to(dcr[None, :, None], (ds.sizes[ACCELERATOR], len(dcr), T)).copy()
-        m.add_variables(lower=0, coords=coords_art, name="deploy", mask=xr.DataArray(fmask, coords=coords_art))
-        m.add_variables(lower=0, coords=coords_art, name="inst", mask=xr.DataArray(fmask, coords=coords_art))
+        m.add_variables(
+            lower=0, coords=coords_art, name="deploy", mask=xr.DataArray(fmask, coords=coords_art)
+        )
+        m.add_variables(
+            lower=0, coords=coords_art, name="inst", mask=xr.DataArray(fmask, coords=coords_art)
+        )
     sc = net.scenario.budget
     if sc.enforce and sc.carry_over:
         m.add_variables(lower=0, coords=[ds.indexes[PERIOD]], name="cash")
@@ -170,13 +187,15 @@ def define_activity(lp: LP) -> None:
     # share of capacity NOT yet usable in the k-th period after opening (linear ramp)
     loss = np.where(k < ramp[:, None], 1.0 - (k + 1) / (ramp[:, None] + 1.0), 0.0)  # (P,K)
     lags = np.broadcast_to(k, loss.shape)
-    coef = (avail[..., None] * loss[:, None, None, :])  # (P,1,1,K)
+    coef = avail[..., None] * loss[:, None, None, :]  # (P,1,1,K)
     buildable = ds["buildable"].values & ~ds["unlimited"].values
     am = (act.labels >= 0).values
     bmask = am & buildable[:, None, None]
     avail_da = xr.DataArray(ds["availability"].values, coords={PROCESS: ds.indexes[PROCESS]})
     lhs = act - avail_da * cap + lagged(new, lags, coef)
-    m.add_constraints(lhs <= 0, name="activity-ramp", mask=_masked(net, bmask, (PROCESS, REGION, PERIOD)))
+    m.add_constraints(
+        lhs <= 0, name="activity-ramp", mask=_masked(net, bmask, (PROCESS, REGION, PERIOD))
+    )
     fixed_cap = am & ~ds["buildable"].values[:, None, None] & ~ds["unlimited"].values[:, None, None]
     if fixed_cap.any():
         s_p = lp.scaling.process[:, None, None]
@@ -205,23 +224,27 @@ def define_balances(lp: LP) -> None:
 
     g_idx = np.flatnonzero(is_global)
     r_idx = np.flatnonzero(~is_global)
-    g_pos = {c: i for i, c in enumerate(g_idx)}
-    r_pos = {c: i for i, c in enumerate(r_idx)}
+    g_pos = {int(c): i for i, c in enumerate(g_idx)}
+    r_pos = {int(c): i for i, c in enumerate(r_idx)}
     # quantity carriers count amounts per period (rate × dt); rate carriers count MW
     per_period = np.where(kind == "quantity", dt, 1.0)
 
     def rows_for(mat: np.ndarray, sign: float, timescale: bool):
-        gp = ([], [], [])
-        rp = ([], [], [])
+        gp: tuple[list, list, list] = ([], [], [])
+        rp: tuple[list, list, list] = ([], [], [])
         pp, cc = np.nonzero(mat)
         for p, c in zip(pp, cc, strict=True):
             coef = sign * mat[p, c] * s_p[p] / s_c[c] * (per_period[c] if timescale else 1.0)
             for r in np.flatnonzero(exists[p]):
                 col = p * R + r
                 if is_global[c]:
-                    gp[0].append(g_pos[c]); gp[1].append(col); gp[2].append(coef)  # noqa: E702
+                    gp[0].append(g_pos[int(c)])
+                    gp[1].append(col)
+                    gp[2].append(coef)
                 else:
-                    rp[0].append(r_pos[c] * R + r); rp[1].append(col); rp[2].append(coef)  # noqa: E702
+                    rp[0].append(r_pos[int(c)] * R + r)
+                    rp[1].append(col)
+                    rp[2].append(coef)
         return [np.asarray(x) for x in gp], [np.asarray(x) for x in rp]
 
     ga, ra = rows_for(io, 1.0, True)
@@ -240,7 +263,9 @@ def define_balances(lp: LP) -> None:
         for a, c in enumerate(ds["acc_carrier"].values):
             ci = cidx.index(c)
             for r in range(R):
-                rows.append(g_pos[ci]); cols.append(a * R + r); coefs.append(-s_a[a] / s_c[ci])  # noqa: E702
+                rows.append(g_pos[ci])
+                cols.append(a * R + r)
+                coefs.append(-s_a[a] / s_c[ci])
         g_parts.append((dep, np.array(rows), np.array(cols), np.array(coefs)))
         if MW_IT in cidx:
             ci = cidx.index(MW_IT)
@@ -248,14 +273,15 @@ def define_balances(lp: LP) -> None:
             rows, cols, coefs = [], [], []
             for a in range(A):
                 for r in range(R):
-                    rows.append(r_pos[ci] * R + r); cols.append(a * R + r)  # noqa: E702
+                    rows.append(r_pos[ci] * R + r)
+                    cols.append(a * R + r)
                     coefs.append(-kw[a] * s_a[a] / 1e3 / s_c[ci])
             r_parts.append((inst, np.array(rows), np.array(cols), np.array(coefs)))
 
     # inventory of storable worldwide carriers
     inv = m.variables["inv"].labels.values  # (C, T)
     inv_prev = np.concatenate([np.full((inv.shape[0], 1), -1), inv[:, :-1]], axis=1)
-    gi = np.array([g_pos[c] for c in g_idx])
+    gi = np.array([g_pos[int(c)] for c in g_idx])
     g_parts.append((inv, gi, g_idx, -np.ones(len(g_idx))))
     g_parts.append((inv_prev, gi, g_idx, np.ones(len(g_idx))))
 
@@ -358,7 +384,9 @@ def compute_expression(lp: LP) -> linopy.LinearExpression | None:
         return None
     ds = lp.net.ds
     h = (
-        ds["flops_bf16_dense"].values / H100_FLOPS_BF16_DENSE * lp.scaling.accelerator
+        ds["flops_bf16_dense"].values
+        / H100_FLOPS_BF16_DENSE
+        * lp.scaling.accelerator
         / lp.scaling.compute
     )
     w = xr.DataArray(h, coords={ACCELERATOR: ds.indexes[ACCELERATOR]})
@@ -460,8 +488,16 @@ def _build_lp(net: Network, hooks: tuple[Hook, ...], options: LPOptions) -> LP:
     ds = net.ds
     s_c = ds["carrier_scale"].values
     cpos = {c: i for i, c in enumerate(ds.indexes[CARRIER])}
-    s_p = np.array([s_c[cpos[c]] for c in ds["main_output"].values]) if ds.sizes[PROCESS] else np.zeros(0)
-    s_a = np.array([s_c[cpos[c]] for c in ds["acc_carrier"].values]) if ds.sizes[ACCELERATOR] else np.zeros(0)
+    s_p = (
+        np.array([s_c[cpos[c]] for c in ds["main_output"].values])
+        if ds.sizes[PROCESS]
+        else np.zeros(0)
+    )
+    s_a = (
+        np.array([s_c[cpos[c]] for c in ds["acc_carrier"].values])
+        if ds.sizes[ACCELERATOR]
+        else np.zeros(0)
+    )
     if options.scaled:
         scaling = Scaling(s_p, s_c, s_a)
     else:
