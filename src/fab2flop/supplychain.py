@@ -106,12 +106,18 @@ def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
     for name, overrides in names:
         try:
             design = design_from_catalog(name, cat, **(overrides or {}))
+            spec = evaluate(design, cat)
         except Exception as exc:  # DesignError / CatalogError / ValidationError
             raise ScenarioError(
                 f"accelerators: {name!r} cannot be built: {exc}",
                 [(f"accelerators.{name}", overrides, str(exc))],
             ) from exc
-        spec = evaluate(design, cat)
+        if name not in scenario.accelerators.custom and spec.kind != "merchant":
+            raise ScenarioError(
+                f"accelerators.merchant: {name!r} is a {spec.kind} part, not sold to the "
+                "plan (TPUs and Trainium are shown for comparison only)",
+                [("accelerators.merchant", name, "a merchant accelerator (fab2flop chip list)")],
+            )
         if spec.flops_bf16_dense is None or spec.kw_it_per_unit is None:
             raise ScenarioError(
                 f"accelerators: {name!r} has no BF16 FLOP/s or power figure",
