@@ -337,3 +337,23 @@ class TestErrors:
             make_design(
                 node="N4", die_area_mm2=800, tdp_w=700, compute_units=144, compute_units_enabled=150
             )
+
+
+def test_tdp_is_estimated_from_flops_when_not_given():
+    """N3 at 0.556 W per dense BF16 TFLOP/s (MI355X: 1,400 W / 2,517 TF): a design with
+    3,000 TFLOP/s published and no TDP gets 3,000 x 0.556 = 1,668 W."""
+    from fab2flop.catalog import load_catalog
+    from fab2flop.components.accelerator import evaluate, make_design
+
+    d = make_design(
+        name="x",
+        node="N3",
+        die_area_mm2=600,
+        compute_dies=1,
+        hbm_generation="hbm3e",
+        hbm_stacks=4,
+        flops_bf16_dense=3.0e15,
+    )
+    spec = evaluate(d, load_catalog())
+    assert spec.tdp_w == pytest.approx(1668.0, rel=1e-3)
+    assert any("TDP not given" in n for n in spec.notes)

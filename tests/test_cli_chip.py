@@ -107,7 +107,7 @@ def test_design_with_io_dies() -> None:
         ),
         (["design", "--node", "N3", "--die-area-mm2", "-5", "--tdp-w", "1000"], "die_area_mm2=-5"),
         (["design", "--node", "N1", "--die-area-mm2", "500", "--tdp-w", "1000"], "node='N1'"),
-        (["design", "--node", "N3", "--die-area-mm2", "500"], "tdp_w"),
+        (["design", "--node", "N3", "--die-area-mm2", "500", "--tdp-w", "0"], "tdp_w"),
         (
             ["design", "--node", "N3", "--die-area-mm2", "500", "--tdp-w", "9", "--io-die", "x"],
             "io-die",

@@ -32,9 +32,11 @@ def test_assembly_coefficients_come_from_the_design():
 
 def test_a_bigger_die_needs_more_wafers_per_unit():
     small = build_network(_custom_only()).fleet["custom_v1"].spec
-    big = build_network(
-        _custom_only(["accelerators.custom.custom_v1.die_area_mm2=800"])
-    ).fleet["custom_v1"].spec
+    big = (
+        build_network(_custom_only(["accelerators.custom.custom_v1.die_area_mm2=800"]))
+        .fleet["custom_v1"]
+        .spec
+    )
     assert big.wafers_per_unit["N3"] > small.wafers_per_unit["N3"]
 
 

@@ -58,7 +58,7 @@ _PLAIN = {
     "cowos_market": "CoWoS capacity reserved at TSMC",
     "hbm_market": "HBM supply bought from SK hynix/Samsung/Micron",
     "grid": "grid power contracted",
-    "power_build_limit": "new power plants coming online",
+    "power_build_limit": "power-plant construction starts",
     "datacenter_lease": "leasable data-center capacity",
     "nvidia_supply": "Nvidia GPUs available to buy",
     "amd_supply": "AMD GPUs available to buy",

@@ -150,7 +150,12 @@ class Design(BaseModel):
     hbm_pin_rate_gbps: float | None = Field(
         None, gt=0, description="per-pin data rate [Gb/s]; default the generation's"
     )
-    tdp_w: float = Field(gt=0, description="thermal design power of the package [W]")
+    tdp_w: float | None = Field(
+        None,
+        gt=0,
+        description="thermal design power of the package [W]; default estimated from the "
+        "BF16 FLOP/s and the node's W per TFLOP/s (accelerators.defaults)",
+    )
     kw_it_per_unit: float | None = Field(
         None, gt=0, description="all-in IT power per unit [kW]; default TDP + host share"
     )
@@ -463,6 +468,19 @@ def _resolve_packaging(
     return "cowos_l"
 
 
+def _estimate_tdp_w(d: Design, bf16: float | None, cat: Catalog) -> float:
+    """Package power from peak BF16 FLOP/s and the node's energy per operation [W]."""
+    rid = f"accelerators.defaults.tdp_w_per_tflops_bf16.{d.node}"
+    if bf16 is None or d.node is None or rid not in cat:
+        known = cat.group("accelerators.defaults.tdp_w_per_tflops_bf16")
+        raise DesignError(
+            f"{d.name}: tdp_w is not given and cannot be estimated (node={d.node!r}, BF16 "
+            f"FLOP/s {'unknown' if bf16 is None else 'known'}); give tdp_w in W, or a node "
+            f"among {', '.join(known)}"
+        )
+    return bf16 / 1e12 * cat.number(rid)
+
+
 def evaluate(design: Design, catalog: Catalog | None = None) -> AcceleratorSpec:
     """Evaluate a design: silicon, memory, packaging, cost, performance, power, coefficients.
 
@@ -604,12 +622,19 @@ def evaluate(design: Design, catalog: Catalog | None = None) -> AcceleratorSpec:
             "FLOP/s estimated from the node's compute density (accelerators.defaults); "
             "give compute units or published FLOP/s for a real figure"
         )
+    tdp_w = d.tdp_w
+    if tdp_w is None:
+        tdp_w = _estimate_tdp_w(d, bf16, cat)
+        notes.append(
+            f"TDP not given: estimated {tdp_w:,.0f} W from BF16 FLOP/s x the node's W per "
+            "TFLOP/s (accelerators.defaults.tdp_w_per_tflops_bf16)"
+        )
     if d.kw_it_per_unit is not None:
         kw_it = d.kw_it_per_unit
     else:
         host = cat.number("accelerators.system.host_overhead_kw_per_accelerator")
         net = cat.number("accelerators.system.network_overhead_fraction")
-        kw_it = (d.tdp_w / 1000.0 + host) * (1.0 + net)
+        kw_it = (tdp_w / 1000.0 + host) * (1.0 + net)
 
     price = d.price_usd
     markup = price / unit_cost if (price is not None and unit_cost) else None
@@ -633,7 +658,7 @@ def evaluate(design: Design, catalog: Catalog | None = None) -> AcceleratorSpec:
         hbm_gb=float(hbm_gb),
         hbm_pin_rate_gbps=pin,
         hbm_bandwidth_bytes_per_s=bw,
-        tdp_w=d.tdp_w,
+        tdp_w=tdp_w,
         kw_it_per_unit=kw_it,
         compute_dies=d.compute_dies,
         die_area_mm2=d.die_area_mm2,
