@@ -92,3 +92,38 @@ def test_bottleneck_regions_match_their_constraint(res):
             assert b.region is None, b
         elif b.constraint in ("balance-regional", "market-cap", "export-cap", "capacity-max"):
             assert b.region in regions, b
+
+
+def test_longer_horizon_and_quarters():
+    long = optimize(load_scenario(overrides=["time.end=2040"]))
+    assert long.status is Status.OPTIMAL and len(long.periods) == 16
+    q = optimize(load_scenario(overrides=["time.end=2027", "time.step=quarter"]))
+    assert q.status is Status.OPTIMAL and len(q.periods) == 12
+    assert q.periods[0] == "2025Q1"
+    # a 2-year data-center lead time is 8 quarters: own capacity from 2027Q1 on
+    own = q.dataset["capacity"].sel(process="datacenter").sum("region").values
+    assert np.all(own[:8] == 0)
+
+
+def test_other_objectives_on_the_default():
+    tgt = optimize(
+        load_scenario(
+            overrides=["objective.kind=max_compute_in_year", "objective.target_year=2030"]
+        )
+    )
+    assert tgt.status is Status.OPTIMAL
+    path = optimize(
+        load_scenario(
+            overrides=[
+                "objective.kind=min_cost_for_path",
+                "objective.compute_path_h100e={2028: 5.0e6, 2030: 1.0e7}",
+            ]
+        )
+    )
+    assert path.status is Status.OPTIMAL
+    h = dict(zip(path.periods, path.dataset["compute_h100e"].values, strict=True))
+    assert h[2028] >= 5.0e6 * (1 - 1e-6) and h[2030] >= 1.0e7 * (1 - 1e-6)
+    # it spends far less than the compute-maximising plan, which builds to the power limits
+    assert path.total_spend() < optimize(load_scenario()).total_spend()
+    # the path's marginal cost per H100e is reported in dollars
+    assert any(b.constraint == "compute-path" for b in path.bottlenecks)
