@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# CI replays the same examples every run (a red build is then always reproducible);
+# local runs explore new ones.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 from fab2flop.catalog import Catalog
 from fab2flop.constants import H100_FLOPS_BF16_DENSE, CarrierKind, Category, Scope

@@ -177,7 +177,8 @@ def murphy_yield(area_mm2: ArrayLike, d0_per_cm2: ArrayLike) -> FloatOrArray:
     """
     lam = _lambda(area_mm2, d0_per_cm2)
     safe = np.where(lam > 0, lam, 1.0)
-    y = np.where(lam > 0, ((1.0 - np.exp(-safe)) / safe) ** 2, 1.0)
+    # expm1 keeps precision when A·D0 is tiny (1 − exp(−x) would round to 0)
+    y = np.where(lam > 0, (-np.expm1(-safe) / safe) ** 2, 1.0)
     return scalar_or_array(y)
 
 
