@@ -94,6 +94,61 @@ def _scaled(series: Any, factor: float) -> Any:
     return float(series) * factor
 
 
+def _wafer_line(
+    cat: Catalog,
+    name: str,
+    category: Category,
+    regions: list[str],
+    carrier: str,
+    base: str,
+    key: str = "",
+    **extra: Any,
+) -> ProcessSpec:
+    """A buildable line making wafers (a fab, an HBM line, a CoWoS line) from catalog
+    records ``{base}.{key}capex_usd_per_wpm``, ``opex_usd_per_wafer``, ``build_years``,
+    ``ramp_years`` and ``life_years``; capex per wafer/month becomes per wafer/year."""
+    return ProcessSpec(
+        name=name,
+        category=category,
+        regions=regions,
+        activity_unit="wafers/year",
+        outputs={carrier: 1.0},
+        capex_usd_per_unit=cat.number(f"{base}.{key}capex_usd_per_wpm") / 12.0,
+        var_cost_usd_per_unit=cat.number(f"{base}.{key}opex_usd_per_wafer"),
+        lead_years=cat.number(f"{base}.{key}build_years"),
+        ramp_years=cat.number(f"{base}.{key}ramp_years"),
+        life_years=cat.number(f"{base}.{key}life_years"),
+        regional_multiplier="fab_capex_multiplier",
+        source=f"catalog {base}.{key}*",
+        **extra,
+    )
+
+
+def _market(
+    cat: Catalog,
+    name: str,
+    category: Category,
+    regions: list[str],
+    carrier: str,
+    supply_id: str,
+    share: float,
+    price_usd: float = 0.0,
+    unit: str = "wafers/year",
+) -> ProcessSpec:
+    """A share of existing third-party capacity (a wafers/month series), bought at a price."""
+    return ProcessSpec(
+        name=name,
+        category=category,
+        regions=regions,
+        activity_unit=unit,
+        outputs={carrier: 1.0},
+        var_cost_usd_per_unit=price_usd,
+        existing=_yearly_from_monthly(cat.record(supply_id).value, share),
+        buildable=False,
+        source=f"{supply_id} x market share {share}",
+    )
+
+
 def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
     """Evaluate every accelerator the scenario may buy or build."""
     from .components.accelerator import design_from_catalog, evaluate
@@ -197,36 +252,33 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
         carriers[wafer_carrier(node)] = _c(wafer_carrier(node), "wafers", 1e3)
         base = f"nodes.{node}"
         if node in fab_nodes and fab_regions:
+            first = int(cat.number(f"{base}.first_volume_year"))
             procs.append(
-                ProcessSpec(
-                    name=f"fab_{node}",
-                    category=Category.FABS,
-                    regions=fab_regions,
-                    activity_unit="wafers/year",
-                    outputs={wafer_carrier(node): 1.0},
-                    capex_usd_per_unit=cat.number(f"{base}.fab_capex_usd_per_wpm") / 12.0,
-                    var_cost_usd_per_unit=cat.number(f"{base}.fab_opex_usd_per_wafer"),
-                    lead_years=cat.number(f"{base}.fab_build_years"),
-                    ramp_years=cat.number(f"{base}.fab_ramp_years"),
-                    life_years=cat.number(f"{base}.fab_life_years"),
-                    available_from=int(cat.number(f"{base}.first_volume_year")),
-                    regional_multiplier="fab_capex_multiplier",
-                    source=f"catalog {base}.*",
+                _wafer_line(
+                    cat,
+                    f"fab_{node}",
+                    Category.FABS,
+                    fab_regions,
+                    wafer_carrier(node),
+                    base,
+                    key="fab_",
+                    available_from=first,
                 )
             )
         sid = f"supply.wafers.{node}.world_wpm"
-        if sid in cat and mk.foundry_share > 0 and supplier("foundry"):
+        at = supplier("foundry")
+        if sid in cat and mk.foundry_share > 0 and at:
+            price = cat.number(f"{base}.wafer_price_usd")
             procs.append(
-                ProcessSpec(
-                    name=f"foundry_{node}",
-                    category=Category.FABS,
-                    regions=supplier("foundry") or [],
-                    activity_unit="wafers/year",
-                    outputs={wafer_carrier(node): 1.0},
-                    var_cost_usd_per_unit=cat.number(f"{base}.wafer_price_usd"),
-                    existing=_yearly_from_monthly(cat.record(sid).value, mk.foundry_share),
-                    buildable=False,
-                    source=f"{sid} x market.foundry_share; price {base}.wafer_price_usd",
+                _market(
+                    cat,
+                    f"foundry_{node}",
+                    Category.FABS,
+                    at,
+                    wafer_carrier(node),
+                    sid,
+                    mk.foundry_share,
+                    price,
                 )
             )
 
@@ -238,19 +290,8 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
         carriers[HBM_WAFER] = _c(HBM_WAFER, "wafers", 1e3)
         if scenario.technologies.hbm_lines and fab_regions:
             procs.append(
-                ProcessSpec(
-                    name="hbm_line",
-                    category=Category.MEMORY,
-                    regions=fab_regions,
-                    activity_unit="wafers/year",
-                    outputs={HBM_WAFER: 1.0},
-                    capex_usd_per_unit=cat.number("memory.hbm_line.capex_usd_per_wpm") / 12.0,
-                    var_cost_usd_per_unit=cat.number("memory.hbm_line.opex_usd_per_wafer"),
-                    lead_years=cat.number("memory.hbm_line.build_years"),
-                    ramp_years=cat.number("memory.hbm_line.ramp_years"),
-                    life_years=cat.number("memory.hbm_line.life_years"),
-                    regional_multiplier="fab_capex_multiplier",
-                    source="catalog memory.hbm_line.*",
+                _wafer_line(
+                    cat, "hbm_line", Category.MEMORY, fab_regions, HBM_WAFER, "memory.hbm_line"
                 )
             )
         hbm_sid = "supply.memory.hbm.world_wpm"
@@ -258,15 +299,15 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
         if hbm_sid in cat and mk.hbm_share > 0 and hbm_at:
             carriers["alloc_hbm"] = _c("alloc_hbm", "wafer-equivalents", 1e3)
             procs.append(
-                ProcessSpec(
-                    name="hbm_market",
-                    category=Category.MEMORY,
-                    regions=hbm_at,
-                    activity_unit="wafer-equivalents/year",
-                    outputs={"alloc_hbm": 1.0},
-                    existing=_yearly_from_monthly(cat.record(hbm_sid).value, mk.hbm_share),
-                    buildable=False,
-                    source=f"{hbm_sid} x market.hbm_share",
+                _market(
+                    cat,
+                    "hbm_market",
+                    Category.MEMORY,
+                    hbm_at,
+                    "alloc_hbm",
+                    hbm_sid,
+                    mk.hbm_share,
+                    unit="wafer-equivalents/year",
                 )
             )
         for gen in sorted(gens):
@@ -311,35 +352,29 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
         carriers[COWOS_WAFER] = _c(COWOS_WAFER, "wafers", 1e3)
         if scenario.technologies.packaging_lines and fab_regions:
             procs.append(
-                ProcessSpec(
-                    name="cowos_line",
-                    category=Category.PACKAGING,
-                    regions=fab_regions,
-                    activity_unit="wafers/year",
-                    outputs={COWOS_WAFER: 1.0},
-                    capex_usd_per_unit=cat.number("packaging.cowos.capex_usd_per_wpm") / 12.0,
-                    var_cost_usd_per_unit=cat.number("packaging.cowos.opex_usd_per_wafer"),
-                    lead_years=cat.number("packaging.cowos.build_years"),
-                    ramp_years=cat.number("packaging.cowos.ramp_years"),
-                    life_years=cat.number("packaging.cowos.life_years"),
-                    regional_multiplier="fab_capex_multiplier",
-                    source="catalog packaging.cowos.*",
+                _wafer_line(
+                    cat,
+                    "cowos_line",
+                    Category.PACKAGING,
+                    fab_regions,
+                    COWOS_WAFER,
+                    "packaging.cowos",
                 )
             )
         cw_sid = "supply.packaging.cowos.world_wpm"
         cw_at = supplier("cowos")
         if cw_sid in cat and mk.cowos_share > 0 and cw_at:
+            price = cat.number("packaging.cowos.price_usd_per_wafer")
             procs.append(
-                ProcessSpec(
-                    name="cowos_market",
-                    category=Category.PACKAGING,
-                    regions=cw_at,
-                    activity_unit="wafers/year",
-                    outputs={COWOS_WAFER: 1.0},
-                    var_cost_usd_per_unit=cat.number("packaging.cowos.price_usd_per_wafer"),
-                    existing=_yearly_from_monthly(cat.record(cw_sid).value, mk.cowos_share),
-                    buildable=False,
-                    source=f"{cw_sid} x market.cowos_share",
+                _market(
+                    cat,
+                    "cowos_market",
+                    Category.PACKAGING,
+                    cw_at,
+                    COWOS_WAFER,
+                    cw_sid,
+                    mk.cowos_share,
+                    price,
                 )
             )
 
