@@ -117,3 +117,18 @@ def test_data_list_json_records():
 def test_help_has_examples():
     r = runner.invoke(app, ["run", "--help"])
     assert r.exit_code == 0 and "Examples" in r.stdout
+
+
+def test_infeasible_run_is_a_status_with_an_explanation_not_a_traceback():
+    r = runner.invoke(
+        app,
+        [
+            "run",
+            "--set", "objective.kind=min_cost_for_path",
+            "--set", "objective.compute_path_h100e={2025: 1.0e12}",
+            "--set", "time.end=2026",
+        ],
+    )
+    assert r.exit_code == 1
+    assert "infeasible" in r.stdout and "compute_path_h100e" in r.stdout
+    assert "Traceback" not in r.output

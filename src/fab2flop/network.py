@@ -55,30 +55,48 @@ class Network:
         raise KeyError(name)
 
 
-def _funding(scenario: Scenario, periods: Periods) -> np.ndarray:
-    """Money arriving in each period [USD], from the funders' shares and profiles."""
+def _funding(scenario: Scenario, periods: Periods, notes: list[str]) -> np.ndarray:
+    """Money arriving in each period [USD], from the funders' shares and profiles.
+
+    A funder's money is spread over its own years ``start..end`` by its profile; years
+    outside the horizon are lost to the plan (and said so in ``notes``).
+    """
     b = scenario.budget
     out = np.zeros(len(periods))
     funders = b.funders
     if not funders:  # the whole budget, flat over the horizon
         return np.full(len(periods), b.total_usd / len(periods))
+    dt = periods.dt
     for f in funders:
         amount = f.amount_usd if f.amount_usd is not None else (f.share or 0.0) * b.total_usd
-        inside = (periods.years >= f.start) & (periods.years < f.end + 1)
-        if not inside.any():
-            raise ScenarioError(
-                f"budget.funders[{f.name}]: years {f.start}-{f.end} lie outside the horizon "
-                f"{scenario.time.start}-{scenario.time.end}",
-                [(f"budget.funders.{f.name}", (f.start, f.end), "years inside the horizon")],
-            )
-        k = np.arange(inside.sum(), dtype=float)
+        years = np.arange(f.start, f.end + 1, dtype=float)  # the funder's own years
+        k = np.arange(len(years), dtype=float)
         if f.profile == "flat":
             w = np.ones_like(k)
         elif f.profile == "ramp_up":
             w = k + 1.0
         else:  # front_loaded
             w = k[::-1] + 1.0
-        out[inside] += amount * w / w.sum()
+        # a year's money is the same whatever the period length: split evenly into periods
+        sub = np.arange(0.0, 1.0, dt)
+        own = (years[:, None] + sub[None, :]).ravel()
+        w = np.repeat(w / w.sum(), len(sub)) / len(sub)
+        idx = np.searchsorted(periods.years, own - 1e-9)
+        hit = periods.years[np.clip(idx, 0, len(periods) - 1)]
+        ok = (idx < len(periods)) & (np.abs(hit - own) < 1e-9)
+        np.add.at(out, idx[ok], amount * w[ok])
+        lost = amount * w[~ok].sum()
+        if lost > 0:
+            notes.append(
+                f"funder {f.name}: ${lost / 1e9:,.0f}B of its money arrives outside the "
+                "horizon and is not available to the plan"
+            )
+    shares = sum(f.share or 0.0 for f in funders)
+    if funders and all(f.share is not None for f in funders) and shares < 1 - 1e-9:
+        notes.append(
+            f"funders' shares add up to {shares:.0%}: {1 - shares:.0%} of budget.total_usd "
+            "has no funder and never arrives"
+        )
     return out
 
 
@@ -228,7 +246,8 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
         raise NetworkError(f"no process produces {MW_IT!r}: the fleet has nowhere to run")
 
     # money
-    funding = _funding(scenario, periods)
+    notes = list(sc.notes)
+    funding = _funding(scenario, periods, notes)
     disc = (1.0 + scenario.objective.discount_rate) ** -(years - years[0])
 
     dims_prt = (PROCESS, REGION, PERIOD)
@@ -287,6 +306,6 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
         processes=procs,
         carriers=carriers,
         fleet=fleet,
-        notes=sc.notes,
+        notes=notes,
         build_seconds=time.perf_counter() - t0,
     )
