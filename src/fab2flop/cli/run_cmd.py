@@ -139,6 +139,8 @@ def _print_summary(res, top: int) -> None:
         f"[bold]All-in capex per GW:[/] {fmt_usd(s['capex_per_gw_usd'])}   "
         f"[bold]Regional share ({s['periods'][-1]}):[/] {share or '-'}"
     )
+    for note in s.get("notes", []):
+        console.print(f"[yellow]note:[/] {note}")
     tm = res.timings
     console.print(
         f"[dim]network {tm.get('network_s', 0):.2f}s, model {tm.get('build_s', 0):.2f}s, "
