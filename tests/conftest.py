@@ -7,17 +7,17 @@ import os
 import pytest
 from hypothesis import settings
 
-# CI replays the same examples every run (a red build is then always reproducible);
-# local runs explore new ones.
-settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
-settings.register_profile("dev", deadline=None)
-settings.load_profile("ci" if os.environ.get("CI") else "dev")
-
 from fab2flop.catalog import Catalog
 from fab2flop.constants import H100_FLOPS_BF16_DENSE, CarrierKind, Category, Scope
 from fab2flop.network import assemble_network
 from fab2flop.scenario import CarrierSpec, ProcessSpec, Scenario
 from fab2flop.supplychain import FleetItem, SupplyChain
+
+# CI replays the same examples every run (a red build is then always reproducible);
+# local runs explore new ones.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 EMPTY_CATALOG = Catalog({}, "test")
 
@@ -32,6 +32,7 @@ def tiny_network(
     dc_capex_usd_per_mw: float = 0.0,
     life_years: float = 10.0,
     years: tuple[int, int] = (2025, 2027),
+    step: str = "year",
     discount_rate: float = 0.0,
     enforce: bool = True,
     objective: dict | None = None,
@@ -47,7 +48,7 @@ def tiny_network(
     sc = Scenario.model_validate(
         {
             "name": "tiny",
-            "time": {"start": years[0], "end": years[1]},
+            "time": {"start": years[0], "end": years[1], "step": step},
             "objective": {"discount_rate": discount_rate, **(objective or {})},
             "budget": {"total_usd": budget_per_year * n, "enforce": enforce},
             "regions": {"US": {}},

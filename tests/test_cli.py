@@ -124,9 +124,12 @@ def test_infeasible_run_is_a_status_with_an_explanation_not_a_traceback():
         app,
         [
             "run",
-            "--set", "objective.kind=min_cost_for_path",
-            "--set", "objective.compute_path_h100e={2025: 1.0e12}",
-            "--set", "time.end=2026",
+            "--set",
+            "objective.kind=min_cost_for_path",
+            "--set",
+            "objective.compute_path_h100e={2025: 1.0e12}",
+            "--set",
+            "time.end=2026",
         ],
     )
     assert r.exit_code == 1

@@ -170,3 +170,77 @@ def test_formulations_agree(options):
         atol=1e-6,
     )
     assert alt.total_spend() == pytest.approx(ref.total_spend(), rel=1e-6)
+
+
+def test_export_cap_holds_whatever_the_carrier_scales():
+    """Two accelerators with different model scales share one approval cap of 400 a year.
+
+    The cap counts natural units; the LP must not be fooled by the conditioning scales."""
+    from fab2flop.constants import H100_FLOPS_BF16_DENSE
+    from fab2flop.network import assemble_network
+    from fab2flop.supplychain import FleetItem, SupplyChain
+
+    base = tiny_network(market_units_per_year=5000, budget_per_year=1e9, grid_mw=100)
+    sc = base.scenario.model_copy(deep=True)
+    sc.regions["US"].accelerator_cap_units_per_year = 400.0
+    carriers = dict(base.carriers)
+    carriers["acc_Y"] = CarrierSpec(name="acc_Y", unit="units", scale=1e3)
+    procs = [*base.processes]
+    procs.append(
+        ProcessSpec(
+            name="buy_Y",
+            regions=["US"],
+            activity_unit="units/year",
+            outputs={"acc_Y": 1.0},
+            inputs={"alloc_x": 1.0},
+            var_cost_usd_per_unit=10_000.0,
+            buildable=False,
+            unlimited=True,
+        )
+    )
+    fleet = dict(base.fleet)
+    fleet["Y"] = FleetItem(
+        name="Y",
+        kind="merchant",
+        vendor="test",
+        carrier="acc_Y",
+        flops_bf16_dense=2 * H100_FLOPS_BF16_DENSE,
+        kw_it_per_unit=1.0,
+        life_years=10,
+        unit_cost_usd=10_000.0,
+        deploy_cost_usd=0.0,
+        available_from=2025,
+        available_until=None,
+    )
+    net = assemble_network(sc, base.catalog, SupplyChain(carriers, procs, fleet, []))
+    res = optimize(net)
+    dep = res.dataset["deployed"].sum("accelerator").values[0]
+    np.testing.assert_allclose(dep, [400, 400, 400], rtol=1e-6)
+    # the better part (Y, 2 H100e each) takes the whole approval
+    np.testing.assert_allclose(res.dataset["compute_h100e"].values, [800, 1600, 2400], rtol=1e-6)
+
+
+def test_quarterly_targets_mean_the_end_of_the_year_and_the_year_average():
+    """1000 units/yr = 250 a quarter. A path of 500 H100e in 2025 is met by 2025Q4.
+
+    Maximising 2026 compute (life 1 year = 4 quarters, 1.5 MW): the year's average counts.
+    By 2026Q1 only five quarters of supply exist (1,250 units, all deployable then from
+    inventory); from 2026Q2 the 1.5 MW limit binds at 1,500."""
+    path = optimize(
+        tiny_network(
+            step="quarter",
+            objective={"kind": "min_cost_for_path", "compute_path_h100e": {2025: 500}},
+        )
+    )
+    assert path.status is Status.OPTIMAL
+    assert float(path.dataset["compute_h100e"].sel(period="2025Q4")) >= 500 * (1 - 1e-6)
+    tgt = optimize(
+        tiny_network(
+            step="quarter",
+            grid_mw=1.5,
+            life_years=1.0,
+            objective={"kind": "max_compute_in_year", "target_year": 2026},
+        )
+    )
+    h = tgt.dataset["compute_h100e"].sel(period=["2026Q1", "2026Q2", "2026Q3", "2026Q4"])
+    np.testing.assert_allclose(h.values, [1250, 1500, 1500, 1500], rtol=1e-6)

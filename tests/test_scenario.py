@@ -120,3 +120,39 @@ def test_digest_changes_with_content():
     b = load_scenario(overrides=["budget.total_usd=6e12"])
     assert a.digest() != b.digest()
     assert a.digest() == load_scenario().digest()
+
+
+def test_review_regressions_in_input_checking(tmp_path):
+    # a path year outside the horizon is an error, not a silent shift
+    with pytest.raises(ScenarioError, match="outside the horizon"):
+        load_scenario(
+            overrides=[
+                "objective.kind=min_cost_for_path",
+                "objective.compute_path_h100e={2020: 1.0e6}",
+            ]
+        )
+    # --set into a value is an error, not a traceback
+    with pytest.raises(ScenarioError, match="not a mapping"):
+        load_scenario(overrides=["budget.total_usd.x=1"])
+    # a series of approvals is accepted; a negative one is not
+    sc = load_scenario(overrides=["regions.US.accelerator_cap_units_per_year={2025: 5.0e5}"])
+    assert sc.regions["US"].accelerator_cap_units_per_year == {2025: 5.0e5}
+    with pytest.raises(ScenarioError, match="must be >= 0"):
+        load_scenario(overrides=["regions.US.max_datacenter_mw=-5"])
+    # unquoted NO in a list of regions
+    with pytest.raises(ScenarioError, match="quote it"):
+        load_scenario(overrides=["accelerators.assembly_regions=[US, NO]"])
+    # a non-buildable process with capex would silently ignore it
+    with pytest.raises(ScenarioError, match="not buildable"):
+        load_scenario(
+            overrides=[
+                "processes=[{name: p, regions: [US], activity_unit: x, outputs: {a: 1}, "
+                "buildable: false, fixed_om_usd_per_unit_year: 5}]"
+            ]
+        )
+    # circular extends
+    a, b = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    a.write_text("extends: b.yaml\n")
+    b.write_text("extends: a.yaml\n")
+    with pytest.raises(ScenarioError, match="circle"):
+        load_scenario(a)

@@ -20,8 +20,11 @@ if TYPE_CHECKING:
     from .lp.model import LP
 
 TOL = 1e-7
-MIN_USD = 0.01  # smaller shadow values are tie-break noise, not bottlenecks
-MIN_H100E_YEARS = 1e-3
+# The objective's cost tie-break (EPS_COST per billion USD of discounted spend) gives every
+# unit a shadow price of at most EPS_COST x its cost: for anything costing under $100M
+# (a MW of campus ~$14M, a wafer <$50k, an accelerator <$150k) that is below
+# 1e-6 x 0.1 = 1e-7 million H100e-years = 0.1 H100e-years. Smaller duals are noise.
+MIN_H100E_YEARS = 0.1
 
 
 @dataclass(frozen=True)
@@ -81,11 +84,11 @@ def _fmt_usd(x: float) -> str:
     return f"${x:,.0f}"
 
 
-def _worth(v: float | None, per_nat: float, minimise: bool) -> str:
+def _worth(v: float | None, per_nat: float, minimise: bool, compute_scale: float) -> str:
     if v is not None:
-        return f"would save {_fmt_usd(v)}" if minimise else f"worth {_fmt_usd(v)} of compute"
-    # money is not scarce: say it in compute (objective units are million H100e-years)
-    h = per_nat * 1e6
+        return f"worth {_fmt_usd(v)} of savings" if minimise else f"worth {_fmt_usd(v)} of compute"
+    # money is not scarce: say it in compute (objective units are compute_scale H100e-years)
+    h = per_nat * compute_scale
     hs = f"{h:,.0f}" if h >= 10 else f"{h:.3g}"
     return f"worth {hs} H100e-years of compute (discounted; money does not bind)"
 
@@ -130,7 +133,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             name = pidx[p]
             reg = str(ds.indexes[REGION][r])
             what = _plain(name) if fam == "market-cap" else f"the cap on {name}"
-            worth = _worth(v, per_nat, minimise)
+            worth = _worth(v, per_nat, minimise, sc.compute)
             out.append(
                 Bottleneck(
                     fam,
@@ -164,7 +167,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             v = usd(per_nat, t)
             u = str(cunit[c]).rstrip("s") if cunit[c] != "MW" else "MW"
             where = f" in {creg}" if creg else ""
-            worth = _worth(v, per_nat, minimise)
+            worth = _worth(v, per_nat, minimise, sc.compute)
             out.append(
                 Bottleneck(
                     fam,
@@ -188,7 +191,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             per_nat = abs(dual[r, t]) * net.periods.dt / s_mean
             v = usd(per_nat, t)
             reg = str(ds.indexes[REGION][r])
-            worth = _worth(v, per_nat, minimise)
+            worth = _worth(v, per_nat, minimise, sc.compute)
             out.append(
                 Bottleneck(
                     "export-cap",
@@ -247,8 +250,8 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
         b
         for b in out
         if b.constraint in ("cash", "compute-path")
-        or (b.value_usd is not None and b.value_usd >= MIN_USD)
-        or (b.value_usd is None and b.shadow_price * sc.compute >= MIN_H100E_YEARS)
+        or minimise
+        or b.shadow_price * sc.compute >= MIN_H100E_YEARS
     ]
     out.sort(key=lambda b: (-b.importance, str(b.period)))
     return out

@@ -247,10 +247,45 @@ class Results:
         val = float((capex * rem[:, None, :]).sum())
         alife = net.ds["acc_life_periods"].values * net.periods.dt
         arem = np.clip(1.0 - (end - years[None, :]) / alife[:, None], 0.0, 1.0)  # (A,T)
-        unit = (net.ds["acc_unit_cost_usd"] + net.ds["acc_deploy_cost_usd"]).values
+        # accelerators at what the plan paid in cash through the chain (own lines' capex
+        # has its residual above), plus the systems bought with them
+        ccost = self.carrier_unit_costs()
+        acc_c = net.ds["acc_carrier"].values
+        unit = ccost.sel({CARRIER: acc_c}).values + net.ds["acc_deploy_cost_usd"].values[:, None]
         dep = ds["deployed"].values  # (A,R,T)
-        val += float((dep * unit[:, None, None] * arem[:, None, :]).sum())
+        val += float((dep * unit[:, None, :] * arem[:, None, :]).sum())
         return val
+
+    def carrier_unit_costs(self, rounds: int = 6) -> xr.DataArray:
+        """Average cash cost of one unit of each carrier made in each period [USD/unit].
+
+        A process's unit cost is its variable cost plus the cost of its inputs; a carrier's
+        is the production-weighted mean over the processes that make it (capex excluded:
+        own lines keep their own residual value). Periods without production take the
+        carrier's mean over the horizon. Inputs are resolved by repeated passes (chains
+        here are at most four deep: allocation -> stack -> accelerator).
+        """
+        net, ds = self.network, self.dataset
+        io = net.ds["io"].values  # (P,C)
+        act = ds["activity"].values.sum(axis=1)  # (P,T) summed over regions
+        var = (net.ds["var_cost_usd_per_unit"] * ds["activity"]).values.sum(axis=1)  # (P,T)
+        out_ = np.clip(io, 0, None)
+        inp = np.clip(-io, 0, None)
+        made = out_.T @ act  # (C,T) units made per year
+        cost = np.zeros(made.shape)
+        for _ in range(rounds):
+            spent = var + act * (inp @ cost)  # (P,T) USD per year incl. inputs
+            share = out_ / np.maximum(out_.sum(axis=1, keepdims=True), 1e-300)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                c = (share.T @ spent) / made
+                mean = (share.T @ spent).sum(axis=1) / made.sum(axis=1)
+            cost = np.where(made > 0, c, np.nan_to_num(mean)[:, None])
+            cost = np.nan_to_num(cost)
+        return xr.DataArray(
+            cost,
+            coords={CARRIER: net.ds.indexes[CARRIER], PERIOD: net.ds.indexes[PERIOD]},
+            dims=(CARRIER, PERIOD),
+        )
 
     def h100e_hours(self) -> float:
         return float(self.dataset["compute_h100e"].sum()) * self.network.periods.dt * HOURS_PER_YEAR

@@ -19,15 +19,54 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .constants import CarrierKind, Category, Objective, Scope, Solver
 from .errors import ScenarioError
 
 Series = float | dict[int, float]
+
+
+def _nonneg_series(v: Any) -> Any:
+    if v is None:
+        return v
+    for x in v.values() if isinstance(v, dict) else [v]:
+        if x < 0:
+            raise ValueError(f"values must be >= 0; got {x}")
+    return v
+
+
+def _nonneg_values(v: dict[str, float]) -> dict[str, float]:
+    bad = {k: x for k, x in v.items() if x < 0}
+    if bad:
+        raise ValueError(f"amounts must be >= 0 (write inputs under 'inputs'); got {bad}")
+    return v
+
+
+def _no_booleans(values: list[Any]) -> None:
+    """Region codes read as booleans: YAML 1.1 turns an unquoted NO (Norway) into false."""
+    for x in values:
+        if isinstance(x, bool):
+            raise ValueError(
+                f"got the boolean {x!r} where a region code was expected: YAML reads unquoted "
+                'NO/YES/ON/OFF as booleans; quote it, e.g. "NO"'
+            )
+
+
+# a number or a {year: number} series, never negative
+NonNegSeries = Annotated[Series, AfterValidator(_nonneg_series)]
+Amounts = Annotated[dict[str, float], AfterValidator(_nonneg_values)]
 
 
 class _Model(BaseModel):
@@ -121,17 +160,19 @@ class RegionConfig(_Model):
     enabled: bool = Field(True, description="false excludes the region entirely")
     fabs: bool = Field(True, description="may build logic fabs, HBM and packaging lines here")
     datacenters: bool = Field(True, description="may build data centers and power here")
-    accelerator_cap_units_per_year: Series | None = Field(
-        None, ge=0, description="export approval: accelerators deployable per year [units/year]"
+    accelerator_cap_units_per_year: NonNegSeries | None = Field(
+        None, description="export approval: accelerators deployable per year [units/year]"
     )
-    max_datacenter_mw: Series | None = Field(
+    max_datacenter_mw: NonNegSeries | None = Field(
         None, description="cap on data-center IT capacity in the region [MW]"
     )
-    grid_mw_available: Series | None = Field(
+    grid_mw_available: NonNegSeries | None = Field(
         None, description="grid power the plan can contract (default: catalog) [MW]"
     )
-    max_new_power_mw_per_year: Series | None = Field(
-        None, description="cap on new power plants coming online per year [MW/year]"
+    max_new_power_mw_per_year: NonNegSeries | None = Field(
+        None,
+        description="cap on power-plant construction started per year (turbines, "
+        "interconnection, permits) [MW/year]",
     )
 
 
@@ -152,6 +193,13 @@ class MarketConfig(_Model):
         default_factory=lambda: {"foundry": "TW", "cowos": "TW", "hbm": "KR", "merchant": "TW"},
         description="where existing third-party supply is made; disabling that region removes it",
     )
+
+    @field_validator("supplier_regions", mode="before")
+    @classmethod
+    def _supplier_no(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            _no_booleans(list(v.values()))
+        return v
 
     @field_validator("supplier_regions")
     @classmethod
@@ -175,6 +223,13 @@ class AcceleratorsConfig(_Model):
         default_factory=lambda: ["TW", "US"],
         description="where own designs can be packaged and tested (enabled ones are used)",
     )
+
+    @field_validator("assembly_regions", mode="before")
+    @classmethod
+    def _assembly_no(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            _no_booleans(v)
+        return v
 
 
 class TechnologyConfig(_Model):
@@ -204,10 +259,10 @@ class CarrierSpec(_Model):
 class RegionalValues(_Model):
     """Per-region values of a process that replace its general ones."""
 
-    existing: Series | None = None
-    var_cost_usd_per_unit: Series | None = None
-    max_capacity: Series | None = None
-    max_new_per_year: Series | None = None
+    existing: NonNegSeries | None = None
+    var_cost_usd_per_unit: NonNegSeries | None = None
+    max_capacity: NonNegSeries | None = None
+    max_new_per_year: NonNegSeries | None = None
     capex_multiplier: float | None = Field(None, gt=0)
 
 
@@ -223,26 +278,28 @@ class ProcessSpec(_Model):
     category: Category = Category.OTHER
     regions: list[str] = Field(description="regions where the process can exist")
     activity_unit: str = Field(description="unit of capacity and activity, e.g. 'wafers/year'")
-    outputs: dict[str, float] = Field(description="carrier -> amount per unit of activity")
-    inputs: dict[str, float] = Field(default_factory=dict)
-    build_inputs: dict[str, float] = Field(
+    outputs: Amounts = Field(description="carrier -> amount per unit of activity")
+    inputs: Amounts = Field(default_factory=dict)
+    build_inputs: Amounts = Field(
         default_factory=dict, description="carrier -> amount per unit of new capacity"
     )
-    capex_usd_per_unit: Series = Field(0.0, description="[USD per unit of capacity]")
+    capex_usd_per_unit: NonNegSeries = Field(0.0, description="[USD per unit of capacity]")
     capex_trend_per_year: float = Field(
         0.0, ge=-0.5, le=0.5, description="annual change of capex (-0.03 = 3%/yr cheaper) [1/yr]"
     )
     fixed_om_usd_per_unit_year: float = Field(0.0, ge=0, description="[USD/unit/year]")
-    var_cost_usd_per_unit: Series = Field(0.0, description="[USD per unit of activity]")
+    var_cost_usd_per_unit: NonNegSeries = Field(0.0, description="[USD per unit of activity]")
     lead_years: float = Field(0.0, ge=0, le=30, description="construction time [years]")
     ramp_years: float = Field(0.0, ge=0, le=10, description="linear ramp after opening [years]")
     life_years: float = Field(100.0, gt=0, description="life after opening [years]")
     availability: float = Field(1.0, gt=0, le=1, description="usable share of capacity [1]")
-    existing: Series = Field(0.0, description="capacity not built by the plan [activity unit]")
+    existing: NonNegSeries = Field(
+        0.0, description="capacity not built by the plan [activity unit]"
+    )
     buildable: bool = True
     unlimited: bool = Field(False, description="no capacity limit (pure conversion)")
-    max_capacity: Series | None = None
-    max_new_per_year: Series | None = None
+    max_capacity: NonNegSeries | None = None
+    max_new_per_year: NonNegSeries | None = None
     available_from: int | None = None
     available_until: int | None = None
     regional_multiplier: str | None = Field(
@@ -260,6 +317,22 @@ class ProcessSpec(_Model):
         if not v:
             raise ValueError("a process needs at least one output carrier")
         return v
+
+    @model_validator(mode="after")
+    def _fixed_capacity_fields(self) -> ProcessSpec:
+        if not self.buildable:
+            used = [
+                f
+                for f in ("capex_usd_per_unit", "fixed_om_usd_per_unit_year")
+                if getattr(self, f) not in (0, 0.0, {})
+            ] + [f for f in ("max_capacity", "max_new_per_year") if getattr(self, f) is not None]
+            if used:
+                raise ValueError(
+                    f"process {self.name!r} is not buildable, so {', '.join(used)} would be "
+                    "ignored; set buildable: true, or put running costs in "
+                    "var_cost_usd_per_unit and limits in existing"
+                )
+        return self
 
 
 class SolverConfig(_Model):
@@ -319,6 +392,16 @@ class Scenario(_Model):
             and not self.objective.compute_path_h100e
         ):
             raise ValueError("objective.compute_path_h100e is empty; min_cost_for_path needs it")
+        outside = [
+            y
+            for y in self.objective.compute_path_h100e
+            if not self.time.start <= y <= self.time.end
+        ]
+        if outside and self.objective.kind is Objective.MIN_COST_FOR_PATH:
+            raise ValueError(
+                f"objective.compute_path_h100e has years {sorted(outside)} outside the horizon "
+                f"[{self.time.start}, {self.time.end}]"
+            )
         if not any(r.enabled for r in self.regions.values()):
             raise ValueError("no region is enabled; enable at least one in regions")
         shares = sum(f.share or 0.0 for f in self.budget.funders)
@@ -402,6 +485,12 @@ def apply_override(data: dict[str, Any], path: Sequence[str], value: Any) -> Non
             node[key] = {}
         node = node[key]
     last = path[-1]
+    if not isinstance(node, dict | list):
+        parent = ".".join(path[:-1])
+        raise ScenarioError(
+            f"--set {'.'.join(path)}: {parent!r} is a value ({node!r}), not a mapping",
+            [(parent, node, "a mapping to set a key in")],
+        )
     if isinstance(node, list):
         try:
             node[int(last)] = value
@@ -437,7 +526,9 @@ def validate_scenario(data: Mapping[str, Any], origin: str = "scenario") -> Scen
         raise ScenarioError("\n".join(lines), probs) from None
 
 
-def load_scenario_dict(source: str | Path | None = None) -> tuple[dict[str, Any], str]:
+def load_scenario_dict(
+    source: str | Path | None = None, _seen: tuple[Path, ...] = ()
+) -> tuple[dict[str, Any], str]:
     """The raw dict of a scenario file (None → the embedded default) and its origin label."""
     if source is None or str(source) == DEFAULT_SCENARIO:
         return yaml.safe_load(default_scenario_text()), "default scenario"
@@ -460,8 +551,15 @@ def load_scenario_dict(source: str | Path | None = None) -> tuple[dict[str, Any]
     base = data.pop("extends", None)
     if base is not None:
         # a scenario may extend the default (or another file) and change only what it names
+        me = path.resolve()
+        if me in _seen:
+            chain = " -> ".join(str(p) for p in (*_seen, me))
+            raise ScenarioError(
+                f"{path}: 'extends' goes round in a circle: {chain}",
+                [("extends", str(base), "a chain of files that ends at a scenario")],
+            )
         parent, _ = load_scenario_dict(
-            base if base == DEFAULT_SCENARIO else (path.parent / str(base))
+            base if base == DEFAULT_SCENARIO else (path.parent / str(base)), (*_seen, me)
         )
         data = deep_merge(parent, data)
     return data, str(path)

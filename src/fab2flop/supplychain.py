@@ -69,8 +69,15 @@ class SupplyChain:
     notes: list[str]
 
 
-def _c(name: str, unit: str, scale: float, kind=CarrierKind.QUANTITY, scope=Scope.GLOBAL):
-    return CarrierSpec(name=name, unit=unit, scale=scale, kind=kind, scope=scope)
+def _c(
+    name: str,
+    unit: str,
+    scale: float,
+    kind=CarrierKind.QUANTITY,
+    scope=Scope.GLOBAL,
+    storable: bool = True,
+) -> CarrierSpec:
+    return CarrierSpec(name=name, unit=unit, scale=scale, kind=kind, scope=scope, storable=storable)
 
 
 def _region_value(cat: Catalog, region: str, key: str, default: Any = None) -> Any:
@@ -297,7 +304,8 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
         hbm_sid = "supply.memory.hbm.world_wpm"
         hbm_at = supplier("hbm")
         if hbm_sid in cat and mk.hbm_share > 0 and hbm_at:
-            carriers["alloc_hbm"] = _c("alloc_hbm", "wafer-equivalents", 1e3)
+            # a share of a year's supply: used that year or lost, never banked
+            carriers["alloc_hbm"] = _c("alloc_hbm", "wafer-equivalents", 1e3, storable=False)
             procs.append(
                 _market(
                     cat,
@@ -427,8 +435,15 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
             vkey = item.vendor.upper()
             alloc = f"alloc_{vkey.lower()}"
             sid = vendors_supply.get(vkey, "")
-            if alloc not in carriers and sid and sid in cat:
-                carriers[alloc] = _c(alloc, "units", 1e6)
+            if not sid or sid not in cat:
+                raise ScenarioError(
+                    f"accelerators.merchant: {item.name!r} is sold by {item.vendor!r}, whose "
+                    "output the catalog does not give (supply.merchant.<vendor>_dc_gpus_per_"
+                    "year), so its supply to the plan would be unlimited",
+                    [("accelerators.merchant", item.name, "an NVIDIA or AMD part")],
+                )
+            if alloc not in carriers:
+                carriers[alloc] = _c(alloc, "units", 1e6, storable=False)
                 procs.append(
                     ProcessSpec(
                         name=f"{vkey.lower()}_supply",
@@ -448,7 +463,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     regions=merchant_at,
                     activity_unit="units/year",
                     outputs={item.carrier: 1.0},
-                    inputs={alloc: 1.0} if alloc in carriers else {},
+                    inputs={alloc: 1.0},
                     var_cost_usd_per_unit=float(item.unit_cost_usd),
                     unlimited=True,
                     buildable=False,

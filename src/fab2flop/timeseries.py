@@ -44,6 +44,10 @@ class Periods:
         """Whole periods needed to cover ``years`` (construction lead, life), rounded up."""
         return int(np.ceil(round(years / self.dt, 6)))
 
+    def indices_of_year(self, year: int) -> np.ndarray:
+        """Indices of the periods that lie in calendar ``year`` (one, or four quarters)."""
+        return np.flatnonzero(np.floor(self.years + 1e-9) == year)
+
     def index_of_year(self, year: float) -> int:
         """Index of the first period starting at or after ``year`` (len if beyond)."""
         return int(np.searchsorted(self.years, year - 1e-9))

@@ -316,7 +316,8 @@ def define_fleet(lp: LP) -> None:
     fin = np.isfinite(capv) & ds["datacenter_region"].values[:, None]
     if fin.any():
         s_a = lp.scaling.accelerator
-        w = xr.DataArray(1.0 / s_a * s_a.mean(), coords={ACCELERATOR: ds.indexes[ACCELERATOR]})
+        # deploy is in model units (natural / s_a): natural units counted in s_mean units
+        w = xr.DataArray(s_a / s_a.mean(), coords={ACCELERATOR: ds.indexes[ACCELERATOR]})
         total = (dep * w).sum(ACCELERATOR)
         rhs = _masked(net, np.where(fin, capv / s_a.mean(), 0.0), (REGION, PERIOD))
         m.add_constraints(total <= rhs, name="export-cap", mask=_masked(net, fin, (REGION, PERIOD)))
@@ -423,9 +424,8 @@ def define_objective(lp: LP) -> None:
             raise ValueError("min_cost_for_path needs at least one accelerator")
         path = np.full(len(years), np.nan)
         for y, v in obj.compute_path_h100e.items():
-            i = net.periods.index_of_year(y)
-            if i < len(years):
-                path[i] = v / lp.scaling.compute
+            # reached by the end of that year: its last period (Q4 when step is quarter)
+            path[net.periods.indices_of_year(y)[-1]] = v / lp.scaling.compute
         mask = np.isfinite(path)
         m.add_constraints(
             compute >= _masked(net, np.where(mask, path, 0.0), (PERIOD,)),
@@ -440,9 +440,10 @@ def define_objective(lp: LP) -> None:
     w = EPS_COST * (lp.scaling.money / MONEY_SCALE) * (COMPUTE_SCALE / lp.scaling.compute)
     tie = -w * (spend * disc).sum()
     if obj.kind is Objective.MAX_COMPUTE_IN_YEAR:
-        i = net.periods.index_of_year(obj.target_year or years[-1])
-        target = compute.isel({PERIOD: i})
-        m.add_objective(target.sum() + 1e-3 * discounted + tie, sense="max")
+        idx = net.periods.indices_of_year(obj.target_year or int(years[-1]))
+        # the year's average installed compute (its quarters weigh equally)
+        target = compute.isel({PERIOD: list(idx)}).sum() * (1.0 / len(idx))
+        m.add_objective(target + 1e-3 * discounted + tie, sense="max")
     else:
         m.add_objective(discounted + tie, sense="max")
 

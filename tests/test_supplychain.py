@@ -1,0 +1,62 @@
+"""Generated processes: market shares are per year, and every merchant part has a cap."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fab2flop import load_scenario, optimize
+from fab2flop.errors import ScenarioError
+from fab2flop.supplychain import build_supply_chain
+
+
+def test_a_years_share_of_vendor_output_cannot_be_banked():
+    """Rubin exists from 2026. Unused 2025 Nvidia allocation must not be carried to 2026:
+    2026 purchases stay within that year's allocation."""
+    res = optimize(
+        load_scenario(
+            overrides=[
+                "time.end=2027",
+                "accelerators.custom={}",
+                "accelerators.merchant=[Rubin]",
+                "budget.enforce=false",
+                "regions.US.max_datacenter_mw=1e9",
+                "regions.US.grid_mw_available=1e7",
+                "catalog.datacenters.ai_campus.build_years=0",
+            ]
+        )
+    )
+    act = res.dataset["activity"].sum("region")
+    bought = act.sel(process="buy_Rubin").values
+    alloc = act.sel(process="nvidia_supply").values
+    cap = res.network.ds["existing"].sel(process="nvidia_supply").sum("region").values
+    assert np.all(bought <= cap * (1 + 1e-6))
+    assert np.all(alloc <= cap * (1 + 1e-6))
+    assert bought[0] == 0  # no Rubin in 2025
+
+
+def test_allocation_carriers_are_not_storable():
+    sc = load_scenario()
+    from fab2flop.catalog import load_catalog
+
+    chain = build_supply_chain(sc, load_catalog())
+    allocs = [c for name, c in chain.carriers.items() if name.startswith("alloc_")]
+    assert allocs and not any(c.storable for c in allocs)
+
+
+def test_merchant_part_without_a_supply_cap_is_refused(monkeypatch):
+    from fab2flop import supplychain
+
+    orig = supplychain.build_fleet
+
+    def fake(scenario, cat):
+        fleet = orig(scenario, cat)
+        item = fleet["H100"]
+        fleet["H100"] = type(item)(**{**item.__dict__, "vendor": "Acme"})
+        return fleet
+
+    monkeypatch.setattr(supplychain, "build_fleet", fake)
+    from fab2flop.catalog import load_catalog
+
+    with pytest.raises(ScenarioError, match="Acme"):
+        build_supply_chain(load_scenario(), load_catalog())
