@@ -252,7 +252,9 @@ class CarrierSpec(_Model):
     scope: Scope = Scope.GLOBAL
     scale: float = Field(1.0, gt=0, description="model unit in natural units (conditioning)")
     storable: bool = Field(
-        True, description="quantity made in one period may be used later (quantity kind only)"
+        True,
+        description="quantity made in one period may be used later (worldwide quantity "
+        "carriers only; regional ones are used in the period they are made)",
     )
 
 
