@@ -236,10 +236,8 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
     deploy_cap = np.full((R, T), INF)
     for j, r in enumerate(regions):
         cap_v: Any = scenario.regions[r].accelerator_cap_units_per_year
-        rid = f"regions.{r}.accelerator_cap_units_per_year"
-        if cap_v is None and rid in cat:
-            rec = cat.record(rid)
-            cap_v = rec.value if isinstance(rec.value, dict) else float(rec.value)  # type: ignore[arg-type]
+        if cap_v is None:
+            cap_v = cat.value(f"regions.{r}.accelerator_cap_units_per_year", None)
         if cap_v is not None:
             deploy_cap[j] = series_at(cap_v, years)
     if MW_IT not in c_pos and fleet:

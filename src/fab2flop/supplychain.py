@@ -80,14 +80,6 @@ def _c(
     return CarrierSpec(name=name, unit=unit, scale=scale, kind=kind, scope=scope, storable=storable)
 
 
-def _region_value(cat: Catalog, region: str, key: str, default: Any = None) -> Any:
-    rid = f"regions.{region}.{key}"
-    if rid in cat:
-        rec = cat.record(rid)
-        return rec.value if not rec.is_number else float(rec.value)  # type: ignore[arg-type]
-    return default
-
-
 def _yearly_from_monthly(series: Any, share: float) -> Any:
     """wafers/month series → wafers/year available to the plan at ``share``."""
     if isinstance(series, dict):
@@ -230,7 +222,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
     fab_regions = [
         r
         for r in regions
-        if scenario.regions[r].fabs and float(_region_value(cat, r, "fab_allowed", 0.0)) > 0
+        if scenario.regions[r].fabs and float(cat.value(f"regions.{r}.fab_allowed", 0.0)) > 0
     ]
     dc_regions = [r for r in regions if scenario.regions[r].datacenters]
     mk = scenario.market
@@ -502,7 +494,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
             # leased colocation comes with its own grid connection: rent and electricity
             # (at the region's industrial price, with the campus PUE) are its variable cost
             rent = cat.number(f"{dc}.lease_usd_per_kw_month") * 12.0 * 1e3  # USD per MW-year
-            price = float(_region_value(cat, lease_region, "electricity_price_usd_per_mwh", 0.0))
+            price = float(cat.value(f"regions.{lease_region}.electricity_price_usd_per_mwh", 0.0))
             energy = price * HOURS_PER_YEAR * util * cat.number(f"{dc}.pue")
             procs.append(
                 ProcessSpec(
@@ -527,12 +519,12 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
             rc = scenario.regions[r]
             slot = rc.max_new_power_mw_per_year
             if slot is None:
-                slot = _region_value(cat, r, "max_new_power_mw_per_year", 0.0)
+                slot = cat.value(f"regions.{r}.max_new_power_mw_per_year", 0.0)
             slots[r] = RegionalValues(existing=slot)
             gmw = rc.grid_mw_available
             if gmw is None:
-                gmw = _region_value(cat, r, "grid_mw_available", 0.0)
-            price = _region_value(cat, r, "electricity_price_usd_per_mwh", None)
+                gmw = cat.value(f"regions.{r}.grid_mw_available", 0.0)
+            price = cat.value(f"regions.{r}.electricity_price_usd_per_mwh", None)
             if price is None:
                 raise ScenarioError(
                     f"regions.{r}: the catalog has no electricity price for region {r!r}",
