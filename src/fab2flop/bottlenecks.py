@@ -127,7 +127,10 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
         for p, r, t in zip(*np.nonzero(np.abs(dual) > TOL), strict=True):
             unit, f = _per_month(str(units[p]))
             per_nat = (
-                abs(dual[p, r, t]) * (avail[p] if fam == "market-cap" else 1.0) / sc.process[p] * f
+                abs(dual[p, r, t])
+                * (avail[p, r, t] if fam == "market-cap" else 1.0)
+                / sc.process[p]
+                * f
             )
             v = usd(per_nat, t)
             name = pidx[p]

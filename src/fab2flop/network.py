@@ -20,7 +20,7 @@ from .catalog import Catalog, load_catalog
 from .constants import ACCELERATOR, CARRIER, PERIOD, PROCESS, REGION, CarrierKind, Scope
 from .errors import NetworkError, ScenarioError
 from .scenario import CarrierSpec, ProcessSpec, Scenario
-from .supplychain import MW_IT, FleetItem, SupplyChain, build_supply_chain
+from .supplychain import MW_IT, MW_POWER, FleetItem, SupplyChain, build_supply_chain
 from .timeseries import Periods, series_at
 
 INF = np.inf
@@ -100,6 +100,14 @@ def _funding(scenario: Scenario, periods: Periods, notes: list[str]) -> np.ndarr
     return out
 
 
+def _pue(procs: list[ProcessSpec]) -> float:
+    """Facility MW per MW of IT: the power input of the process that makes MW of IT."""
+    for p in procs:
+        if p.outputs.get(MW_IT) and MW_POWER in p.inputs and p.buildable:
+            return float(p.inputs[MW_POWER] / p.outputs[MW_IT])
+    return 1.0
+
+
 def _regional(p: ProcessSpec, attr: str, r: str, default):
     rv = p.by_region.get(r)
     if rv is not None and getattr(rv, attr) is not None:
@@ -125,7 +133,10 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
     t0 = time.perf_counter()
     periods = Periods.from_range(scenario.time.start, scenario.time.end, scenario.time.step)
     procs, carriers, fleet = sc.processes, sc.carriers, sc.fleet
-    regions = scenario.enabled_regions
+    # every region of the scenario, disabled ones too: a disabled region is availability 0
+    # over the horizon, not deleted structure (events and replay see one shape)
+    regions = list(scenario.regions)
+    enabled = np.array([scenario.regions[r].enabled for r in regions], bool)
     P, R, T = len(procs), len(regions), len(periods)
     pidx = pd.Index([p.name for p in procs], name=PROCESS)
     ridx = pd.Index(regions, name=REGION)
@@ -147,7 +158,7 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
     ramp = np.zeros(P, int)
     life = np.zeros(P, int)
     fixed = np.zeros(P)
-    avail = np.ones(P)
+    avail = np.ones((P, R, T))
     buildable = np.zeros(P, bool)
     unlimited = np.zeros(P, bool)
     category = np.empty(P, dtype=object)
@@ -200,12 +211,15 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
             mn = _regional(p, "max_new_per_year", r, p.max_new_per_year)
             if mn is not None:
                 max_new[i, j] = series_at(mn, years)
-        unknown = set(p.regions) - set(regions) - set(scenario.regions)
+        unknown = set(p.regions) - set(regions)
         if unknown:
             raise ScenarioError(
                 f"process {p.name!r}: unknown regions {sorted(unknown)}",
                 [(f"processes.{p.name}.regions", sorted(unknown), f"regions of {regions}")],
             )
+    avail *= enabled[None, :, None]
+    destroyed = np.zeros((P, R, T))
+    open_lead = np.broadcast_to(lead[:, None, None], (P, R, T)).copy()
     if (existing < 0).any():
         bad = procs[int(np.argwhere(existing < 0)[0][0])].name
         raise NetworkError(f"process {bad!r} has negative existing capacity")
@@ -230,9 +244,14 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
     flops = np.array([f.flops_bf16_dense for f in fleet.values()])
     kw = np.array([f.kw_it_per_unit for f in fleet.values()])
     a_life = np.array([max(1, periods.periods_for(f.life_years)) for f in fleet.values()])
-    a_cost = np.array([f.unit_cost_usd for f in fleet.values()])
-    a_deploy = np.array([f.deploy_cost_usd for f in fleet.values()])
-    dc_region = np.array([scenario.regions[r].datacenters for r in regions])
+    a_cost = np.array([[f.unit_cost_usd] * T for f in fleet.values()]).reshape(len(fleet), T)
+    a_deploy = np.array([[f.deploy_cost_usd] * T for f in fleet.values()]).reshape(len(fleet), T)
+    dc_region = np.array([scenario.regions[r].datacenters for r in regions]) & enabled
+    # what each installed accelerator occupies of regional rate carriers [natural units/unit]
+    draw = np.zeros((len(fleet), len(cidx)))
+    if MW_IT in c_pos:
+        draw[:, c_pos[MW_IT]] = kw / 1e3
+    pue = np.full(R, _pue(procs))
     deploy_cap = np.full((R, T), INF)
     for j, r in enumerate(regions):
         cap_v: Any = scenario.regions[r].accelerator_cap_units_per_year
@@ -264,7 +283,9 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
             "ramp_periods": (PROCESS, ramp),
             "life_periods": (PROCESS, life),
             "fixed_om_usd_per_unit_year": (PROCESS, fixed),
-            "availability": (PROCESS, avail),
+            "availability": (dims_prt, avail),
+            "destroyed_fraction": (dims_prt, destroyed),
+            "open_lead_periods": (dims_prt, open_lead),
             "buildable": (PROCESS, buildable),
             "unlimited": (PROCESS, unlimited),
             "category": (PROCESS, category.astype(str)),
@@ -279,8 +300,11 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
             "flops_bf16_dense": (ACCELERATOR, flops),
             "kw_it_per_unit": (ACCELERATOR, kw),
             "acc_life_periods": (ACCELERATOR, a_life),
-            "acc_unit_cost_usd": (ACCELERATOR, a_cost),
-            "acc_deploy_cost_usd": (ACCELERATOR, a_deploy),
+            "acc_unit_cost_usd": ((ACCELERATOR, PERIOD), a_cost),
+            "acc_deploy_cost_usd": ((ACCELERATOR, PERIOD), a_deploy),
+            "fleet_draw": ((ACCELERATOR, CARRIER), draw),
+            "region_enabled": (REGION, enabled),
+            "pue": (REGION, pue),
             "datacenter_region": (REGION, dc_region),
             "deploy_cap_units_per_year": ((REGION, PERIOD), deploy_cap),
             "funding_usd": (PERIOD, funding),

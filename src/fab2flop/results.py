@@ -188,8 +188,7 @@ class Results:
             out["datacenter_mw_it"] = out["capacity"].sel({PROCESS: "datacenter"}, drop=True)
         kw = ds_net["kw_it_per_unit"]
         out["fleet_mw_it"] = (out["installed"] * kw).sum(ACCELERATOR) / 1e3
-        pue = _pue(net)
-        out["fleet_mw_facility"] = out["fleet_mw_it"] * pue
+        out["fleet_mw_facility"] = out["fleet_mw_it"] * ds_net["pue"]
         util = net.catalog.number("datacenters.fleet.utilization", 1.0)
         out["energy_twh"] = out["fleet_mw_facility"].sum(REGION) * util * HOURS_PER_YEAR * dt / 1e6
         # duals, natural layout (objective units per model unit)
@@ -251,7 +250,7 @@ class Results:
         # has its residual above), plus the systems bought with them
         ccost = self.carrier_unit_costs()
         acc_c = net.ds["acc_carrier"].values
-        unit = ccost.sel({CARRIER: acc_c}).values + net.ds["acc_deploy_cost_usd"].values[:, None]
+        unit = ccost.sel({CARRIER: acc_c}).values + net.ds["acc_deploy_cost_usd"].values
         dep = ds["deployed"].values  # (A,R,T)
         val += float((dep * unit[:, None, :] * arem[:, None, :]).sum())
         return val
@@ -423,15 +422,6 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, np.ndarray):
         return o.tolist()
     return str(o)
-
-
-def _pue(net: Network) -> float:
-    if "datacenter" in net.process_names:
-        p = net.process("datacenter")
-        from .supplychain import MW_POWER
-
-        return float(p.inputs.get(MW_POWER, 1.0))
-    return 1.0
 
 
 def _largest_run(out: xr.Dataset, net: Network) -> xr.Dataset:

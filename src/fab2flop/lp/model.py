@@ -35,7 +35,6 @@ from ..constants import (
     Objective,
 )
 from ..network import Network
-from ..supplychain import MW_IT
 from .terms import expression, lagged, sparse_rows
 
 MONEY_SCALE = 1e9  # model money unit: billion USD
@@ -180,7 +179,7 @@ def define_activity(lp: LP) -> None:
     """Activity within capacity, less the unripe share of capacity still ramping up."""
     net, ds, m = lp.net, lp.net.ds, lp.model
     act, cap, new = m.variables["act"], m.variables["cap"], m.variables["new"]
-    avail = ds["availability"].values[:, None, None]
+    avail = ds["availability"].values  # (P,R,T)
     ramp = ds["ramp_periods"].values
     K = max(int(ramp.max()), 1)
     k = np.arange(K)[None, :]
@@ -191,8 +190,7 @@ def define_activity(lp: LP) -> None:
     buildable = ds["buildable"].values & ~ds["unlimited"].values
     am = (act.labels >= 0).values
     bmask = am & buildable[:, None, None]
-    avail_da = xr.DataArray(ds["availability"].values, coords={PROCESS: ds.indexes[PROCESS]})
-    lhs = act - avail_da * cap + lagged(new, lags, coef)
+    lhs = act - ds["availability"] * cap + lagged(new, lags, coef)
     m.add_constraints(
         lhs <= 0, name="activity-ramp", mask=_masked(net, bmask, (PROCESS, REGION, PERIOD))
     )
@@ -267,15 +265,15 @@ def define_balances(lp: LP) -> None:
                 cols.append(a * R + r)
                 coefs.append(-s_a[a] / s_c[ci])
         g_parts.append((dep, np.array(rows), np.array(cols), np.array(coefs)))
-        if MW_IT in cidx:
-            ci = cidx.index(MW_IT)
-            kw = ds["kw_it_per_unit"].values
-            rows, cols, coefs = [], [], []
-            for a in range(A):
-                for r in range(R):
-                    rows.append(r_pos[ci] * R + r)
-                    cols.append(a * R + r)
-                    coefs.append(-kw[a] * s_a[a] / 1e3 / s_c[ci])
+        # the installed fleet occupies regional rate carriers (MW of IT) as the network says
+        draw = ds["fleet_draw"].values  # (A, C) natural units per accelerator
+        rows, cols, coefs = [], [], []
+        for a, ci in zip(*np.nonzero(draw), strict=True):
+            for r in range(R):
+                rows.append(r_pos[int(ci)] * R + r)
+                cols.append(a * R + r)
+                coefs.append(-draw[a, ci] * s_a[a] / s_c[ci])
+        if rows:
             r_parts.append((inst, np.array(rows), np.array(cols), np.array(coefs)))
 
     # inventory of storable worldwide carriers
@@ -361,8 +359,8 @@ def spend_terms(lp: LP) -> dict[str, linopy.LinearExpression]:
     out = {"capex": lagged(new, lags, coef), "fixed_om": cap * fixed, "variable": act * varc}
     if "deploy" in m.variables:
         dc = xr.DataArray(
-            ds["acc_deploy_cost_usd"].values * lp.scaling.accelerator / lp.scaling.money,
-            coords={ACCELERATOR: ds.indexes[ACCELERATOR]},
+            ds["acc_deploy_cost_usd"].values * lp.scaling.accelerator[:, None] / lp.scaling.money,
+            coords={ACCELERATOR: ds.indexes[ACCELERATOR], PERIOD: ds.indexes[PERIOD]},
         )
         out["systems"] = m.variables["deploy"] * dc
     return out
