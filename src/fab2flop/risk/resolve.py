@@ -267,7 +267,7 @@ def resolve_parameters(
         found.update({p.name: p for p in _default_params(cat)})
     flat = flatten_numbers(scenario) if scenario is not None else None
     for i, spec in enumerate(unc.parameters):
-        where = f"uncertainty.parameters[{i}]"
+        where = f"uncertainty.parameters.{i}"
         if spec.id is not None:
             items = _catalog_params(spec, where, cat, probs)
         else:
@@ -288,20 +288,20 @@ def resolve_groups(
     out: list[tuple[list[str], np.ndarray]] = []
     taken: dict[str, int] = {}
     for g, grp in enumerate(unc.correlations):
-        where = f"uncertainty.correlations[{g}]"
+        where = f"uncertainty.correlations.{g}"
         before = len(probs)
         members: list[str] = []
         for j, pat in enumerate(grp.parameters):
             hits = [n for n in expand(pat, names) if n not in members]
             hits += [] if hits else expand(SCENARIO_PREFIX + pat, names)
             if not hits:
-                probs.append((f"{where}.parameters[{j}]", pat, "names no uncertain parameter"))
+                probs.append((f"{where}.parameters.{j}", pat, "names no uncertain parameter"))
             elif grp.matrix is not None and len(hits) != 1:
-                probs.append((f"{where}.parameters[{j}]", pat, "with a matrix, name one each"))
+                probs.append((f"{where}.parameters.{j}", pat, "with a matrix, name one each"))
             members += hits
         for n in members:
             if n in taken:
-                probs.append((f"{where}.parameters", n, f"already in correlations[{taken[n]}]"))
+                probs.append((f"{where}.parameters", n, f"already in correlations.{taken[n]}"))
             taken[n] = g
         if len(probs) == before and len(members) < 2:
             probs.append((f"{where}.parameters", members, "a group of at least two parameters"))
@@ -342,7 +342,7 @@ def resolve_events(
     """Complete each event; its name must be in the events catalog when one is given."""
     out = []
     for i, ev in enumerate(unc.events):
-        where = f"uncertainty.events[{i}]"
+        where = f"uncertainty.events.{i}"
         kind = ev.kind
         if known is not None:
             if ev.name not in known:

@@ -291,7 +291,7 @@ def sample_inputs(ds: xr.Dataset, i: int) -> SampleInputs:
     cat: dict[str, Any] = {}
     scen: dict[str, Any] = {}
     row = ds.isel({SAMPLE: i})
-    for name, var in row.data_vars.items():
+    for var in row.data_vars.values():
         kind = var.attrs.get("kind")
         if kind == "catalog":
             cat[var.attrs["target"]] = _value(var, float(var))

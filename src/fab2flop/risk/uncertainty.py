@@ -79,13 +79,17 @@ class DistSpec(_Model):
         return self
 
 
+def _g(x: float | None) -> str:
+    return "unset" if x is None else f"{x:g}"
+
+
 def check_bounds(d: DistSpec) -> None:
     """Raise ValueError when the bounds that are set contradict each other."""
     lo, mo, hi = d.low, d.mode, d.high
     if lo is not None and hi is not None and lo > hi:
         raise ValueError(f"low ({lo:g}) is above high ({hi:g})")
     if mo is not None and ((lo is not None and mo < lo) or (hi is not None and mo > hi)):
-        raise ValueError(f"mode ({mo:g}) is outside [low, high] = [{lo}, {hi}]")
+        raise ValueError(f"mode ({mo:g}) is outside [low, high] = [{_g(lo)}, {_g(hi)}]")
     if d.dist == "lognormal":
         if (d.mu is None) != (d.sigma is None):
             raise ValueError("lognormal takes mu and sigma together")
@@ -207,9 +211,8 @@ def _check_range(d: DistSpec | Number, lo: float, hi: float | None, what: str) -
         vals = [float(d)]
     for v in vals:
         if v < lo or (hi is not None and v > hi):
-            raise ValueError(
-                f"{what}: {v:g} is outside [{lo:g}, {hi if hi is not None else 'inf'}]"
-            )
+            top = "inf" if hi is None else f"{hi:g}"
+            raise ValueError(f"{what}: {v:g} is outside [{lo:g}, {top}]")
 
 
 class Uncertainty(_Model):
@@ -237,7 +240,7 @@ class Uncertainty(_Model):
 def _problems(exc: ValidationError, prefix: str) -> list[tuple[str, object, str]]:
     out = []
     for e in exc.errors():
-        loc = ".".join(str(p) for p in (prefix, *e["loc"]) if p)
+        loc = ".".join(str(p) for p in (prefix, *e["loc"]) if p != "")
         out.append((loc, e.get("input"), e["msg"]))
     return out
 
