@@ -87,8 +87,12 @@ def test_iman_conover_induces_rank_correlation_and_keeps_marginals():
 
 def test_correlation_group_in_a_sample():
     unc = validate_uncertainty(
-        {"samples": 1024, "seed": 5, "catalog_ranges": True,
-         "correlations": [{"parameters": ["nodes.*.wafer_price_usd"], "rho": 0.9}]}
+        {
+            "samples": 1024,
+            "seed": 5,
+            "catalog_ranges": True,
+            "correlations": [{"parameters": ["nodes.*.wafer_price_usd"], "rho": 0.9}],
+        }
     )
     ds = sample_uncertainty(resolve_uncertainty(unc, CAT, events_catalog=None))
     a, b = ds["nodes.N2.wafer_price_usd"].values, ds["nodes.N3.wafer_price_usd"].values
@@ -98,8 +102,15 @@ def test_correlation_group_in_a_sample():
 
 
 def ev(**kw):
-    base = dict(name="x", kind=None, probability=None, probability_per_year=None, start=None,
-                duration_years=D(dist="constant", value=1.0), fraction=D(dist="constant", value=1.0))
+    base = dict(
+        name="x",
+        kind=None,
+        probability=None,
+        probability_per_year=None,
+        start=None,
+        duration_years=D(dist="constant", value=1.0),
+        fraction=D(dist="constant", value=1.0),
+    )
     return ResolvedEvent(**{**base, **kw})
 
 
@@ -124,12 +135,19 @@ def test_event_over_the_horizon_draws_start_from_u_over_p():
 
 def test_event_frequencies_match_their_probabilities():
     unc = validate_uncertainty(
-        {"samples": 8192, "seed": 11, "events": [
-            {"name": "taiwan_blockade", "probability_per_year": 0.1},
-            {"name": "hbm_price_spike", "probability": 0.3,
-             "start": {"dist": "uniform", "low": 2027, "high": 2030},
-             "fraction": {"dist": "uniform", "low": 0.2, "high": 0.6}},
-        ]}
+        {
+            "samples": 8192,
+            "seed": 11,
+            "events": [
+                {"name": "taiwan_blockade", "probability_per_year": 0.1},
+                {
+                    "name": "hbm_price_spike",
+                    "probability": 0.3,
+                    "start": {"dist": "uniform", "low": 2027, "high": 2030},
+                    "fraction": {"dist": "uniform", "low": 0.2, "high": 0.6},
+                },
+            ],
+        }
     )
     res = resolve_uncertainty(unc, CAT, horizon=(2025, 2034), events_catalog=KNOWN_EVENTS)
     ds = sample_uncertainty(res)
@@ -148,9 +166,13 @@ def test_event_frequencies_match_their_probabilities():
 
 def sampled(seed=7, samples=64):
     unc = validate_uncertainty(
-        {"samples": samples, "seed": seed, "catalog_ranges": True,
-         "correlations": [{"parameters": ["nodes.*.wafer_price_usd"], "rho": 0.5}],
-         "events": [{"name": "taiwan_blockade", "probability": 0.5, "kind": "outage"}]}
+        {
+            "samples": samples,
+            "seed": seed,
+            "catalog_ranges": True,
+            "correlations": [{"parameters": ["nodes.*.wafer_price_usd"], "rho": 0.5}],
+            "events": [{"name": "taiwan_blockade", "probability": 0.5, "kind": "outage"}],
+        }
     )
     return sample_uncertainty(resolve_uncertainty(unc, CAT, events_catalog=KNOWN_EVENTS))
 
@@ -194,8 +216,12 @@ def test_sample_inputs_turn_a_row_into_overrides_and_events():
 
 def test_scenario_overrides_for_path_parameters():
     unc = validate_uncertainty(
-        {"samples": 4, "parameters": [
-            {"path": "budget.total_usd", "dist": "uniform", "low": 1e12, "high": 2e12}]}
+        {
+            "samples": 4,
+            "parameters": [
+                {"path": "budget.total_usd", "dist": "uniform", "low": 1e12, "high": 2e12}
+            ],
+        }
     )
     res = resolve_uncertainty(unc, CAT, {"budget": {"total_usd": 1.5e12}}, events_catalog=None)
     inp = sample_inputs(sample_uncertainty(res), 0)

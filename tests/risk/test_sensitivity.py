@@ -65,8 +65,12 @@ def test_transform_maps_the_unit_cube_and_outputs_are_ranked_apart():
         return np.column_stack([ishigami(x), x[:, 2] ** 2])
 
     rows = sobol_indices(
-        two, [Factor(f.name) for f in FACTORS], 2**12, seed=2,
-        transform=lambda u: -np.pi + 2 * np.pi * u, outputs=["ishigami", "x3sq"],
+        two,
+        [Factor(f.name) for f in FACTORS],
+        2**12,
+        seed=2,
+        transform=lambda u: -np.pi + 2 * np.pi * u,
+        outputs=["ishigami", "x3sq"],
     )
     first = {r["parameter"]: r["first_order"] for r in rows if r["output"] == "ishigami"}
     assert first["x2"] == pytest.approx(0.4424, abs=0.03)
@@ -78,8 +82,9 @@ def test_transform_maps_the_unit_cube_and_outputs_are_ranked_apart():
 def test_morris_of_a_linear_model_gives_its_coefficients():
     # f = 10 x1 + x2 on [0, 1]: every elementary effect is the coefficient, so mu* = 10, 1, 0
     # and sigma = 0
-    rows = morris_indices(lambda x: 10 * x[:, 0] + x[:, 1], [Factor("a"), Factor("b"),
-                                                             Factor("c")], 10, seed=0)
+    rows = morris_indices(
+        lambda x: 10 * x[:, 0] + x[:, 1], [Factor("a"), Factor("b"), Factor("c")], 10, seed=0
+    )
     by = {r["parameter"]: r for r in rows}
     assert by["a"]["mu_star"] == pytest.approx(10.0)
     assert by["b"]["mu_star"] == pytest.approx(1.0)
@@ -103,10 +108,12 @@ def test_factors_from_resolved_use_each_inverse_cdf():
     from fab2flop.risk.resolve import ResolvedParameter
     from fab2flop.risk.uncertainty import DistSpec
 
-    p = ResolvedParameter("p", "p", "catalog", DistSpec(dist="uniform", low=10, high=20),
-                          "USD", 15.0)
-    q = ResolvedParameter("q", "q", "catalog", DistSpec(low=0, mode=0, high=1), "1", 0.0,
-                          integer=True)
+    p = ResolvedParameter(
+        "p", "p", "catalog", DistSpec(dist="uniform", low=10, high=20), "USD", 15.0
+    )
+    q = ResolvedParameter(
+        "q", "q", "catalog", DistSpec(low=0, mode=0, high=1), "1", 0.0, integer=True
+    )
     factors, tf = factors_from_resolved([p, q])
     assert [f.units for f in factors] == ["USD", "1"]
     # uniform: 10 + 0.5 · 10 = 15; triangular(0, 0, 1) at 0.9: 1 - sqrt(0.1) = 0.68 → rounds to 1

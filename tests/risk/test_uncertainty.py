@@ -100,27 +100,60 @@ def test_scenario_paths_resolve_against_the_scenario_mapping():
     ("data", "field", "phrase"),
     [
         ({"samples": 0}, "uncertainty.samples", "greater than 0"),
-        ({"parameters": [{"id": "nodes.N3.wafer_price_usd", "low": 5, "high": 1}]},
-         "uncertainty.parameters.0", "low (5) is above high (1)"),
-        ({"parameters": [{"id": "nodes.N3.wafer_price_usd", "dist": "uniform", "mode": 2}]},
-         "uncertainty.parameters.0", "mode not read by a uniform distribution"),
-        ({"parameters": [{"id": "nodes.N3.wafer_price_usd", "colour": "red"}]},
-         "uncertainty.parameters.0.colour", "Extra inputs are not permitted"),
-        ({"events": [{"name": "taiwan_blockade", "probability": 1.5}]},
-         "uncertainty.events.0.probability", "less than or equal to 1"),
-        ({"events": [{"name": "taiwan_blockade", "probability_per_year": -0.1}]},
-         "uncertainty.events.0.probability_per_year", "greater than or equal to 0"),
-        ({"events": [{"name": "taiwan_blockade", "probability": 0.1, "fraction": 1.2}]},
-         "uncertainty.events.0", "fraction: 1.2 is outside [0, 1]"),
+        (
+            {"parameters": [{"id": "nodes.N3.wafer_price_usd", "low": 5, "high": 1}]},
+            "uncertainty.parameters.0",
+            "low (5) is above high (1)",
+        ),
+        (
+            {"parameters": [{"id": "nodes.N3.wafer_price_usd", "dist": "uniform", "mode": 2}]},
+            "uncertainty.parameters.0",
+            "mode not read by a uniform distribution",
+        ),
+        (
+            {"parameters": [{"id": "nodes.N3.wafer_price_usd", "colour": "red"}]},
+            "uncertainty.parameters.0.colour",
+            "Extra inputs are not permitted",
+        ),
+        (
+            {"events": [{"name": "taiwan_blockade", "probability": 1.5}]},
+            "uncertainty.events.0.probability",
+            "less than or equal to 1",
+        ),
+        (
+            {"events": [{"name": "taiwan_blockade", "probability_per_year": -0.1}]},
+            "uncertainty.events.0.probability_per_year",
+            "greater than or equal to 0",
+        ),
+        (
+            {"events": [{"name": "taiwan_blockade", "probability": 0.1, "fraction": 1.2}]},
+            "uncertainty.events.0",
+            "fraction: 1.2 is outside [0, 1]",
+        ),
         ({"method": "halton"}, "uncertainty.method", "'sobol', 'lhs' or 'random'"),
-        ({"correlations": [{"parameters": ["a", "b"], "matrix": [[1, 0.5], [0.4, 1]]}]},
-         "uncertainty.correlations.0", "not symmetric"),
-        ({"correlations": [{"parameters": ["a", "b"], "matrix": [[2, 0.5], [0.5, 1]]}]},
-         "uncertainty.correlations.0", "diagonal must be 1"),
+        (
+            {"correlations": [{"parameters": ["a", "b"], "matrix": [[1, 0.5], [0.4, 1]]}]},
+            "uncertainty.correlations.0",
+            "not symmetric",
+        ),
+        (
+            {"correlations": [{"parameters": ["a", "b"], "matrix": [[2, 0.5], [0.5, 1]]}]},
+            "uncertainty.correlations.0",
+            "diagonal must be 1",
+        ),
         # det = 1 - 3(0.81) + 2(0.9)(-0.9)(0.9) = -2.888 < 0: not positive semi-definite
-        ({"correlations": [{"parameters": ["a", "b", "c"],
-                            "matrix": [[1, 0.9, -0.9], [0.9, 1, 0.9], [-0.9, 0.9, 1]]}]},
-         "uncertainty.correlations.0", "not positive semi-definite"),
+        (
+            {
+                "correlations": [
+                    {
+                        "parameters": ["a", "b", "c"],
+                        "matrix": [[1, 0.9, -0.9], [0.9, 1, 0.9], [-0.9, 0.9, 1]],
+                    }
+                ]
+            },
+            "uncertainty.correlations.0",
+            "not positive semi-definite",
+        ),
     ],
 )
 def test_schema_errors_name_the_field(data, field, phrase):
@@ -132,33 +165,69 @@ def test_schema_errors_name_the_field(data, field, phrase):
 @pytest.mark.parametrize(
     ("data", "field", "phrase"),
     [
-        ({"parameters": [{"id": "nodes.N3.wafer_prize_usd"}]},
-         "uncertainty.parameters.0.id", "is not a catalog number"),
-        ({"parameters": [{"id": "nodes.*.yield_usd"}]},
-         "uncertainty.parameters.0.id", "matches no catalog number"),
-        ({"parameters": [{"path": "budget.total_usd", "low": 1, "high": 2}]},
-         "uncertainty.parameters.0.path", "need the scenario"),
+        (
+            {"parameters": [{"id": "nodes.N3.wafer_prize_usd"}]},
+            "uncertainty.parameters.0.id",
+            "is not a catalog number",
+        ),
+        (
+            {"parameters": [{"id": "nodes.*.yield_usd"}]},
+            "uncertainty.parameters.0.id",
+            "matches no catalog number",
+        ),
+        (
+            {"parameters": [{"path": "budget.total_usd", "low": 1, "high": 2}]},
+            "uncertainty.parameters.0.path",
+            "need the scenario",
+        ),
         # the catalog's value 20000 is the mode; a high of 19000 puts it outside
-        ({"parameters": [{"id": "nodes.N3.wafer_price_usd", "high": 19000}]},
-         "uncertainty.parameters.0 (nodes.N3.wafer_price_usd)", "mode (20000) is outside"),
-        ({"parameters": [{"id": "nodes.N3.wafer_price_usd", "dist": "discrete"}]},
-         "uncertainty.parameters.0 (nodes.N3.wafer_price_usd)", "needs values"),
-        ({"catalog_ranges": True, "correlations": [{"parameters": ["nodes.N9.*"], "rho": 0.5}]},
-         "uncertainty.correlations.0.parameters.0", "names no uncertain parameter"),
+        (
+            {"parameters": [{"id": "nodes.N3.wafer_price_usd", "high": 19000}]},
+            "uncertainty.parameters.0 (nodes.N3.wafer_price_usd)",
+            "mode (20000) is outside",
+        ),
+        (
+            {"parameters": [{"id": "nodes.N3.wafer_price_usd", "dist": "discrete"}]},
+            "uncertainty.parameters.0 (nodes.N3.wafer_price_usd)",
+            "needs values",
+        ),
+        (
+            {"catalog_ranges": True, "correlations": [{"parameters": ["nodes.N9.*"], "rho": 0.5}]},
+            "uncertainty.correlations.0.parameters.0",
+            "names no uncertain parameter",
+        ),
         # three parameters pairwise at rho: PSD needs rho >= -1/(3-1) = -0.5
-        ({"catalog_ranges": True,
-          "correlations": [{"parameters": ["nodes.*.wafer_price_usd", "supply.grid_mw"],
-                            "rho": -0.6}]},
-         "uncertainty.correlations.0.rho", "must be >= -0.5"),
-        ({"catalog_ranges": True,
-          "correlations": [{"parameters": ["nodes.N3.*"], "rho": 0.5},
-                           {"parameters": ["nodes.N3.wafer_price_usd", "supply.grid_mw"],
-                            "rho": 0.5}]},
-         "uncertainty.correlations.1.parameters", "already in correlations.0"),
-        ({"events": [{"name": "martian_invasion", "probability": 0.1}]},
-         "uncertainty.events.0.name", "one of the catalog's events"),
-        ({"events": [{"name": "taiwan_blockade", "probability": 0.1, "start": 2040}]},
-         "uncertainty.events.0.start", "in the horizon 2025..2035"),
+        (
+            {
+                "catalog_ranges": True,
+                "correlations": [
+                    {"parameters": ["nodes.*.wafer_price_usd", "supply.grid_mw"], "rho": -0.6}
+                ],
+            },
+            "uncertainty.correlations.0.rho",
+            "must be >= -0.5",
+        ),
+        (
+            {
+                "catalog_ranges": True,
+                "correlations": [
+                    {"parameters": ["nodes.N3.*"], "rho": 0.5},
+                    {"parameters": ["nodes.N3.wafer_price_usd", "supply.grid_mw"], "rho": 0.5},
+                ],
+            },
+            "uncertainty.correlations.1.parameters",
+            "already in correlations.0",
+        ),
+        (
+            {"events": [{"name": "martian_invasion", "probability": 0.1}]},
+            "uncertainty.events.0.name",
+            "one of the catalog's events",
+        ),
+        (
+            {"events": [{"name": "taiwan_blockade", "probability": 0.1, "start": 2040}]},
+            "uncertainty.events.0.start",
+            "in the horizon 2025..2035",
+        ),
     ],
 )
 def test_resolution_errors_name_the_field(data, field, phrase):
@@ -168,8 +237,10 @@ def test_resolution_errors_name_the_field(data, field, phrase):
 
 def test_every_problem_is_reported_at_once():
     probs, _ = problems_of(
-        {"parameters": [{"id": "nodes.N3.nope"}, {"id": "nodes.N9.*"}],
-         "events": [{"name": "nope", "probability": 0.5}]}
+        {
+            "parameters": [{"id": "nodes.N3.nope"}, {"id": "nodes.N9.*"}],
+            "events": [{"name": "nope", "probability": 0.5}],
+        }
     )
     assert [p[0] for p in probs] == [
         "uncertainty.parameters.0.id",
@@ -190,14 +261,22 @@ def test_default_set_covers_every_catalog_range_and_sources_every_event():
     unc = default_uncertainty()
     res = resolve_uncertainty(unc, cat, events_catalog=None)
     ranged = {
-        r.id for r in cat
-        if r.low is not None and r.high is not None and r.low < r.high
+        r.id
+        for r in cat
+        if r.low is not None
+        and r.high is not None
+        and r.low < r.high
         and not isinstance(r.value, str)
         and (isinstance(r.value, dict) or r.low <= r.value <= r.high)
     }
     assert set(res.names) == ranged and len(ranged) > 200
     names = {e.name for e in unc.events}
-    assert names == {"taiwan_blockade", "korea_hbm_disruption", "uae_export_denial",
-                     "turbine_shortage", "hbm_price_spike"}
+    assert names == {
+        "taiwan_blockade",
+        "korea_hbm_disruption",
+        "uae_export_denial",
+        "turbine_shortage",
+        "hbm_price_spike",
+    }
     assert all(e.source and len(e.source) > 80 for e in unc.events)
     assert "nodes.A16.wafer_price_usd" in {n for g in res.groups for n in g[0]}

@@ -55,7 +55,9 @@ def evaluate(model: Model, x: np.ndarray) -> np.ndarray:
     if y.ndim == 1:
         y = y[:, None]
     if y.ndim != 2 or y.shape[0] != x.shape[0]:
-        raise ValueError(f"model returned shape {y.shape} for {x.shape[0]} rows; expected (n,) or (n, m)")
+        raise ValueError(
+            f"model returned shape {y.shape} for {x.shape[0]} rows; expected (n,) or (n, m)"
+        )
     bad = ~np.isfinite(y).all(axis=1)
     if bad.any():
         raise ValueError(f"model returned non-finite outputs for {int(bad.sum())} of {len(y)} rows")
@@ -106,8 +108,12 @@ def sobol_indices(
     rows = []
     for j, out in enumerate(_output_names(y.shape[1], outputs)):
         si = sobol_analyze.analyze(
-            problem, y[:, j], calc_second_order=False, num_resamples=num_resamples,
-            conf_level=conf_level, seed=seed,
+            problem,
+            y[:, j],
+            calc_second_order=False,
+            num_resamples=num_resamples,
+            conf_level=conf_level,
+            seed=seed,
         )
         for i, name in enumerate(problem["names"]):
             rows.append(
