@@ -135,17 +135,19 @@ def as_dist(d: DistSpec | Number) -> DistSpec:
     return d if isinstance(d, DistSpec) else DistSpec(dist="constant", value=float(d))
 
 
-def _series_factor_range(rec: Record, series: dict[int, float]) -> tuple[float, float]:
+def _series_factor_range(rec: Record, series: dict[int, float]) -> tuple[float | None, ...]:
     # a series' low/high are read against its largest value (the level the range describes)
     ref = max(abs(v) for v in series.values()) or 1.0
-    lo = rec.low / ref if rec.low is not None else 1.0
-    hi = rec.high / ref if rec.high is not None else 1.0
-    return min(lo, 1.0), max(hi, 1.0)
+    lo = min(rec.low / ref, 1.0) if rec.low is not None else None
+    hi = max(rec.high / ref, 1.0) if rec.high is not None else None
+    return lo, hi
 
 
 def _fill_from_catalog(spec: ParameterSpec, rec: Record) -> tuple[DistSpec, dict | None]:
     """Complete a catalog parameter's distribution from the record (value → mode)."""
     series = None
+    low: float | None
+    high: float | None
     if isinstance(rec.value, dict):
         series = {int(k): float(v) for k, v in sorted(rec.value.items())}
         low, high = _series_factor_range(rec, series)
@@ -189,9 +191,12 @@ def _catalog_params(spec: ParameterSpec, where: str, cat: Catalog, probs: Proble
         probs.append((f"{where}.id", spec.id, f"{what}; see `fab2flop data list`"))
         return []
     out = []
+    pattern = any(c in spec.id for c in "*?[")
     for rid in ids:
         rec = cat.records[rid]
         dist, series = _fill_from_catalog(spec, rec)
+        if pattern and _missing(dist):
+            continue  # a pattern takes the records the catalog gives a range for
         if not _check_dist(dist, f"{where} ({rid})", spec.id, probs):
             continue
         integer = spec.integer if spec.integer is not None else isinstance(rec.value, int)
@@ -200,6 +205,9 @@ def _catalog_params(spec: ParameterSpec, where: str, cat: Catalog, probs: Proble
         out.append(
             ResolvedParameter(rid, rid, "catalog", dist, unit, nominal, bool(integer), series)
         )
+    if pattern and not out and not any(p[0].startswith(f"{where} (") for p in probs):
+        need = _missing(_fill_from_catalog(spec, cat.records[ids[0]])[0])
+        probs.append((f"{where}.id", spec.id, f"no matching record has a range; give {need}"))
     return out
 
 

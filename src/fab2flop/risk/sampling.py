@@ -165,8 +165,8 @@ def iman_conover(u: np.ndarray, rank_corr: np.ndarray, rng: np.random.Generator)
     t = s @ np.linalg.inv(f).T @ _sqrt_psd(normal_target(rank_corr)).T
     out = np.empty_like(u)
     for j in range(k):
-        ranks = np.argsort(np.argsort(t[:, j], kind="stable"), kind="stable")
-        out[:, j] = np.sort(u[:, j])[ranks]
+        # the i-th smallest score gets the i-th smallest value of the column
+        out[np.argsort(t[:, j]), j] = np.sort(u[:, j])
     return out
 
 
@@ -260,9 +260,9 @@ def sample_uncertainty(res: ResolvedUncertainty, samples: int | None = None) -> 
         cols = u[:, k + EVENT_COLUMNS * e : k + EVENT_COLUMNS * (e + 1)]
         drawn = draw_event(ev, cols, res.horizon)
         for fname in EVENT_FIELDS:
-            attrs = {"units": units[fname], "event": ev.name, "kind": ev.kind or ""}
-            data[f"{EVENT_PREFIX}{ev.name}.{fname}"] = xr.Variable(SAMPLE, drawn[fname], attrs)
-    attrs = {
+            meta = {"units": units[fname], "event": ev.name, "kind": ev.kind or ""}
+            data[f"{EVENT_PREFIX}{ev.name}.{fname}"] = xr.Variable(SAMPLE, drawn[fname], meta)
+    attrs: dict[str, Any] = {
         "seed": res.seed,
         "method": res.method,
         "horizon_start": res.horizon[0],
