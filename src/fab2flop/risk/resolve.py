@@ -1,6 +1,7 @@
 """Resolve an ``uncertainty:`` section against the catalog: patterns → concrete parameters.
 
 >>> from fab2flop.catalog import load_catalog
+>>> from fab2flop.risk.uncertainty import validate_uncertainty
 >>> unc = validate_uncertainty({"parameters": [{"id": "nodes.*.wafer_price_usd"}]})
 >>> res = resolve_uncertainty(unc, load_catalog())
 >>> "nodes.N3.wafer_price_usd" in res.names
