@@ -43,9 +43,9 @@ def unit_points(n: int, d: int, method: str, seed: int) -> np.ndarray:
     rng = np.random.default_rng(np.random.SeedSequence(seed))
     if method == "sobol":
         m = max(int(np.ceil(np.log2(n))), 0)
-        u = qmc.Sobol(d, scramble=True, seed=rng).random_base2(m)[:n]
+        u = qmc.Sobol(d, scramble=True, rng=rng).random_base2(m)[:n]
     elif method == "lhs":
-        u = qmc.LatinHypercube(d, seed=rng).random(n)
+        u = qmc.LatinHypercube(d, rng=rng).random(n)
     elif method == "random":
         u = rng.random((n, d))
     else:
