@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from fab2flop import load_scenario, optimize
+from fab2flop.catalog import load_catalog
 from fab2flop.errors import ScenarioError
 from fab2flop.supplychain import build_supply_chain
 
@@ -37,26 +38,15 @@ def test_a_years_share_of_vendor_output_cannot_be_banked():
 
 def test_allocation_carriers_are_not_storable():
     sc = load_scenario()
-    from fab2flop.catalog import load_catalog
-
     chain = build_supply_chain(sc, load_catalog())
     allocs = [c for name, c in chain.carriers.items() if name.startswith("alloc_")]
     assert allocs and not any(c.storable for c in allocs)
 
 
-def test_merchant_part_without_a_supply_cap_is_refused(monkeypatch):
-    from fab2flop import supplychain
-
-    orig = supplychain.build_fleet
-
-    def fake(scenario, cat):
-        fleet = orig(scenario, cat)
-        item = fleet["H100"]
-        fleet["H100"] = type(item)(**{**item.__dict__, "vendor": "Acme"})
-        return fleet
-
-    monkeypatch.setattr(supplychain, "build_fleet", fake)
-    from fab2flop.catalog import load_catalog
-
-    with pytest.raises(ScenarioError, match="Acme"):
-        build_supply_chain(load_scenario(), load_catalog())
+def test_merchant_part_without_a_supply_cap_is_refused():
+    """Vendors are catalog data: a part whose vendor has no supply.merchant.<vendor> entry
+    would have unlimited supply, so it is refused with the record it lacks."""
+    sc = load_scenario(overrides=["catalog.accelerators.H100.vendor=Acme"])
+    cat = load_catalog().with_overrides(sc.catalog)
+    with pytest.raises(ScenarioError, match="Acme.*supply.merchant.Acme.dc_units_per_year"):
+        build_supply_chain(sc, cat)
