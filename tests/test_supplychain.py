@@ -50,3 +50,36 @@ def test_merchant_part_without_a_supply_cap_is_refused():
     cat = load_catalog().with_overrides(sc.catalog)
     with pytest.raises(ScenarioError, match="Acme.*supply.merchant.Acme.dc_units_per_year"):
         build_supply_chain(sc, cat)
+
+
+def _chain(*overrides: str):
+    sc = load_scenario(overrides=list(overrides))
+    return build_supply_chain(sc, load_catalog().with_overrides(sc.catalog))
+
+
+def _process(chain, name: str):
+    return next(p for p in chain.processes if p.name == name)
+
+
+def test_disabled_region_keeps_its_processes_and_says_supply_is_unavailable():
+    """Disabling TW deletes nothing: TSMC wafers, CoWoS and Nvidia/AMD parts stay in TW
+    (the network makes a disabled region unavailable), and a note says they are."""
+    chain = _chain("regions.TW.enabled=false")
+    assert _process(chain, "foundry_N3").regions == ["TW"]
+    assert _process(chain, "cowos_market").regions == ["TW"]
+    assert _process(chain, "nvidia_supply").regions == ["TW"]
+    assert "TW" in _process(chain, "fab_N3").regions
+    for key in ("foundry", "cowos", "merchant"):
+        assert any(n.startswith(f"{key} supply made in TW is unavailable") for n in chain.notes)
+    # the default has SA disabled with datacenters: true, so data centers and power are
+    # generated there too; fabs only where the catalog allows them (SA: fabs false)
+    default = _chain()
+    assert "SA" in _process(default, "datacenter").regions
+    assert "SA" in _process(default, "power_gas_cc").regions
+    assert "SA" not in _process(default, "fab_N3").regions
+    assert not any("unavailable" in n for n in default.notes)
+
+
+def test_own_designs_need_an_enabled_assembly_region():
+    with pytest.raises(ScenarioError, match="assembly_regions"):
+        _chain("regions.TW.enabled=false", "regions.US.enabled=false")

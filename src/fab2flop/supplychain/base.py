@@ -81,7 +81,7 @@ class BuildContext:
     @property
     def regions(self) -> list[str]:
         """Every region of the scenario, enabled or not."""
-        return self.scenario.enabled_regions  # STEP5
+        return list(self.scenario.regions)
 
     @property
     def enabled(self) -> list[str]:
@@ -134,7 +134,6 @@ class BuildContext:
                 f"{key} supply made in {r} is unavailable: {r} is disabled "
                 f"(market.supplier_regions.{key})."
             )
-            return None  # STEP5
         return [r]
 
 
