@@ -337,6 +337,69 @@ class ProcessSpec(_Model):
         return self
 
 
+# fields of a process that an override merges key by key (others are replaced)
+MERGED_PROCESS_FIELDS = ("inputs", "outputs", "build_inputs", "by_region")
+
+
+class ProcessSelector(_Model):
+    """Which processes an override changes: a name or pattern, and/or a category."""
+
+    name: str = Field("*", description="process name or fnmatch pattern, e.g. fab_N3, fab_*, buy_*")
+    category: Category | None = Field(None, description="only processes of this category")
+
+
+class ProcessOverride(_Model):
+    """Fields to change in the selected processes.
+
+    ``inputs``, ``outputs``, ``build_inputs`` and ``by_region`` merge key by key into the
+    process's own; other fields are replaced. ``replace: true`` replaces the mappings given
+    whole instead.
+    """
+
+    select: ProcessSelector = Field(description="a name/pattern, or {name, category}")
+    set: dict[str, Any] = Field(description="process field -> new value")
+    replace: bool = Field(False, description="replace the mappings given instead of merging")
+
+    @field_validator("select", mode="before")
+    @classmethod
+    def _name_only(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+    @field_validator("set")
+    @classmethod
+    def _process_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
+        _check_override_fields(v)
+        return v
+
+
+def _check_override_fields(fields: Mapping[str, Any]) -> None:
+    if "name" in fields:
+        raise ValueError("an override cannot rename a process (add a new one under processes)")
+    known = sorted(set(ProcessSpec.model_fields) - {"name"})
+    bad = sorted(set(fields) - set(known))
+    if bad:
+        raise ValueError(f"{bad} are not process fields; expected some of {known}")
+
+
+def _overrides_as_list(v: Any) -> Any:
+    """The short form ``{fab_N2: {lead_years: 4, replace: false}}`` as a list of overrides."""
+    if not isinstance(v, Mapping):
+        return v
+    out = []
+    for key, fields in v.items():
+        if not isinstance(fields, Mapping):
+            raise ValueError(
+                f"process_overrides.{key}: got {fields!r}; expected a mapping of process fields"
+            )
+        rest = {k: x for k, x in fields.items() if k != "replace"}
+        try:
+            _check_override_fields(rest)
+        except ValueError as exc:
+            raise ValueError(f"process_overrides.{key}: {exc}") from None
+        out.append({"select": key, "set": rest, "replace": fields.get("replace", False)})
+    return out
+
+
 class SolverConfig(_Model):
     method: Solver = Solver.CHOOSE
     time_limit_s: float = Field(600.0, gt=0)
@@ -363,8 +426,10 @@ class Scenario(_Model):
     )
     carriers: list[CarrierSpec] = Field(default_factory=list)
     processes: list[ProcessSpec] = Field(default_factory=list)
-    process_overrides: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="generated process name -> fields to replace"
+    process_overrides: list[ProcessOverride] = Field(
+        default_factory=list,
+        description="changes to generated processes, in order: a list of {select, set, "
+        "replace}, or the short form {name or pattern: {field: value}}",
     )
     solver: SolverConfig = Field(default_factory=SolverConfig)
 
@@ -379,6 +444,11 @@ class Scenario(_Model):
                         'true/false; quote the region code, e.g. "NO": {...}'
                     )
         return v
+
+    @field_validator("process_overrides", mode="before")
+    @classmethod
+    def _short_overrides(cls, v: Any) -> Any:
+        return _overrides_as_list(v)
 
     @model_validator(mode="after")
     def _consistency(self) -> Scenario:
@@ -567,14 +637,50 @@ def load_scenario_dict(
     return data, str(path)
 
 
-def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    """Recursive merge of mappings; ``top`` wins; lists are replaced, not merged."""
+# Collections an extending file lists whole: its version replaces the parent's (lists
+# always do). Every other mapping is configuration and merges key by key.
+REPLACED_ON_EXTEND: frozenset[tuple[str, ...]] = frozenset(
+    {("accelerators", "custom"), ("process_overrides",), ("processes",), ("carriers",)}
+)
+
+
+def _is_series(v: Any) -> bool:
+    """A {year: value} series (a non-empty mapping keyed by integers)."""
+    return isinstance(v, Mapping) and bool(v) and all(isinstance(k, int) for k in v)
+
+
+def deep_merge(
+    base: Mapping[str, Any], top: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``top`` laid over ``base`` (an extending file over its parent).
+
+    Configuration mappings (``budget``, ``regions``, ``regions.US``, ``catalog``, ...) merge
+    key by key; lists, ``{year: value}`` series and the collections of
+    :data:`REPLACED_ON_EXTEND` (``accelerators.custom``, ``process_overrides``, ``processes``,
+    ``carriers``) are replaced whole, so ``accelerators: {custom: {}}`` means no own designs.
+
+    >>> deep_merge({"budget": {"total_usd": 7e12, "carry_over": True}},
+    ...            {"budget": {"total_usd": 5e12}})
+    {'budget': {'total_usd': 5000000000000.0, 'carry_over': True}}
+    >>> deep_merge({"accelerators": {"custom": {"custom_v1": {}}, "merchant": ["H100"]}},
+    ...            {"accelerators": {"custom": {}}})
+    {'accelerators': {'custom': {}, 'merchant': ['H100']}}
+    """
     out = copy.deepcopy(dict(base))
     for k, v in top.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) and k != "catalog":
-            out[k] = deep_merge(out[k], v)
-        elif k == "catalog" and isinstance(v, Mapping):
-            out[k] = {**out.get(k, {}), **v}
+        here = (*path, str(k))
+        old = out.get(k)
+        merge = (
+            isinstance(v, Mapping)
+            and isinstance(old, Mapping)
+            and here not in REPLACED_ON_EXTEND
+            and not _is_series(v)
+            and not _is_series(old)
+        )
+        if merge and here == ("catalog",):
+            out[k] = {**old, **copy.deepcopy(dict(v))}  # dotted ids: one level
+        elif merge:
+            out[k] = deep_merge(old, v, here)
         else:
             out[k] = copy.deepcopy(v)
     return out

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from ..errors import ScenarioError
-from ..scenario import ProcessSpec
 from .base import BuildContext
+from .overrides import apply_process_overrides
 
 
 def add_user_processes(ctx: BuildContext) -> None:
@@ -23,19 +23,5 @@ def add_user_processes(ctx: BuildContext) -> None:
 
 
 def apply_overrides(ctx: BuildContext) -> None:
-    by_name = {p.name: i for i, p in enumerate(ctx.processes)}
-    procs = ctx.processes
-    for pname, fields in ctx.scenario.process_overrides.items():
-        if pname not in by_name:
-            raise ScenarioError(
-                f"process_overrides: no process {pname!r}",
-                [(f"process_overrides.{pname}", fields, f"one of {sorted(by_name)}")],
-            )
-        i = by_name[pname]
-        try:
-            procs[i] = ProcessSpec.model_validate({**procs[i].model_dump(), **fields})
-        except Exception as exc:
-            raise ScenarioError(
-                f"process_overrides.{pname}: {exc}",
-                [(f"process_overrides.{pname}", fields, str(exc))],
-            ) from None
+    """``process_overrides`` over every process made so far (see :mod:`.overrides`)."""
+    ctx.processes = apply_process_overrides(ctx.processes, ctx.scenario.process_overrides)
