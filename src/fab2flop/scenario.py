@@ -191,7 +191,8 @@ class MarketConfig(_Model):
     )
     supplier_regions: dict[str, str] = Field(
         default_factory=lambda: {"foundry": "TW", "cowos": "TW", "hbm": "KR", "merchant": "TW"},
-        description="where existing third-party supply is made; disabling that region removes it",
+        description="where existing third-party supply is made; disabling that region makes "
+        "that supply unavailable",
     )
 
     @field_validator("supplier_regions", mode="before")
@@ -250,7 +251,12 @@ class CarrierSpec(_Model):
     unit: str
     kind: CarrierKind = CarrierKind.QUANTITY
     scope: Scope = Scope.GLOBAL
-    scale: float = Field(1.0, gt=0, description="model unit in natural units (conditioning)")
+    scale: float = Field(
+        1.0,
+        gt=0,
+        description="natural units in one model unit, for conditioning (1e3: the LP counts "
+        "thousands) [carrier unit]",
+    )
     storable: bool = Field(
         True,
         description="quantity made in one period may be used later (worldwide quantity "
@@ -261,11 +267,21 @@ class CarrierSpec(_Model):
 class RegionalValues(_Model):
     """Per-region values of a process that replace its general ones."""
 
-    existing: NonNegSeries | None = None
-    var_cost_usd_per_unit: NonNegSeries | None = None
-    max_capacity: NonNegSeries | None = None
-    max_new_per_year: NonNegSeries | None = None
-    capex_multiplier: float | None = Field(None, gt=0)
+    existing: NonNegSeries | None = Field(
+        None, description="capacity not built by the plan [activity unit]"
+    )
+    var_cost_usd_per_unit: NonNegSeries | None = Field(
+        None, description="[USD per unit of activity]"
+    )
+    max_capacity: NonNegSeries | None = Field(
+        None, description="cap on total capacity [activity unit]"
+    )
+    max_new_per_year: NonNegSeries | None = Field(
+        None, description="cap on capacity opened per year [activity unit/year]"
+    )
+    capex_multiplier: float | None = Field(
+        None, gt=0, description="factor on the general capex in this region [1]"
+    )
 
 
 class ProcessSpec(_Model):
@@ -280,10 +296,17 @@ class ProcessSpec(_Model):
     category: Category = Category.OTHER
     regions: list[str] = Field(description="regions where the process can exist")
     activity_unit: str = Field(description="unit of capacity and activity, e.g. 'wafers/year'")
-    outputs: Amounts = Field(description="carrier -> amount per unit of activity")
-    inputs: Amounts = Field(default_factory=dict)
+    outputs: Amounts = Field(
+        description="carrier -> amount per unit of activity [carrier unit/activity unit]"
+    )
+    inputs: Amounts = Field(
+        default_factory=dict,
+        description="carrier -> amount per unit of activity [carrier unit/activity unit]",
+    )
     build_inputs: Amounts = Field(
-        default_factory=dict, description="carrier -> amount per unit of new capacity"
+        default_factory=dict,
+        description="carrier -> amount per unit of new capacity, used when construction "
+        "starts [carrier unit/activity unit]",
     )
     capex_usd_per_unit: NonNegSeries = Field(0.0, description="[USD per unit of capacity]")
     capex_trend_per_year: float = Field(
@@ -300,10 +323,14 @@ class ProcessSpec(_Model):
     )
     buildable: bool = True
     unlimited: bool = Field(False, description="no capacity limit (pure conversion)")
-    max_capacity: NonNegSeries | None = None
-    max_new_per_year: NonNegSeries | None = None
-    available_from: int | None = None
-    available_until: int | None = None
+    max_capacity: NonNegSeries | None = Field(
+        None, description="cap on total capacity (null: none) [activity unit]"
+    )
+    max_new_per_year: NonNegSeries | None = Field(
+        None, description="cap on capacity opened per year (null: none) [activity unit/year]"
+    )
+    available_from: int | None = Field(None, description="first year it can run [year]")
+    available_until: int | None = Field(None, description="last year it can run, inclusive [year]")
     regional_multiplier: str | None = Field(
         None,
         description="catalog field of regions.<R> that scales capex (e.g. fab_capex_multiplier)",
@@ -402,8 +429,8 @@ def _overrides_as_list(v: Any) -> Any:
 
 class SolverConfig(_Model):
     method: Solver = Solver.CHOOSE
-    time_limit_s: float = Field(600.0, gt=0)
-    threads: int | None = Field(None, ge=1)
+    time_limit_s: float = Field(600.0, gt=0, description="wall-clock limit of a solve [s]")
+    threads: int | None = Field(None, ge=1, description="solver threads (null: HiGHS decides) [1]")
     log: bool = False
 
 
@@ -412,8 +439,10 @@ class Scenario(_Model):
 
     name: str = "unnamed"
     description: str = ""
-    seed: int = 0
-    currency_base_year: int = 2025
+    seed: int = Field(0, description="seed of every random draw of the run [1]")
+    currency_base_year: int = Field(
+        2025, description="year whose US dollars all money is stated in [year]"
+    )
     time: TimeConfig = Field(default_factory=TimeConfig)
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
