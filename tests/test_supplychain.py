@@ -83,3 +83,31 @@ def test_disabled_region_keeps_its_processes_and_says_supply_is_unavailable():
 def test_own_designs_need_an_enabled_assembly_region():
     with pytest.raises(ScenarioError, match="assembly_regions"):
         _chain("regions.TW.enabled=false", "regions.US.enabled=false")
+
+
+def test_stages_run_in_registry_order_and_each_adds_its_own_part():
+    """The registry fixes the order; running the first stages alone gives only their part
+    of the chain (a stage reads the context, adds carriers and processes, nothing else)."""
+    from fab2flop.supplychain import STAGES, BuildContext, build_fleet
+
+    assert list(STAGES) == [
+        "fabs",
+        "foundry",
+        "memory",
+        "packaging",
+        "merchant",
+        "accelerators",
+        "datacenters",
+        "power",
+        "user",
+        "overrides",
+    ]
+    sc, cat = load_scenario(), load_catalog()
+    ctx = BuildContext(sc, cat, build_fleet(sc, cat))
+    STAGES["fabs"](ctx)
+    # own designs use N3, N2 and A16 (custom_v1..v3); the default may build fabs for all three
+    assert [p.name for p in ctx.processes] == ["fab_A16", "fab_N2", "fab_N3"]
+    assert list(ctx.carriers) == ["wafer_A16", "wafer_N2", "wafer_N3"]
+    STAGES["foundry"](ctx)
+    # the catalog has third-party wafer supply for N3 and N2, none for A16
+    assert [p.name for p in ctx.processes][3:] == ["foundry_N2", "foundry_N3"]

@@ -699,19 +699,18 @@ def deep_merge(
     for k, v in top.items():
         here = (*path, str(k))
         old = out.get(k)
-        merge = (
-            isinstance(v, Mapping)
-            and isinstance(old, Mapping)
-            and here not in REPLACED_ON_EXTEND
-            and not _is_series(v)
-            and not _is_series(old)
-        )
-        if merge and here == ("catalog",):
-            out[k] = {**old, **copy.deepcopy(dict(v))}  # dotted ids: one level
-        elif merge:
-            out[k] = deep_merge(old, v, here)
-        else:
+        if (
+            not isinstance(v, Mapping)
+            or not isinstance(old, Mapping)
+            or here in REPLACED_ON_EXTEND
+            or _is_series(v)
+            or _is_series(old)
+        ):
             out[k] = copy.deepcopy(v)
+        elif here == ("catalog",):
+            out[k] = {**old, **copy.deepcopy(dict(v))}  # dotted ids: one level
+        else:
+            out[k] = deep_merge(old, v, here)
     return out
 
 
