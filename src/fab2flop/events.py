@@ -55,6 +55,7 @@ GROUPS: dict[str, dict[str, tuple[str, ...]]] = {
 SUPPLIER_GROUPS = ("foundry", "cowos", "hbm", "merchant")
 
 CostKind = Literal["capex", "variable", "systems"]
+DEFAULT_COSTS: tuple[CostKind, ...] = ("capex", "variable")
 
 
 # ----------------------------------------------------------------------------- models
@@ -132,7 +133,7 @@ class PriceEvent(_Selecting):
     kind: Literal["price"] = "price"
     multiplier: float = Field(gt=0, le=100, description="cost factor (1.6 = +60%) [1]")
     costs: list[CostKind] = Field(
-        default_factory=lambda: ["capex", "variable"], min_length=1, description="costs hit"
+        default_factory=lambda: list(DEFAULT_COSTS), min_length=1, description="costs hit"
     )
 
 
@@ -436,8 +437,8 @@ def _record(ev: AnyEvent, idx: EventIndex, effect: np.ndarray, **what: Any) -> d
 
 def _hit_labels(hit: np.ndarray, idx: EventIndex) -> dict[str, list[str]]:
     return {
-        "processes": [p for p, h in zip(idx.processes, hit.any(axis=1), strict=True) if h],
-        "regions": [r for r, h in zip(idx.regions, hit.any(axis=0), strict=True) if h],
+        "processes": [idx.processes[i] for i in np.flatnonzero(hit.any(axis=1))],
+        "regions": [idx.regions[j] for j in np.flatnonzero(hit.any(axis=0))],
     }
 
 
@@ -476,7 +477,7 @@ def apply_price(ev: PriceEvent, arr: EventArrays, idx: EventIndex, at: str) -> d
         ok = (ol >= 0) & (s >= 0)
         fs = np.where(ok, f[np.clip(s, 0, len(f) - 1)], 1.0)
         arr.capex_usd_per_unit *= np.where(hit[:, :, None], fs, 1.0)
-    made = {o for o, h in zip(idx.main_output, hit.any(axis=1), strict=True) if h}
+    made = {idx.main_output[i] for i in np.flatnonzero(hit.any(axis=1))}
     accs = np.array([c in made for c in idx.acc_carrier], bool)
     if "variable" in ev.costs:
         arr.acc_unit_cost_usd *= np.where((accs & idx.acc_merchant)[:, None], f[None, :], 1.0)

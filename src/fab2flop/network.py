@@ -277,17 +277,18 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
     funders, by_funder = _funding_by_funder(scenario, periods, notes)
     events_applied: list[dict[str, Any]] = []
     if scenario.events:
+        # the contract arrays an event may change, modified in place
         arrays = EventArrays(
-            avail,
-            destroyed,
-            existing,
-            open_lead,
-            capex,
-            var,
-            a_cost,
-            a_deploy,
-            deploy_cap,
-            by_funder,
+            availability=avail,
+            destroyed_fraction=destroyed,
+            existing=existing,
+            open_lead_periods=open_lead,
+            capex_usd_per_unit=capex,
+            var_cost_usd_per_unit=var,
+            acc_unit_cost_usd=a_cost,
+            acc_deploy_cost_usd=a_deploy,
+            deploy_cap_units_per_year=deploy_cap,
+            funding_by_funder=by_funder,
         )
         index = EventIndex(
             processes=list(pidx),
