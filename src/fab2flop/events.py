@@ -233,11 +233,11 @@ def scenario_problems(sc: Scenario) -> list[InitErrorDetails]:
             out.append(
                 _error((*at, "region"), region, f"unknown region; expected one of {regions}")
             )
-        for g in getattr(ev, "groups", []):
+        group = getattr(ev, "group", None)
+        for k, g in enumerate(getattr(ev, "groups", [])):
+            loc = (*at, "group") if isinstance(group, str) else (*at, "group", k)
             if g not in GROUPS:
-                out.append(
-                    _error((*at, "group"), g, f"unknown group; expected one of {list(GROUPS)}")
-                )
+                out.append(_error(loc, g, f"unknown group; expected one of {list(GROUPS)}"))
         if isinstance(ev, FundingEvent) and ev.funder is not None and ev.funder not in funders:
             out.append(
                 _error((*at, "funder"), ev.funder, f"unknown funder; budget.funders are {funders}")
