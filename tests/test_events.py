@@ -210,7 +210,7 @@ BAD = [
     ),
     ({"name": "a", "kind": "outage", "start": 2028}, "events.0"),
     ({"use": "no_such_event"}, "events.0.use"),
-    ({"name": "a", "kind": "outage", "group": ["hbm", "dram"], "start": 2028}, "events.0.group.1"),
+    ({"name": "a", "kind": "outage", "group": ["hbm", "dram"], "start": 2028}, "events.0.group"),
 ]
 
 

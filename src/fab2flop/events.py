@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WrapValidator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WrapValidator,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .constants import Category
@@ -92,6 +100,14 @@ class _Selecting(_EventBase):
     )
     category: Category | None = Field(None, description="spending category of the processes")
 
+    @field_validator("group")
+    @classmethod
+    def _known_groups(cls, v: str | list[str] | None) -> str | list[str] | None:
+        bad = [g for g in ([v] if isinstance(v, str) else v or []) if g not in GROUPS]
+        if bad:
+            raise ValueError(f"unknown group {bad}; expected among {list(GROUPS)}")
+        return v
+
     @property
     def groups(self) -> list[str]:
         if self.group is None:
@@ -101,6 +117,11 @@ class _Selecting(_EventBase):
     @property
     def selects_processes(self) -> bool:
         return bool(self.groups or self.processes or self.category is not None)
+
+
+def _needs_selector(ev: _Selecting, what: str) -> None:
+    if not (ev.selects_processes or ev.region):
+        raise ValueError(f"say {what}: region, group, processes or category")
 
 
 class OutageEvent(_Selecting):
@@ -117,12 +138,22 @@ class OutageEvent(_Selecting):
         0.0, ge=0, le=1, description="share of capacity destroyed at the start [1]"
     )
 
+    @model_validator(mode="after")
+    def _hits_something(self) -> OutageEvent:
+        _needs_selector(self, "what is hit")
+        return self
+
 
 class DelayEvent(_Selecting):
     """Builds of matched processes started in the window take ``years`` longer."""
 
     kind: Literal["delay"] = "delay"
     years: float = Field(gt=0, le=20, description="extra construction time [years]")
+
+    @model_validator(mode="after")
+    def _hits_something(self) -> DelayEvent:
+        _needs_selector(self, "whose builds are late")
+        return self
 
 
 class PriceEvent(_Selecting):
@@ -135,6 +166,12 @@ class PriceEvent(_Selecting):
     costs: list[CostKind] = Field(
         default_factory=lambda: list(DEFAULT_COSTS), min_length=1, description="costs hit"
     )
+
+    @model_validator(mode="after")
+    def _hits_something(self) -> PriceEvent:
+        if {"capex", "variable"} & set(self.costs):
+            _needs_selector(self, "whose costs")
+        return self
 
 
 class ExportEvent(_EventBase):
@@ -173,7 +210,7 @@ def event_catalog() -> dict[str, dict[str, Any]]:
 
 
 def _error(loc: tuple[str | int, ...], value: Any, message: str) -> InitErrorDetails:
-    return InitErrorDetails(type=PydanticCustomError("event", message), loc=loc, input=value)  # type: ignore[typeddict-item]
+    return InitErrorDetails(type=PydanticCustomError("event", message), loc=loc, input=value)
 
 
 def _resolve(v: Any) -> Any:
@@ -214,7 +251,7 @@ def validate_event(data: dict[str, Any]) -> AnyEvent:
 
 
 def scenario_problems(sc: Scenario) -> list[InitErrorDetails]:
-    """What can be checked without the network: regions, groups, funders, the horizon."""
+    """What needs the scenario but not the network: regions, funders, the horizon."""
     out: list[InitErrorDetails] = []
     regions = list(sc.regions)
     funders = [f.name for f in sc.budget.funders]
@@ -233,22 +270,10 @@ def scenario_problems(sc: Scenario) -> list[InitErrorDetails]:
             out.append(
                 _error((*at, "region"), region, f"unknown region; expected one of {regions}")
             )
-        group = getattr(ev, "group", None)
-        for k, g in enumerate(getattr(ev, "groups", [])):
-            loc = (*at, "group") if isinstance(group, str) else (*at, "group", k)
-            if g not in GROUPS:
-                out.append(_error(loc, g, f"unknown group; expected one of {list(GROUPS)}"))
         if isinstance(ev, FundingEvent) and ev.funder is not None and ev.funder not in funders:
             out.append(
                 _error((*at, "funder"), ev.funder, f"unknown funder; budget.funders are {funders}")
             )
-        if isinstance(ev, OutageEvent | DelayEvent) and not (ev.selects_processes or ev.region):
-            out.append(_error(at, ev.name, "say what is hit: region, group, processes or category"))
-        if isinstance(ev, PriceEvent) and {"capex", "variable"} & set(ev.costs):
-            if not (ev.selects_processes or ev.region):
-                out.append(
-                    _error(at, ev.name, "say whose costs: region, group, processes or category")
-                )
     return out
 
 
