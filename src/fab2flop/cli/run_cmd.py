@@ -32,10 +32,12 @@ def run(
         help="add a catalog event (docs/scenarios.md), e.g. --event taiwan_blockade (repeatable)",
     ),
     event_start: float | None = typer.Option(
-        None, "--event-start", help="start year of the --event events [year]"
+        None,
+        "--event-start",
+        help="start year of the --event events, e.g. 2028 (a year; 2028.5 = mid-2028)",
     ),
     event_duration: float | None = typer.Option(
-        None, "--event-duration", help="length of the --event events [years]"
+        None, "--event-duration", help="length of the --event events in years"
     ),
 ) -> None:
     """Decide what to build where and when; print compute, spend and bottlenecks.
