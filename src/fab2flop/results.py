@@ -322,6 +322,7 @@ class Results:
             "objective": self.network.scenario.objective.kind.value,
             "objective_value": self.objective_value,
             "meta": self.meta,
+            "events": self.network.events_applied,  # what each scenario event did
         }
         if not self.status.ok:
             return base

@@ -34,6 +34,7 @@ from pydantic import (
 
 from .constants import CarrierKind, Category, Objective, Scope, Solver
 from .errors import ScenarioError
+from .events import Event, check_events
 
 Series = float | dict[int, float]
 
@@ -461,6 +462,10 @@ class Scenario(_Model):
         "replace}, or the short form {name or pattern: {field: value}}",
     )
     solver: SolverConfig = Field(default_factory=SolverConfig)
+    events: list[Event] = Field(
+        default_factory=list,
+        description="disruptions: outage, delay, price, export, funding (docs/scenarios.md)",
+    )
 
     @field_validator("regions", mode="before")
     @classmethod
@@ -508,6 +513,11 @@ class Scenario(_Model):
         shares = sum(f.share or 0.0 for f in self.budget.funders)
         if shares > 1.0 + 1e-9:
             raise ValueError(f"budget.funders shares add up to {shares:.3f}; expected <= 1")
+        return self
+
+    @model_validator(mode="after")
+    def _events_fit(self) -> Scenario:
+        check_events(self)  # regions, groups, funders, horizon; paths events.<i>.<field>
         return self
 
     @property
