@@ -133,6 +133,7 @@ def _market(
     share: float,
     price_usd: float = 0.0,
     unit: str = "wafers/year",
+    label: str = "",
 ) -> ProcessSpec:
     """A share of existing third-party capacity (a wafers/month series), bought at a price."""
     return ProcessSpec(
@@ -145,6 +146,7 @@ def _market(
         existing=_yearly_from_monthly(cat.record(supply_id).value, share),
         buildable=False,
         source=f"{supply_id} x market share {share}",
+        label=label,
     )
 
 
@@ -278,6 +280,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     sid,
                     mk.foundry_share,
                     price,
+                    label=f"{node} foundry wafers reserved",
                 )
             )
 
@@ -308,6 +311,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     hbm_sid,
                     mk.hbm_share,
                     unit="wafer-equivalents/year",
+                    label="HBM supply bought from SK hynix/Samsung/Micron",
                 )
             )
         for gen in sorted(gens):
@@ -375,6 +379,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     cw_sid,
                     mk.cowos_share,
                     price,
+                    label="CoWoS capacity reserved at TSMC",
                 )
             )
 
@@ -446,6 +451,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                         existing=_scaled(cat.record(sid).value, mk.merchant_share),
                         buildable=False,
                         source=f"{sid} x market.merchant_share",
+                        label=f"{item.vendor} GPUs available to buy",
                     )
                 )
             procs.append(
@@ -507,6 +513,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                     existing=cat.record(lease_id).value,
                     buildable=False,
                     source=f"{lease_id}; {dc}.lease_usd_per_kw_month; electricity price",
+                    label="leasable data-center capacity",
                 )
             )
         carriers[POWER_BUILD] = CarrierSpec(
@@ -547,6 +554,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                 buildable=False,
                 by_region=slots,
                 source="regions.<R>.max_new_power_mw_per_year (turbines, interconnection)",
+                label="power-plant construction starts",
             )
         )
         for tech in scenario.technologies.power:
@@ -586,6 +594,7 @@ def build_supply_chain(scenario: Scenario, cat: Catalog) -> SupplyChain:
                 buildable=False,
                 by_region=grid,
                 source="regions.<R>.grid_mw_available; regions.<R>.electricity_price_usd_per_mwh",
+                label="grid power contracted",
             )
         )
 
