@@ -26,6 +26,20 @@ from .constants import (
 
 SPEND_CATEGORIES = [c.value for c in Category]
 CATEGORY = "category"
+# what with_metrics adds to a solution Dataset
+METRIC_VARIABLES = (
+    "compute_flops_regional",
+    "compute_flops",
+    "compute_h100e",
+    "installed_units",
+    "spend_usd",
+    "funding_usd",
+    "fleet_draw",
+    "fleet_mw_it",
+    "fleet_mw_facility",
+    "energy_twh",
+    "largest_training_run_flop",
+)
 
 
 @dataclass(frozen=True)
@@ -230,6 +244,7 @@ def with_metrics(net_ds: xr.Dataset, sol: xr.Dataset, params: MetricParams) -> x
 
 
 __all__ = [
+    "METRIC_VARIABLES",
     "MetricParams",
     "SPEND_CATEGORIES",
     "capex_per_gw",
