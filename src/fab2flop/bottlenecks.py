@@ -15,6 +15,7 @@ objectives) or USD (cost objective) per unit of ``unit``.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from string import Formatter
 from typing import Any
 
 import numpy as np
@@ -94,20 +95,36 @@ def _when(period: Any, dt: float, basis: Basis) -> str:
     return f"in {period}"
 
 
-def _item_text(template: str, dim: str | None, item: str, net_ds: xr.Dataset, sol: xr.Dataset):
-    """Fill ``{array}`` in a unit or name template with that array's value for the item."""
+def _item_names(
+    template: str, dim: str | None, net_ds: xr.Dataset, sol: xr.Dataset
+) -> dict[str, dict[str, str]]:
+    """For each ``{field}`` of a unit or name template, its text by item: the item itself
+    (the field is the item's dimension) or a 1-D array along it (solution, then network)."""
+    out: dict[str, dict[str, str]] = {}
+    fields = {f for _, f, _, _ in Formatter().parse(template) if f}
+    if dim is None:
+        return out
+    items = [str(i) for i in net_ds.indexes[dim]]
+    for f in fields:
+        if f == dim:
+            out[f] = {i: i for i in items}
+            continue
+        for src in (sol, net_ds):
+            if f in src.variables and src[f].dims == (dim,):
+                out[f] = {
+                    str(i): str(v) for i, v in zip(src.indexes[dim], src[f].values, strict=True)
+                }
+                break
+        else:
+            if f == "process_label":  # a network without labels: the name in words
+                out[f] = {i: i.replace("_", " ") for i in items}
+    return out
+
+
+def _fill(template: str, names: dict[str, dict[str, str]], item: str) -> str:
     if "{" not in template:
         return template
-    vals: dict[str, str] = {}
-    if dim is not None:
-        vals[dim] = item
-        for src in (sol, net_ds):
-            for k in list(src.coords) + list(src.data_vars):
-                if dim in src[k].dims and src[k].ndim == 1 and k != dim and f"{{{k}}}" in template:
-                    vals.setdefault(str(k), str(src[k].sel({dim: item}).item()))
-        if "{process_label}" in template:
-            vals.setdefault("process_label", item.replace("_", " "))
-    return template.format(**vals)
+    return template.format(**{k: v[item] for k, v in names.items()})
 
 
 @dataclass(frozen=True)
@@ -168,6 +185,8 @@ def _family_items(fam: Family, ctx: _Context) -> list[Bottleneck]:
     rvals = np.nan_to_num(rhs.values, posinf=0.0, neginf=0.0) if rhs is not None else None
     hit = _binds(dual, fam, ctx)
     idim = fam.item_dim
+    units = _item_names(fam.unit, idim, net_ds, sol)
+    whats = _item_names(fam.what, idim, net_ds, sol)
     out = []
     for idx in zip(*np.nonzero(hit), strict=True):
         pos = dict(zip(fam.dims, idx, strict=True))
@@ -176,7 +195,7 @@ def _family_items(fam: Family, ctx: _Context) -> list[Bottleneck]:
         region = str(net_ds.indexes[REGION][pos[REGION]]) if REGION in pos else None
         unit, f = fam.unit, 1.0
         if "{" in unit:
-            unit, f = display_unit(_item_text(unit, idim, item, net_ds, sol))
+            unit, f = display_unit(_fill(unit, units, item))
         d = float(dvals[idx]) * f  # natural objective units per displayed unit
         if not (fam.group in (Group.MONEY, Group.TARGET) or ctx.minimise):
             if d < MIN_H100E_YEARS:  # only the cost tie-break priced it
@@ -185,7 +204,7 @@ def _family_items(fam: Family, ctx: _Context) -> list[Bottleneck]:
         imp = abs(float(dual.values[idx]) * float(rvals[idx])) if rvals is not None else 0.0
         words = {
             "unit": unit,
-            "what": _item_text(fam.what, idim, item, net_ds, sol),
+            "what": _fill(fam.what, whats, item),
             "region": region or "",
             "in_region": f" in {region}" if region else "",
             "when": _when(ctx.periods[t], ctx.dt, fam.basis),

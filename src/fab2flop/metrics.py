@@ -129,22 +129,28 @@ def carrier_unit_costs(net_ds: xr.Dataset, sol: xr.Dataset, rounds: int = 6) -> 
     keep their own residual value). Periods without production take the carrier's mean over
     the horizon. Inputs are resolved by ``rounds`` passes, one per stage of the deepest chain.
     """
-    io = net_ds["io"]
-    act = sol["activity"].sum(REGION)  # (P,T)
-    var = (net_ds["var_cost_usd_per_unit"] * sol["activity"]).sum(REGION)
-    out_ = io.clip(min=0)
-    inp = (-io).clip(min=0)
-    share = out_ / np.maximum(out_.sum(CARRIER), 1e-300)
-    made = xr.dot(out_, act, dim=PROCESS)  # (C,T)
-    cost = xr.zeros_like(made)
+    act_x = sol["activity"].sum(REGION)
+    lead = [d for d in act_x.dims if d not in (PROCESS, PERIOD)]  # e.g. sample
+    act = act_x.transpose(*lead, PROCESS, PERIOD).values  # (..., P, T)
+    var_x = (net_ds["var_cost_usd_per_unit"] * sol["activity"]).sum(REGION)
+    var = var_x.transpose(*lead, PROCESS, PERIOD).values
+    io = net_ds["io"].transpose(PROCESS, CARRIER).values
+    out_ = np.clip(io, 0, None)
+    inp = np.clip(-io, 0, None)
+    share = out_ / np.maximum(out_.sum(axis=1, keepdims=True), 1e-300)
+    made = np.einsum("pc,...pt->...ct", out_, act)  # units made per year
+    cost = np.zeros(made.shape)
     for _ in range(rounds):
-        spent = var + act * xr.dot(inp, cost, dim=CARRIER)  # (P,T) USD/yr incl. inputs
-        num = xr.dot(share, spent, dim=PROCESS)
+        spent = var + act * np.einsum("pc,...ct->...pt", inp, cost)  # USD/yr incl. inputs
+        num = np.einsum("pc,...pt->...ct", share, spent)
         with np.errstate(invalid="ignore", divide="ignore"):
             c = num / made
-            mean = num.sum(PERIOD) / made.sum(PERIOD)
-        cost = xr.where(made > 0, c, mean.fillna(0.0)).fillna(0.0)
-        cost = cost.where(np.isfinite(cost), 0.0)
+            mean = num.sum(axis=-1) / made.sum(axis=-1)
+        cost = np.where(made > 0, c, np.nan_to_num(mean)[..., None])
+        cost = np.nan_to_num(cost)
+    coords = {d: act_x.coords[d] for d in lead if d in act_x.coords}
+    coords.update({CARRIER: net_ds.indexes[CARRIER], PERIOD: net_ds.indexes[PERIOD]})
+    cost = xr.DataArray(cost, dims=(*lead, CARRIER, PERIOD), coords=coords)
     return _u(cost.transpose(..., CARRIER, PERIOD), "USD per {carrier_unit}", "cash cost")
 
 

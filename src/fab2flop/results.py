@@ -194,6 +194,7 @@ class Results:
         ds = self.dataset
         rshare_by_period = metrics.regional_share(ds)
         fb = first_binding(self.bottlenecks, self.registry)
+        residual = metrics.residual_value_usd(self.network.ds, ds)
         base.update(
             {
                 "periods": self.periods,
@@ -208,8 +209,10 @@ class Results:
                 "funding_usd": [float(v) for v in ds["funding_usd"].values],
                 "spend_total_usd": self.total_spend(),
                 "funding_total_usd": float(ds["funding_usd"].sum()),
-                "residual_value_usd": self.residual_value_usd(),
-                "cost_per_h100e_hour_usd": self.cost_per_h100e_hour(),
+                "residual_value_usd": float(residual),
+                "cost_per_h100e_hour_usd": _f(
+                    metrics.cost_per_h100e_hour(self.network.ds, ds, residual)
+                ),
                 "capex_per_gw_usd": self.capex_per_gw(),
                 "regional_share": self.regional_share(),
                 "regional_share_by_period": {
