@@ -139,13 +139,14 @@ class _Context:
     dt: float
 
 
-def _binds(dual: xr.DataArray, fam: Family, ctx: _Context) -> np.ndarray:
-    """Where the dual in model units exceeds TOL (the solver's own tolerance scale)."""
-    f = family_scale(fam, ctx.net_ds, ctx.sol)
-    obj = float(ctx.sol.attrs["objective_scale"])
-    lim = TOL * np.abs(xr.DataArray(f) if not isinstance(f, xr.DataArray) else f) * obj
-    lim = lim.broadcast_like(dual) if isinstance(lim, xr.DataArray) else lim
-    return np.abs(np.nan_to_num(dual.values)) > np.asarray(lim)
+def _binds(dual: xr.DataArray, fam: Family, net_ds: xr.Dataset, sol: xr.Dataset) -> np.ndarray:
+    """Where the dual in model units (natural / scale / objective scale) exceeds TOL, the
+    solver's own scale of noise."""
+    scale = family_scale(fam, net_ds, sol)
+    lim: Any = TOL * float(sol.attrs["objective_scale"]) * abs(scale)
+    if isinstance(lim, xr.DataArray):
+        lim = lim.broadcast_like(dual).transpose(*dual.dims).values
+    return np.abs(np.nan_to_num(dual.values)) > lim
 
 
 def _context(net_ds: xr.Dataset, sol: xr.Dataset, registry: Registry) -> _Context:
@@ -153,17 +154,20 @@ def _context(net_ds: xr.Dataset, sol: xr.Dataset, registry: Registry) -> _Contex
     money = registry.money()
     lam = None
     binds = np.zeros(net_ds.sizes[PERIOD], bool)
-    periods = [_plainval(p) for p in net_ds.indexes[PERIOD]]
-    ctx = _Context(
-        net_ds, sol, minimise, 1.0 if minimise else REPORT_COMPUTE_UNIT, None, binds, periods,
-        float(net_ds.attrs["dt_years"]),
-    )  # fmt: skip
     if money is not None and money.solution_name in sol and not minimise:
         d = sol[money.solution_name].transpose(PERIOD)
         lam = np.abs(np.nan_to_num(d.values))
-        binds = _binds(d, money, ctx)
-        ctx = _Context(net_ds, sol, minimise, ctx.report_scale, lam, binds, periods, ctx.dt)
-    return ctx
+        binds = _binds(d, money, net_ds, sol)
+    return _Context(
+        net_ds,
+        sol,
+        minimise,
+        1.0 if minimise else REPORT_COMPUTE_UNIT,
+        lam,
+        binds,
+        [_plainval(p) for p in net_ds.indexes[PERIOD]],
+        float(net_ds.attrs["dt_years"]),
+    )
 
 
 def _value_usd(dual_nat: float, t: int, ctx: _Context) -> float | None:
@@ -183,7 +187,7 @@ def _family_items(fam: Family, ctx: _Context) -> list[Bottleneck]:
     rhs = sol[f"rhs_{fam.name}"].transpose(*fam.dims) if f"rhs_{fam.name}" in sol else None
     dvals = np.abs(np.nan_to_num(dual.values))
     rvals = np.nan_to_num(rhs.values, posinf=0.0, neginf=0.0) if rhs is not None else None
-    hit = _binds(dual, fam, ctx)
+    hit = _binds(dual, fam, net_ds, sol)
     idim = fam.item_dim
     units = _item_names(fam.unit, idim, net_ds, sol)
     whats = _item_names(fam.what, idim, net_ds, sol)

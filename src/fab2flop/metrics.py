@@ -150,8 +150,8 @@ def carrier_unit_costs(net_ds: xr.Dataset, sol: xr.Dataset, rounds: int = 6) -> 
         cost = np.nan_to_num(cost)
     coords = {d: act_x.coords[d] for d in lead if d in act_x.coords}
     coords.update({CARRIER: net_ds.indexes[CARRIER], PERIOD: net_ds.indexes[PERIOD]})
-    cost = xr.DataArray(cost, dims=(*lead, CARRIER, PERIOD), coords=coords)
-    return _u(cost.transpose(..., CARRIER, PERIOD), "USD per {carrier_unit}", "cash cost")
+    out = xr.DataArray(cost, dims=(*lead, CARRIER, PERIOD), coords=coords)
+    return _u(out, "USD per {carrier_unit}", "cash cost of a unit made in the period")
 
 
 def residual_value_usd(

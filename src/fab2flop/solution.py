@@ -75,8 +75,8 @@ def family_scale(fam: Family, net_ds: xr.Dataset, sol: xr.Dataset) -> xr.DataArr
     return out
 
 
-def _coords_of(net_ds: xr.Dataset) -> dict[str, Any]:
-    return {k: v for k, v in net_ds.coords.items()}
+def _coords_of(net_ds: xr.Dataset) -> dict[Any, Any]:
+    return dict(net_ds.coords.items())
 
 
 def _empty_scales(lp: LP) -> xr.Dataset:
