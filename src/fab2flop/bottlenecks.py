@@ -143,9 +143,11 @@ def _binds(dual: xr.DataArray, fam: Family, net_ds: xr.Dataset, sol: xr.Dataset)
     """Where the dual in model units (natural / scale / objective scale) exceeds TOL, the
     solver's own scale of noise."""
     scale = family_scale(fam, net_ds, sol)
-    lim: Any = TOL * float(sol.attrs["objective_scale"]) * abs(scale)
-    if isinstance(lim, xr.DataArray):
-        lim = lim.broadcast_like(dual).transpose(*dual.dims).values
+    tol = TOL * float(sol.attrs["objective_scale"])
+    if isinstance(scale, xr.DataArray):
+        lim = tol * np.abs(scale.broadcast_like(dual).transpose(*dual.dims).values)
+    else:
+        lim = tol * abs(scale)
     return np.abs(np.nan_to_num(dual.values)) > lim
 
 
