@@ -333,12 +333,22 @@ _SAVED = "saved_run"  # metadata.json: what Results.load needs beyond the run's 
 
 
 def _to_netcdf(ds: xr.Dataset, path: Path) -> None:
-    """netCDF has no object dtype: labels are written as strings."""
+    """netCDF has no object dtype and only numbers and strings as attributes: labels are
+    written as strings, other attributes (mappings, flags) as JSON text."""
     ds = ds.copy()
     for k in list(ds.variables):
         if ds[k].dtype == object:
             ds[k] = ds[k].astype(str)
+    ds.attrs = {k: _attr(v) for k, v in ds.attrs.items()}
+    for var in ds.variables.values():
+        var.attrs = {k: _attr(v) for k, v in var.attrs.items()}
     ds.to_netcdf(path, engine="h5netcdf")
+
+
+def _attr(v: Any) -> Any:
+    if isinstance(v, bool | np.bool_) or not isinstance(v, str | int | float | np.number):
+        return json.dumps(v, default=_json_default)
+    return v
 
 
 def _json_default(o: Any) -> Any:
