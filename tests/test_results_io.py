@@ -144,14 +144,26 @@ def test_metrics_and_report_work_per_sample(money_binds):
 
 
 # ----------------------------------------------------------------------------- save / load
-def test_save_then_load_gives_the_same_summary_and_report(money_binds, tmp_path):
-    money_binds.save(tmp_path / "run")
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"budget_per_year": 5e6},  # money binds: values in USD
+        {"step": "quarter", "grid_mw": 1.5},  # period labels are text ("2025Q1")
+        {"objective": {"kind": "min_cost_for_path", "compute_path_h100e": {2027: 1000}}},
+    ],
+    ids=["money", "quarters", "min-cost"],
+)
+def test_save_then_load_gives_the_same_summary_and_report(kwargs, tmp_path):
+    res = optimize(tiny_network(**kwargs))
+    assert res.status is Status.OPTIMAL and res.bottlenecks
+    res.save(tmp_path / "run")
     back = Results.load(tmp_path / "run")
     assert back.status is Status.OPTIMAL
-    assert back.bottlenecks == money_binds.bottlenecks
-    assert json.loads(back.to_json()) == json.loads(money_binds.to_json())
-    for k in money_binds.dataset.data_vars:
-        assert back.dataset[k].attrs["units"] == money_binds.dataset[k].attrs["units"], k
+    assert back.periods == res.periods
+    assert back.bottlenecks == res.bottlenecks
+    assert json.loads(back.to_json()) == json.loads(res.to_json())
+    for k in res.dataset.data_vars:
+        assert back.dataset[k].attrs["units"] == res.dataset[k].attrs["units"], k
 
 
 def test_cli_out_then_load_reproduces_the_summary(tmp_path):
