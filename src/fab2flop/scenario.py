@@ -340,6 +340,7 @@ class ProcessSpec(_Model):
         default_factory=dict, description="region -> values replacing the general ones"
     )
     source: str = ""
+    label: str = Field("", description="plain-language name for reports (default: the name)")
 
     @field_validator("outputs")
     @classmethod

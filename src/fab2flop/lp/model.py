@@ -19,7 +19,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import linopy
 import numpy as np
@@ -35,6 +35,7 @@ from ..constants import (
     Objective,
 )
 from ..network import Network
+from .registry import Registry, registers
 from .terms import expression, lagged, sparse_rows
 
 MONEY_SCALE = 1e9  # model money unit: billion USD
@@ -78,6 +79,7 @@ class LP:
     spend_terms: dict[str, linopy.LinearExpression] | None = None
     spend_expr: linopy.LinearExpression | None = None
     compute_expr: linopy.LinearExpression | None = None
+    registry: Registry = field(default_factory=Registry)  # families defined (lp/registry.py)
 
 
 Hook = Callable[[LP], None]
@@ -87,6 +89,7 @@ def _masked(net: Network, arr: np.ndarray, dims: tuple[str, ...]) -> xr.DataArra
     return xr.DataArray(arr, coords={d: net.ds.indexes[d] for d in dims}, dims=dims)
 
 
+@registers("new", "cap", "act", "inv", "deploy", "inst", "cash", kind="variable")
 def define_variables(lp: LP) -> None:
     net, ds, m = lp.net, lp.net.ds, lp.model
     T = ds.sizes[PERIOD]
@@ -145,6 +148,7 @@ def define_variables(lp: LP) -> None:
         m.add_variables(lower=0, coords=[ds.indexes[PERIOD]], name="cash")
 
 
+@registers("capacity-stock", "capacity-max")
 def define_capacity(lp: LP) -> None:
     """cap[t] = cap[t-1] + new[t] − new[t − life] (+ change of existing capacity)."""
     net, ds, m = lp.net, lp.net.ds, lp.model
@@ -175,6 +179,7 @@ def define_capacity(lp: LP) -> None:
         )
 
 
+@registers("activity-ramp", "market-cap")
 def define_activity(lp: LP) -> None:
     """Activity within capacity, less the unripe share of capacity still ramping up."""
     net, ds, m = lp.net, lp.net.ds, lp.model
@@ -205,6 +210,7 @@ def define_activity(lp: LP) -> None:
         )
 
 
+@registers("balance", "balance-regional")
 def define_balances(lp: LP) -> None:
     """Carrier balances: made + carried in ≥ used + built into capacity + deployed + carried out."""
     net, ds, m = lp.net, lp.net.ds, lp.model
@@ -301,6 +307,7 @@ def define_balances(lp: LP) -> None:
         m.add_constraints(expr >= 0, name="balance-regional", mask=has)
 
 
+@registers("fleet-stock", "export-cap")
 def define_fleet(lp: LP) -> None:
     """inst[t] = inst[t-1] + deploy[t] − deploy[t − life]; export caps on deployment."""
     if "deploy" not in lp.model.variables:
@@ -392,6 +399,7 @@ def compute_expression(lp: LP) -> linopy.LinearExpression | None:
     return (lp.model.variables["inst"] * w).sum([ACCELERATOR, REGION])
 
 
+@registers("cash")
 def define_money(lp: LP) -> None:
     """cash[t] = (1+i)^dt · cash[t-1] + funding[t] − spend[t]  (or spend ≤ funding)."""
     net, ds, m = lp.net, lp.net.ds, lp.model
@@ -409,6 +417,7 @@ def define_money(lp: LP) -> None:
         m.add_constraints(spend <= fund, name="cash")
 
 
+@registers("compute-path")
 def define_objective(lp: LP) -> None:
     net, ds, m = lp.net, lp.net.ds, lp.model
     obj = net.scenario.objective

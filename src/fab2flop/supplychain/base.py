@@ -201,6 +201,7 @@ def market(
     share: float,
     price_usd: float = 0.0,
     unit: str = "wafers/year",
+    label: str = "",
 ) -> ProcessSpec:
     """A share of existing third-party capacity (a wafers/month series), bought at a price."""
     return ProcessSpec(
@@ -213,4 +214,5 @@ def market(
         existing=yearly_from_monthly(cat.record(supply_id).value, share),
         buildable=False,
         source=f"{supply_id} x market share {share}",
+        label=label,
     )

@@ -76,6 +76,7 @@ def _add_vendor_supply(ctx: BuildContext, item: FleetItem, at: list[str]) -> str
                 existing=scaled(ctx.cat.record(sid).value, ctx.scenario.market.merchant_share),
                 buildable=False,
                 source=f"{sid} x market.merchant_share",
+                label=f"{item.vendor} GPUs available to buy",
             )
         )
     return alloc

@@ -67,6 +67,7 @@ def _add_lease(ctx: BuildContext) -> None:
             var_cost_usd_per_unit=rent + energy,
             existing=cat.record(lease_id).value,
             buildable=False,
+            label="leasable data-center capacity",
             source=f"{lease_id}; {CAMPUS}.lease_usd_per_kw_month; electricity price",
         )
     )
@@ -90,6 +91,7 @@ def add_power(ctx: BuildContext) -> None:
             outputs={POWER_BUILD: 1.0},
             buildable=False,
             by_region={r: RegionalValues(existing=_slot(ctx, r)) for r in regions},
+            label="power-plant construction starts",
             source="regions.<R>.max_new_power_mw_per_year (turbines, interconnection)",
         )
     )
@@ -112,6 +114,7 @@ def add_power(ctx: BuildContext) -> None:
             outputs={MW_POWER: 1.0},
             buildable=False,
             by_region=grid,
+            label="grid power contracted",
             source="regions.<R>.grid_mw_available; regions.<R>.electricity_price_usd_per_mwh",
         )
     )

@@ -68,6 +68,7 @@ def add_foundry(ctx: BuildContext) -> None:
                 sid,
                 mk.foundry_share,
                 price,
+                label=f"{node} foundry wafers reserved",
             )
         )
 
@@ -112,6 +113,7 @@ def _add_hbm_market(ctx: BuildContext) -> list[str] | None:
             sid,
             mk.hbm_share,
             unit="wafer-equivalents/year",
+            label="HBM supply bought from SK hynix/Samsung/Micron",
         )
     )
     return at
@@ -189,5 +191,6 @@ def add_packaging(ctx: BuildContext) -> None:
                 sid,
                 mk.cowos_share,
                 price,
+                label="CoWoS capacity reserved at TSMC",
             )
         )
