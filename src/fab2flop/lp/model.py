@@ -36,7 +36,7 @@ from ..constants import (
     Objective,
 )
 from ..network import Network
-from .terms import expression, lag_terms, lagged, sparse_rows, stack_terms
+from .terms import constraint, expression, lag_terms, lagged, sparse_rows, stack_terms
 
 MONEY_SCALE = 1e9  # model money unit: billion USD
 COMPUTE_SCALE = 1e6  # model compute unit: million H100-equivalents
@@ -145,12 +145,20 @@ def define_variables(lp: LP) -> None:
         m.add_variables(lower=0, coords=[ds.indexes[PERIOD]], name="cash")
 
 
-def _expr(
-    lp: LP, v: np.ndarray, c: np.ndarray, dims: tuple[str, ...] = (PROCESS, REGION, PERIOD)
-) -> linopy.LinearExpression:
-    """Raw (dims..., term) arrays of labels and coefficients as an expression."""
+PRT = (PROCESS, REGION, PERIOD)
+
+
+def _rows(
+    lp: LP,
+    v: np.ndarray,
+    c: np.ndarray,
+    sign: str,
+    rhs: np.ndarray | float,
+    dims: tuple[str, ...] = PRT,
+) -> linopy.Constraint:
+    """Constraint rows from raw (dims..., term) arrays of labels and coefficients."""
     ds = lp.net.ds
-    return expression(lp.model, v, c, dims, {d: ds.indexes[d] for d in dims})
+    return constraint(lp.model, v, c, sign, rhs, dims, {d: ds.indexes[d] for d in dims})
 
 
 def _destroyed(ds: xr.Dataset) -> np.ndarray | None:
@@ -191,15 +199,14 @@ def define_capacity(lp: LP) -> None:
             ]
         )
         rhs = existing - keep * dyn.shift(existing, 1)
-    rhs_da = _masked(net, np.broadcast_to(rhs, cap_lab.shape), (PROCESS, REGION, PERIOD))
-    m.add_constraints(_expr(lp, v, c), "==", rhs_da, name="capacity-stock", mask=mask)
+    m.add_constraints(_rows(lp, v, c, "=", rhs), name="capacity-stock", mask=mask)
     mc = ds["max_capacity"].values / s_p
     fin = np.isfinite(mc) & mask.values
     if fin.any():
         m.add_constraints(
-            cap <= _masked(net, np.where(fin, mc, 0.0), (PROCESS, REGION, PERIOD)),
+            _rows(lp, cap_lab[..., None], np.ones((*fin.shape, 1)), "<=", np.where(fin, mc, 0.0)),
             name="capacity-max",
-            mask=_masked(net, fin, (PROCESS, REGION, PERIOD)),
+            mask=_masked(net, fin, PRT),
         )
 
 
@@ -226,21 +233,21 @@ def define_activity(lp: LP) -> None:
     )
     # rows ordered period-first, as linopy's broadcasting laid them out before: the same
     # matrix row order keeps HiGHS on the same path (same vertex among equal optima)
+    tpr = (PERIOD, PROCESS, REGION)
+    v, c = v.transpose(2, 0, 1, 3), c.transpose(2, 0, 1, 3)
     m.add_constraints(
-        _expr(lp, v.transpose(2, 0, 1, 3), c.transpose(2, 0, 1, 3), (PERIOD, PROCESS, REGION)),
-        "<=",
-        0.0,
+        _rows(lp, v, c, "<=", 0.0, tpr),
         name="activity-ramp",
-        mask=_masked(net, bmask, (PROCESS, REGION, PERIOD)).transpose(PERIOD, PROCESS, REGION),
+        mask=_masked(net, bmask.transpose(2, 0, 1), tpr),
     )
     fixed_cap = am & ~ds["buildable"].values[:, None, None] & ~ds["unlimited"].values[:, None, None]
     if fixed_cap.any():
         s_p = lp.scaling.process[:, None, None]
         rhs = avail * ds["existing"].values / s_p
         m.add_constraints(
-            act <= _masked(net, rhs, (PROCESS, REGION, PERIOD)),
+            _rows(lp, act_lab[..., None], np.ones((*act_lab.shape, 1)), "<=", rhs),
             name="market-cap",
-            mask=_masked(net, fixed_cap, (PROCESS, REGION, PERIOD)),
+            mask=_masked(net, fixed_cap, PRT),
         )
 
 
@@ -371,9 +378,8 @@ def define_fleet(lp: LP) -> None:
             lag_terms(dep_lab, life[..., None, None], retire[..., None]),
         ]
     )
-    coords = {d: ds.indexes[d] for d in (ACCELERATOR, REGION, PERIOD)}
-    lhs = expression(m, v, c, (ACCELERATOR, REGION, PERIOD), coords)
-    m.add_constraints(lhs, "==", 0.0, name="fleet-stock", mask=inst.labels >= 0)
+    art = (ACCELERATOR, REGION, PERIOD)
+    m.add_constraints(_rows(lp, v, c, "=", 0.0, art), name="fleet-stock", mask=inst.labels >= 0)
     capv = ds["deploy_cap_units_per_year"].values * net.periods.dt
     fin = np.isfinite(capv) & ds["datacenter_region"].values[:, None]
     if fin.any():
@@ -382,10 +388,11 @@ def define_fleet(lp: LP) -> None:
         w = s_a / s_a.mean()
         v = dep_lab.transpose(1, 2, 0)  # (R, T, A): one term per accelerator
         c = np.where(v >= 0, np.broadcast_to(w, v.shape), 0.0)
-        total = expression(m, v, c, (REGION, PERIOD), {d: ds.indexes[d] for d in (REGION, PERIOD)})
-        rhs = _masked(net, np.where(fin, capv / s_a.mean(), 0.0), (REGION, PERIOD))
+        rhs = np.where(fin, capv / s_a.mean(), 0.0)
         m.add_constraints(
-            total, "<=", rhs, name="export-cap", mask=_masked(net, fin, (REGION, PERIOD))
+            _rows(lp, v, c, "<=", rhs, (REGION, PERIOD)),
+            name="export-cap",
+            mask=_masked(net, fin, (REGION, PERIOD)),
         )
 
 

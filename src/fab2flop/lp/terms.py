@@ -144,3 +144,27 @@ def expression(
         {"coeffs": ([*dims, TERM], coeffs), "vars": ([*dims, TERM], vars_)}, coords=coords
     )
     return linopy.LinearExpression(ds, model)
+
+
+def constraint(
+    model: linopy.Model,
+    vars_: np.ndarray,
+    coeffs: np.ndarray,
+    sign: str,
+    rhs: np.ndarray | float,
+    dims: Sequence[str],
+    coords: dict,
+) -> linopy.Constraint:
+    """Rows Σ coeffs · vars ``sign`` rhs from raw (…, _term) arrays, without linopy's
+    arithmetic (which aligns and copies Datasets at every step)."""
+    shape = vars_.shape[:-1]
+    ds = xr.Dataset(
+        {
+            "coeffs": ([*dims, TERM], coeffs),
+            "vars": ([*dims, TERM], vars_),
+            "sign": (tuple(dims), np.full(shape, sign)),
+            "rhs": (tuple(dims), np.broadcast_to(np.asarray(rhs, dtype=float), shape)),
+        },
+        coords=coords,
+    )
+    return linopy.Constraint(ds, model, skip_broadcast=True)
