@@ -2,9 +2,11 @@
 
 Variables (all ≥ 0, in scaled units — see :class:`Scaling`):
 
-``new[p,r,t]``     capacity coming online in period t (construction started ``lead_p`` earlier)
-``cap[p,r,t]``     capacity of a buildable process (a stock: last period + new − retired)
-``act[p,r,t]``     activity, a rate per year (units/year, or MW for rate carriers)
+``new[p,r,t]``     capacity opening in period t (construction started ``open_lead[p,r,t]``
+                   periods earlier; absent where nothing may open)
+``cap[p,r,t]``     capacity standing of a buildable process (a stock: last period's less
+                   what was destroyed, + new − retired)
+``act[p,r,t]``     activity, a rate per year (or a standing rate for rate carriers)
 ``inv[c,t]``       inventory of a storable, worldwide carrier carried to the next period
 ``deploy[a,r,t]``  accelerators installed in period t;  ``inst[a,r,t]`` the installed fleet
 ``cash[t]``        money carried to the next period
@@ -12,6 +14,11 @@ Variables (all ≥ 0, in scaled units — see :class:`Scaling`):
 Constraints are named ``"<family>"`` (``capacity-stock``, ``activity-ramp``, ``market-cap``,
 ``balance``, ``balance-regional``, ``fleet-stock``, ``export-cap``, ``cash``, ...); the
 bottleneck report reads their duals by family.
+
+The dynamics in time (stock, ramp, where capacity may open, capex schedule, when build
+inputs are consumed, fleet) are written once in :mod:`fab2flop.dynamics`; every lag and
+coefficient of those rows comes from its kernels, so a simulator calling the same
+functions on the same decisions gets the LP's capacity, fleet and spend.
 """
 
 from __future__ import annotations
@@ -61,7 +68,7 @@ class LPOptions:
     ``formulation="stock"`` carries capacity from one period to the next (one row per period
     with three terms); ``"dense"`` writes capacity in every row as the sum of all earlier
     builds still alive, the form that makes large instances many times slower.
-    ``scaled=False`` keeps natural units (USD, wafers, units) inside the LP.
+    ``scaled=False`` keeps natural units (USD and each carrier's own unit) inside the LP.
     """
 
     formulation: str = "stock"
@@ -272,7 +279,7 @@ def define_balances(lp: LP) -> None:
     r_idx = np.flatnonzero(~is_global)
     g_pos = {int(c): i for i, c in enumerate(g_idx)}
     r_pos = {int(c): i for i, c in enumerate(r_idx)}
-    # quantity carriers count amounts per period (rate × dt); rate carriers count MW
+    # quantity carriers count amounts per period (rate × dt); rate carriers the standing rate
     per_period = np.where(kind == "quantity", dt, 1.0)
 
     def rows_for(mat: np.ndarray, sign: float, timescale: bool, where=exists):
