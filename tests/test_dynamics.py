@@ -191,50 +191,42 @@ def _spend(lp, kind: str) -> np.ndarray:
 
 def assert_dynamics_reproduce(lp, rtol: float = 1e-9):
     """Capacity, installed fleet and spend by kind from dynamics.py on the LP's decisions
-    equal the LP's own. Tolerances: relative to each array's largest value."""
+    equal the LP's own; also with the decisions stacked along a leading sample dimension.
+    Tolerances: relative to each array's largest value."""
     ds, sc = lp.net.ds, lp.scaling
     s_p = sc.process[:, None, None]
     new = _natural(lp, "new", s_p)
-    cap_lp = _natural(lp, "cap", s_p)
     act = _natural(lp, "act", s_p)
     has_cap = lp.model.variables["cap"].labels.values >= 0
-    life = ds["life_periods"].values[:, None]
-    d = ds["destroyed_fraction"].values
-    cap = dyn.capacity_stock(new, ds["existing"].values, life, d)
+    cap = dyn.plan_capacity(ds, new)
+    dep = None
+    if "deploy" in lp.model.variables:
+        dep = _natural(lp, "deploy", sc.accelerator[:, None, None])
+    spend = dyn.plan_spend(ds, new, cap, act, dep)
 
     def close(got, want, what):
         scale = max(float(np.abs(want).max()), 1.0)
         np.testing.assert_allclose(got, want, rtol=0, atol=rtol * scale, err_msg=what)
 
-    close(np.where(has_cap, cap, 0.0), cap_lp, "capacity")
+    close(np.where(has_cap, cap, 0.0), _natural(lp, "cap", s_p), "capacity")
+    for kind, lp_spend in lp.spend_terms.items():
+        close(spend[kind], np.nan_to_num(lp_spend.solution.values) * sc.money, kind)
+    if dep is not None:
+        inst = dyn.fleet_stock(dep, ds["acc_life_periods"].values[:, None])
+        close(inst, _natural(lp, "inst", sc.accelerator[:, None, None]), "installed fleet")
     # activity within usable capacity wherever a buildable process runs
+    life, ramp = ds["life_periods"].values[:, None], ds["ramp_periods"].values[:, None]
+    d = ds["destroyed_fraction"].values
     usable = dyn.usable_capacity(
-        new,
-        ds["existing"].values,
-        life,
-        ds["ramp_periods"].values[:, None],
-        ds["availability"].values,
-        d,
+        new, ds["existing"].values, life, ramp, ds["availability"].values, d
     )
     assert np.all(np.where(has_cap, act - usable, 0.0) <= 1e-7 * max(usable.max(), 1.0))
-
-    dt = lp.net.periods.dt
-    capex = dyn.capex_schedule(new, ds["capex_usd_per_unit"].values, ds["open_lead_periods"].values)
-    close(capex, _spend(lp, "capex"), "capex")
-    fixed = dyn.fixed_om_spend(cap, ds["fixed_om_usd_per_unit_year"].values[:, None, None], dt)
-    close(np.where(has_cap, fixed, 0.0), _spend(lp, "fixed_om"), "fixed O&M")
-    close(
-        dyn.variable_spend(act, ds["var_cost_usd_per_unit"].values, dt),
-        _spend(lp, "variable"),
-        "variable",
-    )
-    if "deploy" in lp.model.variables:
-        s_a = sc.accelerator[:, None, None]
-        dep = _natural(lp, "deploy", s_a)
-        inst = dyn.fleet_stock(dep, ds["acc_life_periods"].values[:, None])
-        close(inst, _natural(lp, "inst", s_a), "installed fleet")
-        systems = dyn.systems_spend(dep, ds["acc_deploy_cost_usd"].values[:, None, :])
-        close(systems, _spend(lp, "systems"), "systems")
+    # the same with a leading sample dimension: two samples, the plan and twice the plan
+    two = np.stack([new, 2 * new])
+    np.testing.assert_allclose(dyn.plan_capacity(ds, two)[1], 2 * cap - ds["existing"].values)
+    spend2 = dyn.plan_spend(ds, two, np.stack([cap, cap]), np.stack([act, act]))
+    np.testing.assert_allclose(spend2["capex"][1], 2 * spend["capex"])
+    np.testing.assert_allclose(spend2["variable"][0], spend["variable"])
     return new, cap
 
 

@@ -285,3 +285,42 @@ def variable_spend(activity: ArrayLike, var_cost_usd_per_unit: ArrayLike, dt: fl
 def systems_spend(deploy: ArrayLike, deploy_cost_usd: ArrayLike):
     """Systems (hosts, networking) bought with each deployed accelerator [USD]."""
     return np.asarray(deploy_cost_usd) * deploy
+
+
+# ----------------------------------------------------------------- on the network's arrays
+def plan_capacity(ds, new: ArrayLike) -> np.ndarray:
+    """Capacity standing [natural units] of (..., process, region, period) openings ``new``
+    under the network Dataset ``ds`` (existing, life, destruction), for every process:
+    the LP's ``cap`` where a process is buildable."""
+    life = ds["life_periods"].values[:, None]
+    return capacity_stock(new, ds["existing"].values, life, ds["destroyed_fraction"].values)
+
+
+def plan_spend(
+    ds,
+    new: ArrayLike,
+    capacity: ArrayLike,
+    activity: ArrayLike,
+    deploy: ArrayLike | None = None,
+) -> dict[str, np.ndarray]:
+    """Spend [USD] by kind of a plan, as the LP counts it, from the network Dataset ``ds``.
+
+    ``new``, ``capacity``, ``activity``: (..., process, region, period); ``deploy``:
+    (..., accelerator, region, period). Fixed O&M is paid on the capacity of processes the
+    plan may build (not on markets, nor unlimited ones). Returns ``capex``, ``fixed_om``,
+    ``variable`` and (with ``deploy``) ``systems``, each shaped like its decision.
+    """
+    dt = float(ds.attrs["dt_years"])
+    own = ds["exists"].values & (ds["buildable"].values & ~ds["unlimited"].values)[:, None]
+    fixed_rate = ds["fixed_om_usd_per_unit_year"].values[:, None, None]
+    out = {
+        "capex": capex_schedule(
+            new, ds["capex_usd_per_unit"].values, ds["open_lead_periods"].values
+        ),
+        "fixed_om": np.where(own[..., None], fixed_om_spend(capacity, fixed_rate, dt), 0.0),
+        "variable": variable_spend(activity, ds["var_cost_usd_per_unit"].values, dt),
+    }
+    if deploy is not None:
+        cost = ds["acc_deploy_cost_usd"].values[:, None, :]
+        out["systems"] = systems_spend(deploy, cost)
+    return out
