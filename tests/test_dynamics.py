@@ -327,11 +327,20 @@ def test_delay_event_pushes_opening_and_spreads_capex_over_the_longer_lead(tiny)
     assert (new[0] < 0).tolist() == [True, True, False]  # 2025: t < lead; 2026: -1
 
 
-def test_delay_moves_build_inputs_to_the_earlier_start(tiny):
+@pytest.mark.parametrize(
+    ("open_lead", "cap_mw", "h100e"),
+    [
+        # none open in 2026; 2027's openings started in 2025: 2025's 2 permits, 2 MW
+        ([1, -1, 2], [0, 0, 2], [0, 0, 2000]),
+        # 2026's (lead 1) and 2027's (lead 2) openings both start in 2025 and share its 2
+        # permits: 2 MW, opened as early as possible
+        ([1, 1, 2], [0, 2, 2], [0, 2000, 2000]),
+    ],
+)
+def test_delay_moves_build_inputs_to_the_earlier_start(tiny, open_lead, cap_mw, h100e):
     """Each MW of DC needs a permit when construction starts; 2 permits a year, not
-    storable. With lead 1 the DC opens 2 MW in 2026 and 2 more in 2027 (compute 0, 2000,
-    3000). If 2027's openings take 2 years (started 2025) and none open in 2026, only
-    2025's 2 permits can be used: 2 MW in 2027, compute 0, 0, 2000."""
+    storable. With lead 1 everywhere the DC would open 2 MW in 2026 and 2 more in 2027.
+    With delays, permits are consumed at t - open_lead[t]."""
     from fab2flop.scenario import CarrierSpec, ProcessSpec
 
     permit = CarrierSpec(name="permit", unit="permits", scale=1.0, storable=False)
@@ -346,10 +355,10 @@ def test_delay_moves_build_inputs_to_the_earlier_start(tiny):
     net = tiny(dc_lead_years=1.0, extra_processes=[supply], extra_carriers=[permit])
     i = net.process_names.index("datacenter")
     net.ds["build_io"].values[i, list(net.ds.indexes["carrier"]).index("permit")] = 1.0
-    _dc(net, "open_lead_periods", [1, -1, 2])
+    _dc(net, "open_lead_periods", open_lead)
     h, cap, _ = _plan(net)
-    np.testing.assert_allclose(cap, [0, 0, 2], atol=1e-6)
-    np.testing.assert_allclose(h, [0, 0, 2000], atol=1e-6)
+    np.testing.assert_allclose(cap, cap_mw, atol=1e-6)
+    np.testing.assert_allclose(h, h100e, atol=1e-6)
 
 
 @pytest.mark.parametrize("options", [{}, {"formulation": "dense"}, {"scaled": False}])

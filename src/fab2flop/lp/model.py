@@ -305,11 +305,11 @@ def define_balances(lp: LP) -> None:
     r_parts = [(act_lab, *ra)]
     for j, lag in enumerate(start.lags):
         w = start.weights[..., j]  # (P,R,T)
-        hit = exists & w.any(axis=2)
+        lab = np.where(w != 0, dyn.shift(new_lab, int(lag), fill=-1), -1)
+        hit = (lab >= 0).any(axis=2)  # (P,R): some capacity opens j periods after a start
         if not hit.any():
             continue
-        lab = np.where(w != 0, dyn.shift(new_lab, int(lag), fill=-1), -1).reshape(P * R, T)
-        w2 = w.reshape(P * R, T)
+        lab, w2 = lab.reshape(P * R, T), w.reshape(P * R, T)
         gb, rb = rows_for(bio, -1.0, False, hit)
         if len(gb[1]):
             g_parts.append((lab, gb[0], gb[1], gb[2][:, None] * w2[gb[1]]))
