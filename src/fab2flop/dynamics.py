@@ -33,8 +33,12 @@ Timing conventions (the LP's):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 ArrayLike = np.ndarray | float | int
 
@@ -272,23 +276,25 @@ def fleet_stock(deploy: ArrayLike, life: ArrayLike) -> np.ndarray:
 
 
 # ----------------------------------------------------------------- spend
-def fixed_om_spend(capacity: ArrayLike, fixed_om_usd_per_unit_year: ArrayLike, dt: float):
+def fixed_om_spend(
+    capacity: ArrayLike, fixed_om_usd_per_unit_year: ArrayLike, dt: float
+) -> np.ndarray:
     """Fixed O&M of standing capacity in a period of ``dt`` years [USD]."""
     return np.asarray(fixed_om_usd_per_unit_year) * capacity * dt
 
 
-def variable_spend(activity: ArrayLike, var_cost_usd_per_unit: ArrayLike, dt: float):
+def variable_spend(activity: ArrayLike, var_cost_usd_per_unit: ArrayLike, dt: float) -> np.ndarray:
     """Variable cost of activity (a rate per year) over a period of ``dt`` years [USD]."""
     return np.asarray(var_cost_usd_per_unit) * activity * dt
 
 
-def systems_spend(deploy: ArrayLike, deploy_cost_usd: ArrayLike):
+def systems_spend(deploy: ArrayLike, deploy_cost_usd: ArrayLike) -> np.ndarray:
     """Systems (hosts, networking) bought with each deployed accelerator [USD]."""
     return np.asarray(deploy_cost_usd) * deploy
 
 
 # ----------------------------------------------------------------- on the network's arrays
-def plan_capacity(ds, new: ArrayLike) -> np.ndarray:
+def plan_capacity(ds: xr.Dataset, new: ArrayLike) -> np.ndarray:
     """Capacity standing [natural units] of (..., process, region, period) openings ``new``
     under the network Dataset ``ds`` (existing, life, destruction), for every process:
     the LP's ``cap`` where a process is buildable."""
@@ -297,7 +303,7 @@ def plan_capacity(ds, new: ArrayLike) -> np.ndarray:
 
 
 def plan_spend(
-    ds,
+    ds: xr.Dataset,
     new: ArrayLike,
     capacity: ArrayLike,
     activity: ArrayLike,

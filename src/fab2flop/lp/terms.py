@@ -60,7 +60,7 @@ def lagged(
     ``var``'s last dimension is ``period``; ``lags`` and ``coeffs`` broadcast against
     ``var.shape + (K,)`` (see :func:`lag_labels`). Terms outside the horizon are dropped.
     """
-    dims = list(var.labels.dims)
+    dims = [str(d) for d in var.labels.dims]
     if dims[-1] != PERIOD:
         raise ValueError(f"lagged: last dimension must be {PERIOD!r}, got {dims}")
     v, c = lag_terms(var.labels.values, lags, coeffs)
