@@ -97,6 +97,10 @@ def test_golden_comparison_catches_what_it_should():
     assert mismatches({**g, "b": {"x": 1.0, "y": 2.0}}, g)
     assert mismatches({**g, "t": "worth 1,555 H100e-years"}, g) == []  # rounding
     assert mismatches({**g, "t": "worth 1,754 H100e-years"}, g)
+    # one step of the last printed digit is rounding (11.5 prints as 11 or 12); two are not
+    small = {"t": "worth 12 H100e-years"}
+    assert mismatches({"t": "worth 11 H100e-years"}, small) == []
+    assert mismatches({"t": "worth 10 H100e-years"}, small)
     assert mismatches({**g, "t": "worth 1,554 H100e-hours"}, g)
     assert mismatches({**g, "n": 0.0}, g)
 
