@@ -37,7 +37,10 @@ class Bottleneck:
     period: Any
     shadow_price: float  # objective units per natural unit (see unit)
     unit: str  # what "one more" means, e.g. "wafer/month of capacity"
-    value_usd: float | None  # dollars of compute one more unit is worth (None if money is free)
+    # dollars of compute one more unit is worth, in money arriving in ``period`` (None if
+    # money is free). A rate (units/year, MW, approvals a year) counts for that one period:
+    # with quarters, one more unit/year during that quarter only, not for a whole year.
+    value_usd: float | None
     importance: float  # |dual| × size of the constraint: how much objective it holds up
     description: str
 
@@ -93,6 +96,11 @@ def _worth(v: float | None, per_nat: float, minimise: bool, compute_scale: float
     return f"worth {hs} H100e-years of compute (discounted; money does not bind)"
 
 
+def _for_period(dt: float) -> str:
+    """What a rate's value covers: one period, said when a period is shorter than a year."""
+    return "" if dt >= 1.0 else " (for that quarter only)"
+
+
 def bottlenecks(lp: LP) -> list[Bottleneck]:
     """All binding constraints of the solved LP, most important first."""
     m, net = lp.model, lp.net
@@ -101,6 +109,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
     obj = net.scenario.objective.kind
     periods = list(ds.indexes[PERIOD])
     minimise = obj is Objective.MIN_COST_FOR_PATH
+    span = _for_period(net.periods.dt)
     # value of one more model-dollar (billion USD) arriving in each period, objective units
     lam = np.zeros(len(periods))
     if "cash" in m.constraints and not minimise:
@@ -144,7 +153,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
                     unit,
                     v,
                     abs(dual[p, r, t] * rhs[p, r, t]),
-                    f"One more {unit} of {what} ({reg}) in {periods[t]} is {worth}.",
+                    f"One more {unit} of {what} ({reg}) in {periods[t]}{span} is {worth}.",
                 )
             )
 
@@ -167,6 +176,8 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
             v = usd(per_nat, t)
             u = str(cunit[c]).rstrip("s") if cunit[c] != "MW" else "MW"
             where = f" in {creg}" if creg else ""
+            # a rate carrier (MW) is available in the period only; a quantity is a one-off
+            rate_span = span if ds["carrier_kind"].sel({CARRIER: c}).item() == "rate" else ""
             worth = _worth(v, per_nat, minimise, sc.compute)
             out.append(
                 Bottleneck(
@@ -178,7 +189,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
                     u,
                     v,
                     0.0,
-                    f"One more {u} of {c}{where} in {periods[t]} is {worth}.",
+                    f"One more {u} of {c}{where} in {periods[t]}{rate_span} is {worth}.",
                 )
             )
 
@@ -202,7 +213,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
                     "accelerator/year approved",
                     v,
                     abs(dual[r, t] * rhs[r, t]),
-                    f"Approval for one more accelerator a year in {reg} in {periods[t]} "
+                    f"Approval for one more accelerator a year in {reg} in {periods[t]}{span} "
                     f"is {worth}.",
                 )
             )

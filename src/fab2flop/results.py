@@ -256,14 +256,16 @@ class Results:
         val += float((dep * unit[:, None, :] * arem[:, None, :]).sum())
         return val
 
-    def carrier_unit_costs(self, rounds: int = 6) -> xr.DataArray:
+    def carrier_unit_costs(self, rounds: int | None = None) -> xr.DataArray:
         """Average cash cost of one unit of each carrier made in each period [USD/unit].
 
         A process's unit cost is its variable cost plus the cost of its inputs; a carrier's
         is the production-weighted mean over the processes that make it (capex excluded:
         own lines keep their own residual value). Periods without production take the
-        carrier's mean over the horizon. Inputs are resolved by repeated passes (chains
-        here are at most four deep: allocation -> stack -> accelerator).
+        carrier's mean over the horizon. Inputs are resolved by repeated passes until the
+        costs stop changing: a chain n stages deep is exact after n passes, and no chain
+        without loops is deeper than the number of carriers. ``rounds`` fixes the number
+        of passes instead.
         """
         net, ds = self.network, self.dataset
         io = net.ds["io"].values  # (P,C)
@@ -272,15 +274,20 @@ class Results:
         out_ = np.clip(io, 0, None)
         inp = np.clip(-io, 0, None)
         made = out_.T @ act  # (C,T) units made per year
+        share = out_ / np.maximum(out_.sum(axis=1, keepdims=True), 1e-300)
         cost = np.zeros(made.shape)
-        for _ in range(rounds):
+        # a loop of carriers converges geometrically; cap the passes well beyond any chain
+        limit = rounds if rounds is not None else 10 * (io.shape[1] + 1)
+        for _ in range(limit):
             spent = var + act * (inp @ cost)  # (P,T) USD per year incl. inputs
-            share = out_ / np.maximum(out_.sum(axis=1, keepdims=True), 1e-300)
             with np.errstate(invalid="ignore", divide="ignore"):
                 c = (share.T @ spent) / made
                 mean = (share.T @ spent).sum(axis=1) / made.sum(axis=1)
-            cost = np.where(made > 0, c, np.nan_to_num(mean)[:, None])
-            cost = np.nan_to_num(cost)
+            new = np.nan_to_num(np.where(made > 0, c, np.nan_to_num(mean)[:, None]))
+            done = np.allclose(new, cost, rtol=1e-12, atol=0.0)
+            cost = new
+            if done and rounds is None:
+                break
         return xr.DataArray(
             cost,
             coords={CARRIER: net.ds.indexes[CARRIER], PERIOD: net.ds.indexes[PERIOD]},
