@@ -89,6 +89,7 @@ def power_and_sites(
     dc_capex_usd_per_mw: float = 0.0,
     dc_life_years: float = 100.0,
     dc_lead_years: float = 0.0,
+    dc_max_new_mw_per_year: float | None = None,
 ) -> list[ProcessSpec]:
     """A buildable data center (PUE ``pue``) and a fixed grid in each region of ``grid_mw``."""
     regions = list(grid_mw)
@@ -103,6 +104,7 @@ def power_and_sites(
             capex_usd_per_unit=dc_capex_usd_per_mw,
             life_years=dc_life_years,
             lead_years=dc_lead_years,
+            max_new_per_year=dc_max_new_mw_per_year,
         ),
         ProcessSpec(
             name="grid",
