@@ -76,7 +76,8 @@ class TestCatalogParts:
             rid = f"accelerators.{name}.hbm_bandwidth_bytes_per_s"
             if rid in cat:  # own designs have no published figure
                 assert s.hbm_bandwidth_bytes_per_s == pytest.approx(cat.number(rid), rel=6e-3)
-            assert s.tdp_w == cat.number(f"accelerators.{name}.tdp_w")
+            # every catalog part publishes its TDP: none may fall back to the estimate
+            assert not any("TDP not given" in n for n in s.notes), name
 
     def test_unknown_silicon_is_left_empty(self, specs) -> None:
         for name in ("TPU_v6e", "TPU_v7", "Trainium2"):

@@ -81,6 +81,9 @@ def test_nothing_flows_without_capacity_and_nothing_opens_before_its_lead_time(p
     new = ds["new_capacity"].values  # (P, R, T)
     for i, L in enumerate(lead):
         assert np.all(new[i, :, :L] == 0.0), net.process_names[i]
+    # and what needs it cannot run earlier: no fleet before the first data center opens
+    first_dc = int(lead[net.process_names.index("datacenter")])
+    assert np.all(np.abs(ds["compute_h100e"].values[:first_dc]) <= 1e-6)
     # the fleet never draws more IT power than data centers provide
     it = ds["fleet_mw_it"].values
     dc = ds["activity"].sel(process="datacenter").values
