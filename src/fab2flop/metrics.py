@@ -121,13 +121,17 @@ def total_spend(spend_usd: xr.DataArray) -> xr.DataArray:
     return spend_usd.sum([CATEGORY, PERIOD])
 
 
-def carrier_unit_costs(net_ds: xr.Dataset, sol: xr.Dataset, rounds: int = 6) -> xr.DataArray:
+def carrier_unit_costs(
+    net_ds: xr.Dataset, sol: xr.Dataset, rounds: int | None = None
+) -> xr.DataArray:
     """Average cash cost of one unit of each carrier made in each period [USD/unit].
 
     A process's unit cost is its variable cost plus the cost of its inputs; a carrier's is
     the production-weighted mean over the processes that make it (capex excluded: own lines
     keep their own residual value). Periods without production take the carrier's mean over
-    the horizon. Inputs are resolved by ``rounds`` passes, one per stage of the deepest chain.
+    the horizon. Inputs are resolved by repeated passes until the costs stop changing (a
+    chain without loops is exact after as many passes as it has stages, never more than the
+    number of carriers); ``rounds`` forces a fixed number of passes.
     """
     act_x = sol["activity"].sum(REGION)
     lead = [d for d in act_x.dims if d not in (PROCESS, PERIOD)]  # e.g. sample
@@ -140,7 +144,9 @@ def carrier_unit_costs(net_ds: xr.Dataset, sol: xr.Dataset, rounds: int = 6) -> 
     share = out_ / np.maximum(out_.sum(axis=1, keepdims=True), 1e-300)
     made = np.einsum("pc,...pt->...ct", out_, act)  # units made per year
     cost = np.zeros(made.shape)
-    for _ in range(rounds):
+    limit = rounds if rounds is not None else 10 * (io.shape[1] + 1)
+    for _ in range(limit):
+        prev = cost
         spent = var + act * np.einsum("pc,...ct->...pt", inp, cost)  # USD/yr incl. inputs
         num = np.einsum("pc,...pt->...ct", share, spent)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -148,6 +154,8 @@ def carrier_unit_costs(net_ds: xr.Dataset, sol: xr.Dataset, rounds: int = 6) -> 
             mean = num.sum(axis=-1) / made.sum(axis=-1)
         cost = np.where(made > 0, c, np.nan_to_num(mean)[..., None])
         cost = np.nan_to_num(cost)
+        if rounds is None and np.allclose(cost, prev, rtol=1e-12, atol=0.0):
+            break
     coords = {d: act_x.coords[d] for d in lead if d in act_x.coords}
     coords.update({CARRIER: net_ds.indexes[CARRIER], PERIOD: net_ds.indexes[PERIOD]})
     out = xr.DataArray(cost, dims=(*lead, CARRIER, PERIOD), coords=coords)

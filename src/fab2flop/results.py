@@ -157,7 +157,7 @@ class Results:
         """Undepreciated value (straight line) of what the plan owns at the horizon's end."""
         return float(metrics.residual_value_usd(self.network.ds, self.dataset))
 
-    def carrier_unit_costs(self, rounds: int = 6) -> xr.DataArray:
+    def carrier_unit_costs(self, rounds: int | None = None) -> xr.DataArray:
         """Average cash cost of one unit of each carrier made in each period [USD/unit]
         (see :func:`fab2flop.metrics.carrier_unit_costs`)."""
         return metrics.carrier_unit_costs(self.network.ds, self.dataset, rounds)
