@@ -34,6 +34,7 @@ from pydantic import (
 
 from .constants import CarrierKind, Category, Objective, Scope, Solver
 from .errors import ScenarioError
+from .finance.schema import FinanceConfig
 
 Series = float | dict[int, float]
 
@@ -367,6 +368,10 @@ class Scenario(_Model):
         default_factory=dict, description="generated process name -> fields to replace"
     )
     solver: SolverConfig = Field(default_factory=SolverConfig)
+    finance: FinanceConfig | None = Field(
+        None,
+        description="parties, ownership, debt and the lease (default: catalog finance_parties)",
+    )
 
     @field_validator("regions", mode="before")
     @classmethod

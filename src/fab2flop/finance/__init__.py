@@ -1,0 +1,61 @@
+"""Who pays and who gains: parties' cash flows, returns, the lease, export policy and jobs.
+
+>>> from fab2flop.finance.metrics import npv
+>>> round(npv([-100.0, 110.0], 0.10), 9)
+0.0
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .schema import FinanceConfig, LeaseConfig, Party
+
+# a catalog without these records (e.g. a test's empty one) gets no default parties or jobs
+DEFAULTS_RECORD = "finance_parties.lease.h100e_price_usd_per_hour"
+JOBS_RECORD = "jobs.fab.unit_capex_usd"
+
+__all__ = [
+    "FinanceConfig",
+    "LeaseConfig",
+    "Party",
+    "finance_config",
+    "finance_of",
+    "finance_summary",
+]
+
+
+def finance_config(res: Any) -> FinanceConfig:
+    """The scenario's ``finance`` section, or the default parties for its funders."""
+    from .defaults import default_finance
+
+    sc = res.network.scenario
+    cfg = getattr(sc, "finance", None)
+    return cfg if cfg is not None else default_finance(sc, res.network.catalog)
+
+
+def finance_of(res: Any, mode: str | None = None):
+    """:class:`~.analysis.FinanceAnalysis` of optimised results; ``mode`` overrides the lease
+    mode ('market' or 'required_return')."""
+    from .analysis import analyse
+    from .defaults import lease_inputs
+
+    cfg = finance_config(res)
+    if mode is not None:
+        cfg = cfg.model_copy(update={"lease": cfg.lease.model_copy(update={"mode": mode})})
+    return analyse(res, cfg, lease_inputs(cfg, res.network.catalog))
+
+
+def finance_summary(res: Any) -> dict[str, Any]:
+    """``{"parties": ..., "jobs": ...}`` for ``Results.summary()`` (empty if not optimal)."""
+    if not res.status.ok:
+        return {}
+    from .jobs import jobs_of
+
+    cat = res.network.catalog
+    out: dict[str, Any] = {}
+    if getattr(res.network.scenario, "finance", None) is not None or DEFAULTS_RECORD in cat:
+        out["parties"] = finance_of(res).party_metrics()
+    if JOBS_RECORD in cat:
+        out["jobs"] = jobs_of(res).summary()
+    return out
