@@ -79,7 +79,7 @@ def party_lines(
             lines = {k: v.copy() for k, v in books[p.name].lines.items()}
         for c, share in p.owns.items():
             lines[Line.EQUITY.value] += share * books[c].owners_flows()
-        for c, share in p.lends.items():
+        for c in p.lends:
             d = books[c].by_lender[p.name]
             lines[Line.DEBT_DRAWN.value] -= d["drawn"]
             lines[Line.DEBT_SERVICE.value] += d["service"]
