@@ -135,9 +135,10 @@ def _class_arrays(res: Any, cls: JobClass, bound: str, cat: Any):
     return construction, operating
 
 
-def jobs_of(res: Any) -> Jobs:
-    """Jobs and spending by region and year of optimised results ``res``."""
-    cat = res.network.catalog
+def jobs_of(res: Any, cat: Any = None) -> Jobs:
+    """Jobs and spending by region and year of optimised results ``res`` (multipliers from
+    ``cat``, default the run's catalog)."""
+    cat = res.network.catalog if cat is None else cat
     ds = res.dataset
     classes = list(JobClass)
     cons, ops = {}, {}

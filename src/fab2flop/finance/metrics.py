@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 _RATE_LOW = -0.99  # annual rates searched for an IRR [1/year]
-_RATE_HIGH = 10.0
+_RATE_HIGH = 100.0
 
 
 def discount_factors(n: int, rate: float, dt_years: float = 1.0) -> np.ndarray:
@@ -48,7 +48,9 @@ class IRR:
 
 def _roots(f: np.ndarray, dt_years: float) -> list[float]:
     """Annual rates in (_RATE_LOW, _RATE_HIGH) where the NPV changes sign (bisection)."""
-    grid = np.concatenate([np.linspace(_RATE_LOW, 1.0, 400), np.linspace(1.0, _RATE_HIGH, 200)])
+    grid = np.concatenate(
+        [np.linspace(_RATE_LOW, 1.0, 400), np.geomspace(1.0, _RATE_HIGH, 200)[1:]]
+    )
     vals = np.array([npv(f, r, dt_years) for r in grid])
     out = []
     for i in range(len(grid) - 1):
@@ -70,7 +72,7 @@ def _roots(f: np.ndarray, dt_years: float) -> list[float]:
 def irr(flows: Sequence[float] | np.ndarray, dt_years: float = 1.0) -> IRR:
     """The annual rate at which the NPV is zero [1/year]; never NaN.
 
-    None (with a reason) when the flows never change sign or no rate in (-99%, 1000%)
+    None (with a reason) when the flows never change sign or no rate in (-99%, 10000%)
     zeroes the NPV. With several roots (flows that change sign more than once) the one
     nearest zero is returned and the reason says so.
     """
@@ -84,7 +86,7 @@ def irr(flows: Sequence[float] | np.ndarray, dt_years: float = 1.0) -> IRR:
         return IRR(None, "only outflows: nothing comes back, so there is no rate of return")
     roots = _roots(f, dt_years)
     if not roots:
-        return IRR(None, "no rate between -99% and 1000% a year makes the NPV zero")
+        return IRR(None, "no rate between -99% and 10000% a year makes the NPV zero")
     best = min(roots, key=abs)
     note = (
         f"{len(roots)} rates make the NPV zero; the one nearest 0 is given"
