@@ -102,15 +102,18 @@ def _print(fa, jobs: dict[str, Any]) -> None:
     console.print(t)
     le = s["lease"]
     lessor = s["parties"][le["lessor"]]
-    verdict = "earns" if lessor["npv_usd"] >= 0 else "does NOT earn"
+    # a required-return lease leaves an NPV of zero up to rounding
+    verdict = "earns" if lessor["npv_usd"] >= -1e-6 * lessor["out_usd"] else "does NOT earn"
     console.print(
         f"[bold]Lease ({le['mode']}):[/] {le['price_usd_per_h100e_hour'][0]:.2f} USD/H100e-hour "
         f"in {int(fa.spend.years[0])}; {le['lessor']} {verdict} its required return "
-        f"{_pct(lessor['rate'])} (NPV {fmt_usd(lessor['npv_usd'])}, IRR {_pct(lessor['irr'])})"
+        f"{_pct(lessor['rate'])} (NPV {fmt_usd(lessor['npv_usd'])}, IRR {_pct(lessor['irr'])})",
+        soft_wrap=True,
     )
     console.print(
         f"[bold]Anchor ({le['anchor']}) pays[/] {_usd_h(le['lease_usd_per_h100e_hour'])} per "
-        f"H100e-hour (levelised) against {_usd_h(le['cloud_usd_per_h100e_hour'])} from a cloud"
+        f"H100e-hour (levelised) against {_usd_h(le['cloud_usd_per_h100e_hour'])} from a cloud",
+        soft_wrap=True,
     )
     t = Table(
         title="Jobs and spending by region (estimates; ranges in --json)", title_justify="left"

@@ -121,7 +121,9 @@ def _class_arrays(res: Any, cls: JobClass, bound: str, cat: Any):
         # units in operation: capital spent at least build_years earlier
         cum = np.cumsum(capex, axis=-1)
         opened = np.zeros_like(cum)
-        opened[..., lag:] = cum[..., : cum.shape[-1] - lag] if lag else cum
+        t_n = cum.shape[-1]
+        if lag < t_n:
+            opened[..., lag:] = cum[..., : t_n - lag]
         operating = (opened / unit * op).sum(0)
     else:
         pre = f"jobs.{BY_GW[cls]}"

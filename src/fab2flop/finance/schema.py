@@ -25,7 +25,7 @@ from .vocabulary import ALL_CATEGORIES, PartyKind
 
 SHARE_TOL = 1e-6
 MAX_PLAUSIBLE_USD_PER_H100E_HOUR = 50.0  # 4x the 2023 scarcity peak (~$12/h)
-_PRICE_RE = re.compile(r"^\s*\$?\s*([0-9.eE+\-]+)\s*(?:USD)?\s*/\s*(.+?)\s*$")
+_PRICE_RE = re.compile(r"^\s*\$?\s*([0-9.eE+\-]+)\s*(?:USD|\$)?\s*/\s*(.+?)\s*$")
 _HOUR_UNITS = {"h100e-hour", "h100e-h", "h100e-hr", "h100-hour", "gpu-hour", "hour", "h", "hr"}
 
 
