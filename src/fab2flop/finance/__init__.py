@@ -1,8 +1,8 @@
 """Who pays and who gains: parties' cash flows, returns, the lease, export policy and jobs.
 
 >>> from fab2flop.finance.metrics import npv
->>> round(npv([-100.0, 110.0], 0.10), 9)
-0.0
+>>> abs(npv([-100.0, 110.0], 0.10)) < 1e-9
+True
 """
 
 from __future__ import annotations

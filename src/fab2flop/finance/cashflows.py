@@ -127,7 +127,7 @@ def amortise(draws: np.ndarray, rate: float, tenor_years: float, dt_years: float
     period over ``tenor_years``; returns (service (T,), balance left at the end) [USD].
 
     >>> s, left = amortise(np.array([100.0, 0.0, 0.0]), 0.10, 2.0, 1.0)
-    >>> [round(x, 4) for x in s], round(left, 6)    # 100 x CRF(10%, 2) = 57.619
+    >>> [round(float(x), 4) for x in s], round(left, 6)    # 100 x CRF(10%, 2) = 57.619
     ([0.0, 57.619, 57.619], 0.0)
     """
     t_n = len(draws)
