@@ -69,3 +69,28 @@ def test_bad_lease_mode_and_bad_finance_input():
     assert r.exit_code == 2 and "--lease 'cheap'" in r.output
     r = runner.invoke(app, ["finance", "--set", "finance.parties=[]"])
     assert r.exit_code == 2 and "finance" in r.output
+
+
+@pytest.fixture(scope="module")
+def short_res():
+    from fab2flop.optimizer import optimize
+    from fab2flop.scenario import load_scenario
+
+    return optimize(load_scenario(overrides=["time.end=2027"]))
+
+
+def test_finance_dataset_and_risk_outputs(short_res):
+    from fab2flop.finance import finance_dataset, finance_of, risk_outputs
+
+    ds = finance_dataset(short_res)
+    cf = ds["finance_cash_flow_usd"]
+    assert cf.sizes["period"] == 3 and "datacenter_company" in cf["party"].values
+    # a company's lines balance each year: owners cover what it lacks, take what is left
+    comp = cf.sel(party="datacenter_company").sum("line").values
+    assert abs(comp).max() < 1e-6 * abs(cf).max()
+    jobs = ds["jobs_operating"].sel(bound="value")
+    assert (ds["jobs_operating"].sel(bound="high") >= jobs - 1e-9).all()
+    out = risk_outputs(short_res)
+    m = finance_of(short_res).party_metrics()
+    assert out["npv_usd.openai"] == m["openai"]["npv_usd"] < 0
+    assert out["irr.openai"] is None  # the anchor only pays

@@ -16,6 +16,8 @@ DEFAULTS_RECORD = "finance_parties.lease.h100e_price_usd_per_hour"
 JOBS_RECORD = "jobs.fab.unit_capex_usd"
 
 __all__ = [
+    "finance_dataset",
+    "risk_outputs",
     "FinanceConfig",
     "LeaseConfig",
     "Party",
@@ -58,4 +60,24 @@ def finance_summary(res: Any) -> dict[str, Any]:
         out["parties"] = finance_of(res).party_metrics()
     if JOBS_RECORD in cat:
         out["jobs"] = jobs_of(res).summary()
+    return out
+
+
+def finance_dataset(res: Any):
+    """Finance outputs to join the results Dataset: ``finance_cash_flow_usd`` (party, line,
+    period) [USD] and ``jobs_construction``/``jobs_operating`` [jobs]."""
+    import xarray as xr
+
+    from .jobs import jobs_of
+
+    return xr.merge([finance_of(res).to_dataset(), jobs_of(res).to_dataset()])
+
+
+def risk_outputs(res: Any) -> dict[str, float | None]:
+    """Flat per-party outputs for a risk run, one value per sample: ``irr.<party>`` [1/year]
+    (None without one) and ``npv_usd.<party>`` [USD]."""
+    out: dict[str, float | None] = {}
+    for name, m in finance_of(res).party_metrics().items():
+        out[f"irr.{name}"] = m["irr"]
+        out[f"npv_usd.{name}"] = m["npv_usd"]
     return out

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import xarray as xr
 
 from ..constants import ACCELERATOR, PERIOD, PROCESS, REGION
 from .vocabulary import JobClass
@@ -42,6 +43,7 @@ BY_GW = {
     JobClass.POWER_NUCLEAR: "power_nuclear",
 }
 BOUNDS = ("value", "low", "high")
+JOB_CLASS = "job_class"
 
 
 def _rec(cat: Any, rid: str, bound: str) -> float:
@@ -74,6 +76,23 @@ class Jobs:
     periods: list[int]
     spend_by_region_usd: np.ndarray  # (R, T)
 
+    def to_dataset(self) -> xr.Dataset:
+        """``jobs_construction``/``jobs_operating`` (bound, job_class, region, period) [jobs]."""
+        coords = {
+            "bound": list(BOUNDS),
+            JOB_CLASS: self.classes,
+            REGION: self.regions,
+            PERIOD: self.periods,
+        }
+        dims = ("bound", JOB_CLASS, REGION, PERIOD)
+        out = xr.Dataset(coords=coords)
+        for name, d in (
+            ("jobs_construction", self.construction),
+            ("jobs_operating", self.operating),
+        ):
+            out[name] = (dims, np.stack([d[b] for b in BOUNDS]), {"units": "jobs"})
+        return out
+
     def summary(self) -> dict[str, Any]:
         """Per region: jobs by year (central, low, high) and by class, and spend [USD]."""
         out: dict[str, Any] = {}
@@ -91,8 +110,11 @@ class Jobs:
                 "operating_jobs_high": self.operating["high"][:, i].sum(0).round().tolist(),
                 "peak_construction_jobs": float(c.sum(0).max()),
                 "operating_jobs_at_end": float(o.sum(0)[-1]),
-                "by_class_at_end": {
-                    k: {"construction_peak": float(c[j].max()), "operating": float(o[j, -1])}
+                "by_class": {
+                    k: {
+                        "construction_jobs": c[j].round().tolist(),
+                        "operating_jobs": o[j].round().tolist(),
+                    }
                     for j, k in enumerate(self.classes)
                     if c[j].any() or o[j].any()
                 },
