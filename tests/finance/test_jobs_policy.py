@@ -87,3 +87,57 @@ def test_policy_overrides_enable_saudi_arabia():
         f"regions.SA.accelerator_cap_units_per_year={NO_CAP_UNITS_PER_YEAR}",
     ]
     assert policy_overrides("AE", "denied", 5e5) == ["regions.AE.accelerator_cap_units_per_year=0"]
+
+
+@pytest.mark.parametrize(
+    ("country", "policy", "cap", "enabled"),
+    [
+        ("AE", "denied", 0.0, True),
+        ("AE", "capped", 5e5, True),
+        ("AE", "approved", NO_CAP_UNITS_PER_YEAR, True),
+        ("SA", "denied", None, False),
+        ("SA", "capped", 5e4, True),
+        ("SA", "approved", NO_CAP_UNITS_PER_YEAR, True),
+    ],
+)
+def test_policy_overrides_reach_the_network(country, policy, cap, enabled):
+    """The caps are the catalog's regions.<R>.accelerator_cap_units_per_year (UAE 500,000,
+    Saudi Arabia 50,000 a year); Saudi Arabia is off unless approved or capped."""
+    from fab2flop.network import build_network
+    from fab2flop.scenario import load_scenario
+
+    ov = policy_overrides(country, policy, {"AE": 5e5, "SA": 5e4}[country])
+    net = build_network(load_scenario(overrides=["time.end=2026", *ov]))
+    assert bool(net.ds["region_enabled"].sel(region=country)) is enabled
+    if cap is not None:
+        got = net.ds["deploy_cap_units_per_year"].sel(region=country).values
+        np.testing.assert_allclose(got, cap)
+
+
+def test_export_policy_cli_with_fake_runs(monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from fab2flop.cli import app, finance_cmd
+
+    calls = []
+
+    def fake(scenario, overrides):
+        calls.append(overrides)
+        return _fake([1.0, 2.0 + len(calls)], 3.0)
+
+    monkeypatch.setattr(finance_cmd, "_optimise", fake)
+    r = CliRunner().invoke(app, ["finance", "--export-policy", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = json.loads(r.stdout)["export_policy"]
+    assert [(x["country"], x["policy"]) for x in rows] == [
+        (c, p) for c in ("AE", "SA") for p in ("denied", "capped", "approved")
+    ]
+    # catalog caps reach the overrides: UAE 500,000 and Saudi Arabia 50,000 a year
+    assert "regions.AE.accelerator_cap_units_per_year=500000.0" in calls[1]
+    assert "regions.SA.accelerator_cap_units_per_year=50000.0" in calls[4]
+    # fake H100e-years 1+3, 1+4, 1+5: denied loses 2 against approved
+    assert rows[0]["lost_h100e_years"] == pytest.approx(2.0)
+    r = CliRunner().invoke(app, ["finance", "--export-policy"])
+    assert r.exit_code == 0 and "approved" in r.output
