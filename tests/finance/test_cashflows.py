@@ -113,3 +113,18 @@ def test_anchor_cost_against_cloud(res):
     assert a["cloud_usd_per_h100e_hour"] == pytest.approx(2.0)
     pv_h = 8.76e6 * (1 + 2 / 1.1 + 3 / 1.21)
     assert a["saving_vs_cloud_usd"] == pytest.approx(1.5 * pv_h, rel=1e-6)
+
+
+def test_quarterly_periods():
+    """With quarters the lender still earns its 10% a year, period labels are kept, and
+    every dollar is still paid."""
+    res = optimize(tiny_network(step="quarter", years=(2025, 2026)))
+    fa = analyse(res, _cfg(), LEASE)
+    m = fa.party_metrics()
+    assert m["bank"]["irr"] == pytest.approx(0.10, abs=1e-7)
+    assert fa.to_dataset()["period"].values.tolist()[:2] == ["2025Q1", "2025Q2"]
+    paid = sum(fa.spend_paid_by().values()).sum()
+    assert paid == pytest.approx(res.total_spend(), rel=1e-9)
+    # hours per quarter: installed H100e x 8760 / 4
+    h = res.dataset["compute_h100e"].values * 2190.0
+    np.testing.assert_allclose(fa.lines["dc"][Line.LEASE.value], 0.5 * h, rtol=1e-9)

@@ -75,7 +75,7 @@ def finance(
 def _payload(fa, jobs: dict[str, Any]) -> dict[str, Any]:
     s = fa.summary()
     s["jobs"] = jobs
-    s["periods"] = fa.spend.years.astype(int).tolist()
+    s["periods"] = fa.spend.periods
     s["cash_flows_usd"] = {p: {k: v.tolist() for k, v in ls.items()} for p, ls in fa.lines.items()}
     return s
 
@@ -106,7 +106,7 @@ def _print(fa, jobs: dict[str, Any]) -> None:
     verdict = "earns" if lessor["npv_usd"] >= -1e-6 * lessor["out_usd"] else "does NOT earn"
     console.print(
         f"[bold]Lease ({le['mode']}):[/] {le['price_usd_per_h100e_hour'][0]:.2f} USD/H100e-hour "
-        f"in {int(fa.spend.years[0])}; {le['lessor']} {verdict} its required return "
+        f"in {fa.spend.periods[0]}; {le['lessor']} {verdict} its required return "
         f"{_pct(lessor['rate'])} (NPV {fmt_usd(lessor['npv_usd'])}, IRR {_pct(lessor['irr'])})",
         soft_wrap=True,
     )

@@ -174,7 +174,7 @@ class FinanceAnalysis:
         arr = np.array([[self.lines[p][k] for k in lines] for p in parties])
         da = xr.DataArray(
             arr,
-            coords={PARTY: parties, LINE: lines, PERIOD: self.spend.years.astype(int)},
+            coords={PARTY: parties, LINE: lines, PERIOD: self.spend.periods},
             dims=(PARTY, LINE, PERIOD),
             attrs={"units": "USD per period", "sign": "+ into the party, - out of it"},
         )

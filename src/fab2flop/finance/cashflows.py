@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..constants import ACCELERATOR, HOURS_PER_YEAR, REGION, Category
+from ..constants import ACCELERATOR, HOURS_PER_YEAR, PERIOD, REGION, Category
 from .metrics import capital_recovery_factor
 from .schema import FinanceConfig, Party, payer_of_category
 from .vocabulary import ALL_CATEGORIES, Line, PartyKind
@@ -53,6 +53,7 @@ class PlanSpend:
     residual: dict[str, float]  # category -> value left at the horizon
     life_periods: dict[str, float]  # category -> capex-weighted life of its assets [periods]
     h100e_hours: np.ndarray  # (T,) compute delivered [H100e-hour]
+    periods: list[Any] = field(default_factory=list)  # period labels of the results
 
     def total(self) -> np.ndarray:
         out = np.zeros(len(self.years))
@@ -111,7 +112,10 @@ def plan_spend(res: Any) -> PlanSpend:
     dt = float(ds.attrs.get("dt_years", 1.0))
     hours = ds["compute_h100e"].values * HOURS_PER_YEAR * dt
     years = nds["year"].values.astype(float)
-    return PlanSpend(years, dt, capex, hardware, running, to_op, residual, life_periods, hours)
+    labels = [p.item() if isinstance(p, np.generic) else p for p in ds.indexes[PERIOD]]
+    return PlanSpend(
+        years, dt, capex, hardware, running, to_op, residual, life_periods, hours, labels
+    )
 
 
 # --------------------------------------------------------------------------- debt

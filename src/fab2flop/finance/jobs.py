@@ -73,7 +73,7 @@ class Jobs:
     operating: dict[str, np.ndarray]
     classes: list[str]
     regions: list[str]
-    periods: list[int]
+    periods: list[Any]  # period labels (years, or '2025Q1' with quarters)
     spend_by_region_usd: np.ndarray  # (R, T)
 
     def to_dataset(self) -> xr.Dataset:
@@ -177,6 +177,6 @@ def jobs_of(res: Any, cat: Any = None) -> Jobs:
         ops,
         [k.value for k in classes],
         [str(r) for r in ds.indexes[REGION]],
-        [int(p) for p in ds.indexes[PERIOD]],
+        [p.item() if isinstance(p, np.generic) else p for p in ds.indexes[PERIOD]],
         spend.transpose(REGION, PERIOD).values,
     )
