@@ -128,3 +128,16 @@ def test_quarterly_periods():
     # hours per quarter: installed H100e x 8760 / 4
     h = res.dataset["compute_h100e"].values * 2190.0
     np.testing.assert_allclose(fa.lines["dc"][Line.LEASE.value], 0.5 * h, rtol=1e-9)
+
+
+def test_interest_and_principal(res):
+    """The 2025 tranche (5 M$ at 10%) pays 0.5 M$ interest in 2026; 2027 interest is on the
+    2025 tranche's balance after one payment (5 x 1.1 - 2.8809524 = 2.6190476) plus the
+    2026 tranche: 0.1 x (2.6190476 + 5) = 0.7619048 M$. Principal repays all 15 M$."""
+    fa = analyse(res, _cfg(), LEASE)
+    interest = -fa.lines["dc"][Line.DEBT_INTEREST.value] / 1e6
+    principal = -fa.lines["dc"][Line.DEBT_PRINCIPAL.value] / 1e6
+    crf = 5 * 0.1 * 1.21 / 0.21
+    np.testing.assert_allclose(interest, [0.0, 0.5, 0.1 * (5 * 1.1 - crf + 5)], rtol=1e-6)
+    assert principal.sum() == pytest.approx(15.0, rel=1e-9)
+    np.testing.assert_allclose(fa.lines["bank"][Line.DEBT_INTEREST.value] / 1e6, interest)

@@ -82,7 +82,8 @@ def party_lines(
         for c in p.lends:
             d = books[c].by_lender[p.name]
             lines[Line.DEBT_DRAWN.value] -= d["drawn"]
-            lines[Line.DEBT_SERVICE.value] += d["service"]
+            lines[Line.DEBT_INTEREST.value] += d["interest"]
+            lines[Line.DEBT_PRINCIPAL.value] += d["principal"]
         if p.name == anchor:
             lines[Line.LEASE.value] -= lease
         if p.name == operator:

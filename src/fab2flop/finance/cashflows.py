@@ -152,6 +152,22 @@ def amortise(draws: np.ndarray, rate: float, tenor_years: float, dt_years: float
     return service, left
 
 
+def interest_paid(draws: np.ndarray, service: np.ndarray, rate: float, dt_years: float):
+    """Interest within ``service`` on a balance that grows with ``draws`` [USD per period].
+
+    >>> i = interest_paid(np.array([100.0, 0.0]), np.array([0.0, 110.0]), 0.10, 1.0)
+    >>> [round(float(x), 9) for x in i]
+    [0.0, 10.0]
+    """
+    r = per_period_rate(rate, dt_years)
+    out = np.zeros(len(draws))
+    bal = 0.0
+    for t, (d, s) in enumerate(zip(draws, service, strict=True)):
+        out[t] = r * bal
+        bal += out[t] - s + d
+    return out
+
+
 # --------------------------------------------------------------------------- companies
 
 
@@ -245,19 +261,20 @@ def _finance(
     cfads = lines[Line.LEASE.value] + lines[Line.SUPPLY.value] + lines[Line.OPEX.value]
     draws = comp.debt_share * financed
     service = np.zeros(t_n)
-    left_total = 0.0
     by_lender = {}
     for lender in cfg.of_kind(PartyKind.LENDER):
         share = lender.lends.get(comp.name, 0.0)
         if share <= 0:
             continue
-        s, left = amortise(draws * share, lender.rate or 0.0, lender.tenor_years or 1.0, dt)
+        d = draws * share
+        s, left = amortise(d, lender.rate or 0.0, lender.tenor_years or 1.0, dt)
         s[-1] += left  # repaid at the horizon out of the residual value
-        by_lender[lender.name] = {"drawn": draws * share, "service": s}
+        interest = interest_paid(d, s, lender.rate or 0.0, dt)
+        by_lender[lender.name] = {"drawn": d, "interest": interest, "principal": s - interest}
         service += s
-        left_total += left
+        lines[Line.DEBT_INTEREST.value] -= interest
+        lines[Line.DEBT_PRINCIPAL.value] -= s - interest
     lines[Line.DEBT_DRAWN.value] = draws
-    lines[Line.DEBT_SERVICE.value] = -service
     lines[Line.RESIDUAL.value][-1] = residual
     net = sum(lines[k] for k in lines if k != Line.EQUITY.value)
     lines[Line.EQUITY.value] = -net  # owners cover shortfalls and take surpluses
@@ -271,6 +288,7 @@ __all__ = [
     "PlanSpend",
     "amortise",
     "company_books",
+    "interest_paid",
     "per_period_rate",
     "plan_spend",
     "supply_charge",

@@ -24,7 +24,8 @@ class Line(StrEnum):
 
     EQUITY = "equity"  # contributions (-) and distributions (+)
     DEBT_DRAWN = "debt_drawn"
-    DEBT_SERVICE = "debt_service"  # interest and principal
+    DEBT_INTEREST = "debt_interest"  # interest paid on debt
+    DEBT_PRINCIPAL = "debt_principal"  # debt repaid (what is left is repaid at the horizon)
     CAPEX = "capex"
     OPEX = "opex"  # fixed O&M and running costs paid out
     LEASE = "lease"  # anchor -> lessor
