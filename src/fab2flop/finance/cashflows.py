@@ -180,7 +180,7 @@ class CompanyBooks:
     cfads: np.ndarray  # cash flow available for debt service [USD]
     debt_service: np.ndarray  # [USD]
     by_lender: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)
-    project_flows: np.ndarray | None = None  # unlevered: cfads - capital + residual [USD]
+    project_flows: np.ndarray = field(default_factory=lambda: np.zeros(0))  # unlevered [USD]
 
     def owners_flows(self) -> np.ndarray:
         """What the owners get (+) or put in (-) each period [USD]."""
@@ -276,7 +276,7 @@ def _finance(
         lines[Line.DEBT_PRINCIPAL.value] -= s - interest
     lines[Line.DEBT_DRAWN.value] = draws
     lines[Line.RESIDUAL.value][-1] = residual
-    net = sum(lines[k] for k in lines if k != Line.EQUITY.value)
+    net = np.sum([lines[k] for k in lines if k != Line.EQUITY.value], axis=0)
     lines[Line.EQUITY.value] = -net  # owners cover shortfalls and take surpluses
     project = cfads - capital
     project[-1] += residual

@@ -19,7 +19,7 @@ from .schema import FinanceConfig
 FAB, DC, POWER = "fab_company", "datacenter_company", "power_company"
 ANCHOR, OPERATOR = "openai", "tsmc"
 COMPANIES = (FAB, DC, POWER)
-PAYS_FOR = {
+PAYS_FOR: dict[str, list[str]] = {
     FAB: [Category.FABS, Category.MEMORY, Category.PACKAGING, Category.ACCELERATORS],
     DC: ["*"],
     POWER: [Category.POWER],
@@ -92,7 +92,7 @@ def default_finance_dict(scenario: Any, cat: Catalog) -> dict[str, Any]:
                 "kind": "asset_company",
                 "required_return": cat.number(f"{PRE}.companies.{c}.required_return"),
                 "debt_share": cat.number(f"{PRE}.companies.{c}.debt_share"),
-                "pays_for": [str(x.value) if isinstance(x, Category) else x for x in PAYS_FOR[c]],
+                "pays_for": [str(x) for x in PAYS_FOR[c]],
             }
         )
     parties.append(

@@ -96,7 +96,9 @@ def irr(flows: Sequence[float] | np.ndarray, dt_years: float = 1.0) -> IRR:
     return IRR(best, note)
 
 
-def payback_year(flows: Sequence[float] | np.ndarray, years: Sequence[float]) -> float | None:
+def payback_year(
+    flows: Sequence[float] | np.ndarray, years: Sequence[float] | np.ndarray
+) -> float | None:
     """First year in which the cumulative cash flow is back to >= 0 after money went in.
 
     None when no money goes in, or when the cumulative flow is still negative at the end.
