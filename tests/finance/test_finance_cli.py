@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 from fab2flop.cli import app
 
 runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "finance_custom.yaml"
 SHORT = ["--set", "time.end=2027"]
 
 
@@ -94,3 +96,23 @@ def test_finance_dataset_and_risk_outputs(short_res):
     m = finance_of(short_res).party_metrics()
     assert out["npv_usd.openai"] == m["openai"]["npv_usd"] < 0
     assert out["irr.openai"] is None  # the anchor only pays
+
+
+def test_example_with_its_own_finance_section():
+    r = runner.invoke(app, ["finance", str(EXAMPLE), *SHORT, "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.stdout)
+    assert set(d["parties"]) == {
+        "gulf_sovereign",
+        "chipmakers",
+        "microsoft",
+        "banks",
+        "fab_company",
+        "datacenter_company",
+        "power_company",
+        "openai",
+        "tsmc",
+    }
+    assert d["lease"]["price_usd_per_h100e_hour"][:2] == pytest.approx([2.0, 1.6])
+    # the lender earns its own 7% on what it lends
+    assert d["parties"]["banks"]["irr"] == pytest.approx(0.07, abs=1e-6)
