@@ -69,8 +69,8 @@ def test_required_return_lease_and_text_output():
 def test_bad_lease_mode_and_bad_finance_input():
     r = runner.invoke(app, ["finance", "--lease", "cheap"])
     assert r.exit_code == 2 and "--lease 'cheap'" in r.output
-    r = runner.invoke(app, ["finance", "--set", "finance.parties=[]"])
-    assert r.exit_code == 2 and "finance" in r.output
+    r = runner.invoke(app, ["finance", "--set", "finance.lease.price_usd_per_h100e_hour=184"])
+    assert r.exit_code == 2 and "finance.lease.price_usd_per_h100e_hour" in r.output
 
 
 @pytest.fixture(scope="module")

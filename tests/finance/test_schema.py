@@ -132,3 +132,24 @@ def test_override_on_the_command_line_names_the_field():
                 "finance.lease.mode=cheapest",
             ]
         )
+
+
+def test_a_section_without_parties_keeps_the_default_parties():
+    """--set finance.lease.* on the default scenario: the default parties, the given lease."""
+    from types import SimpleNamespace
+
+    from fab2flop.finance import finance_config
+
+    sc = load_scenario(overrides=["finance.lease.mode=required_return"])
+    res = SimpleNamespace(network=SimpleNamespace(scenario=sc, catalog=load_catalog()))
+    cfg = finance_config(res)
+    assert cfg.lease.mode == "required_return"
+    assert "datacenter_company" in [p.name for p in cfg.parties]
+
+
+def test_no_funders_gives_one_generic_owner():
+    sc = load_scenario(overrides=["budget.funders=[]"])
+    cfg = default_finance(sc, load_catalog())
+    owners = [p for p in cfg.parties if p.owns]
+    assert [p.name for p in owners] == ["investors"]
+    assert owners[0].owns == {"fab_company": 1.0, "datacenter_company": 1.0, "power_company": 1.0}

@@ -33,7 +33,11 @@ def finance_config(res: Any) -> FinanceConfig:
 
     sc = res.network.scenario
     cfg = getattr(sc, "finance", None)
-    return cfg if cfg is not None else default_finance(sc, res.network.catalog)
+    if cfg is not None and cfg.parties:
+        return cfg
+    base = default_finance(sc, res.network.catalog)
+    # a section without parties (e.g. --set finance.lease.mode=...) keeps its lease
+    return base if cfg is None else base.model_copy(update={"lease": cfg.lease})
 
 
 def finance_of(res: Any, mode: str | None = None):

@@ -60,6 +60,8 @@ def _funder_parties(cat: Catalog, scenario: Any, rate: float) -> list[dict[str, 
     equity = [n for n in names if n not in lenders]
     own = _ownership(cat, equity, _weights(scenario))
     out: list[dict[str, Any]] = []
+    if not equity:  # no equity funder named: one generic owner of every company
+        equity, own = ["investors"], {c: {"investors": 1.0} for c in COMPANIES}
     for n in equity:
         owns = {c: own[c][n] for c in COMPANIES if own[c].get(n, 0.0) > 0}
         if owns:

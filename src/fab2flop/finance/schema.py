@@ -155,7 +155,11 @@ class LeaseConfig(_Model):
 class FinanceConfig(_Model):
     """Parties and the lease. Ownership and lending shares of each company sum to one."""
 
-    parties: list[Party] = Field(description="every party, funders to operators")
+    parties: list[Party] = Field(
+        default_factory=list,
+        description="every party, funders to operators (empty: the default parties, built "
+        "from budget.funders and the catalog)",
+    )
     lease: LeaseConfig = Field(default_factory=LeaseConfig)
     anchor: str | None = Field(None, description="name of the anchor customer (leases compute)")
     lessor: str | None = Field(None, description="asset company that leases compute to the anchor")
@@ -172,6 +176,8 @@ class FinanceConfig(_Model):
 
     @model_validator(mode="after")
     def _links(self) -> FinanceConfig:
+        if not self.parties:
+            return self  # the default parties are filled in from the scenario's funders
         names = [p.name for p in self.parties]
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
