@@ -16,9 +16,7 @@ bottleneck report reads their duals by family.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import linopy
@@ -36,7 +34,7 @@ from ..constants import (
 )
 from ..network import Network
 from ..supplychain import MW_IT
-from .terms import expression, lagged, sparse_rows
+from .terms import expression, lagged, present, shifted, sparse_rows
 
 MONEY_SCALE = 1e9  # model money unit: billion USD
 COMPUTE_SCALE = 1e6  # model compute unit: million H100-equivalents
@@ -158,19 +156,19 @@ def define_capacity(lp: LP) -> None:
         T = ds.sizes[PERIOD]
         k = np.arange(T)[None, :]
         coef = (k < life).astype(float)  # every earlier build still alive, in every row
-        lhs = cap - lagged(new, np.broadcast_to(k, coef.shape), coef[:, None, None, :])
+        lhs = present(cap) - lagged(new, np.broadcast_to(k, coef.shape), coef[:, None, None, :])
         rhs = _masked(net, existing, (PROCESS, REGION, PERIOD))
         m.add_constraints(lhs == rhs, name="capacity-stock", mask=mask)
     else:
         d_exist = np.diff(existing, axis=2, prepend=0.0)
-        lhs = cap - cap.shift({PERIOD: 1}) - new + lagged(new, life)
+        lhs = present(cap) - shifted(cap) - present(new) + lagged(new, life)
         rhs = _masked(net, d_exist, (PROCESS, REGION, PERIOD))
         m.add_constraints(lhs == rhs, name="capacity-stock", mask=mask)
     mc = ds["max_capacity"].values / s_p
     fin = np.isfinite(mc) & mask.values
     if fin.any():
         m.add_constraints(
-            cap <= _masked(net, np.where(fin, mc, 0.0), (PROCESS, REGION, PERIOD)),
+            present(cap) <= _masked(net, np.where(fin, mc, 0.0), (PROCESS, REGION, PERIOD)),
             name="capacity-max",
             mask=_masked(net, fin, (PROCESS, REGION, PERIOD)),
         )
@@ -192,7 +190,7 @@ def define_activity(lp: LP) -> None:
     am = (act.labels >= 0).values
     bmask = am & buildable[:, None, None]
     avail_da = xr.DataArray(ds["availability"].values, coords={PROCESS: ds.indexes[PROCESS]})
-    lhs = act - avail_da * cap + lagged(new, lags, coef)
+    lhs = present(act) - present(cap) * avail_da + lagged(new, lags, coef)
     m.add_constraints(
         lhs <= 0, name="activity-ramp", mask=_masked(net, bmask, (PROCESS, REGION, PERIOD))
     )
@@ -201,7 +199,7 @@ def define_activity(lp: LP) -> None:
         s_p = lp.scaling.process[:, None, None]
         rhs = avail * ds["existing"].values / s_p
         m.add_constraints(
-            act <= _masked(net, rhs, (PROCESS, REGION, PERIOD)),
+            present(act) <= _masked(net, rhs, (PROCESS, REGION, PERIOD)),
             name="market-cap",
             mask=_masked(net, fixed_cap, (PROCESS, REGION, PERIOD)),
         )
@@ -310,7 +308,7 @@ def define_fleet(lp: LP) -> None:
     net, ds, m = lp.net, lp.net.ds, lp.model
     dep, inst = m.variables["deploy"], m.variables["inst"]
     life = ds["acc_life_periods"].values[:, None]
-    lhs = inst - inst.shift({PERIOD: 1}) - dep + lagged(dep, life)
+    lhs = present(inst) - shifted(inst) - present(dep) + lagged(dep, life)
     m.add_constraints(lhs == 0, name="fleet-stock", mask=inst.labels >= 0)
     capv = ds["deploy_cap_units_per_year"].values * net.periods.dt
     fin = np.isfinite(capv) & ds["datacenter_region"].values[:, None]
@@ -318,7 +316,7 @@ def define_fleet(lp: LP) -> None:
         s_a = lp.scaling.accelerator
         # deploy is in model units (natural / s_a): natural units counted in s_mean units
         w = xr.DataArray(s_a / s_a.mean(), coords={ACCELERATOR: ds.indexes[ACCELERATOR]})
-        total = (dep * w).sum(ACCELERATOR)
+        total = (present(dep) * w).sum(ACCELERATOR)
         rhs = _masked(net, np.where(fin, capv / s_a.mean(), 0.0), (REGION, PERIOD))
         m.add_constraints(total <= rhs, name="export-cap", mask=_masked(net, fin, (REGION, PERIOD)))
 
@@ -358,13 +356,17 @@ def spend_terms(lp: LP) -> dict[str, linopy.LinearExpression]:
         ds["var_cost_usd_per_unit"].values * s_p * dt / lp.scaling.money,
         coords=ds["var_cost_usd_per_unit"].coords,
     )
-    out = {"capex": lagged(new, lags, coef), "fixed_om": cap * fixed, "variable": act * varc}
+    out = {
+        "capex": lagged(new, lags, coef),
+        "fixed_om": present(cap) * fixed,
+        "variable": present(act) * varc,
+    }
     if "deploy" in m.variables:
         dc = xr.DataArray(
             ds["acc_deploy_cost_usd"].values * lp.scaling.accelerator / lp.scaling.money,
             coords={ACCELERATOR: ds.indexes[ACCELERATOR]},
         )
-        out["systems"] = m.variables["deploy"] * dc
+        out["systems"] = present(m.variables["deploy"]) * dc
     return out
 
 
@@ -391,7 +393,7 @@ def compute_expression(lp: LP) -> linopy.LinearExpression | None:
         / lp.scaling.compute
     )
     w = xr.DataArray(h, coords={ACCELERATOR: ds.indexes[ACCELERATOR]})
-    return (lp.model.variables["inst"] * w).sum([ACCELERATOR, REGION])
+    return (present(lp.model.variables["inst"]) * w).sum([ACCELERATOR, REGION])
 
 
 def define_money(lp: LP) -> None:
@@ -406,7 +408,8 @@ def define_money(lp: LP) -> None:
     if b.carry_over:
         cash = m.variables["cash"]
         growth = (1.0 + b.cash_interest_rate) ** net.periods.dt
-        m.add_constraints(cash - growth * cash.shift({PERIOD: 1}) + spend == fund, name="cash")
+        lhs = present(cash) - growth * shifted(cash) + spend
+        m.add_constraints(lhs == fund, name="cash")
     else:
         m.add_constraints(spend <= fund, name="cash")
 
@@ -457,32 +460,16 @@ DEFINE_ORDER: tuple[Callable[[LP], None], ...] = (
 )
 
 
-@contextmanager
-def _legacy_semantics():
-    """The model relies on masked (absent) variable slots counting as zero in sums, linopy's
-    'legacy' semantics. Pin them while building, whatever the user's global setting."""
-    opts = getattr(linopy, "options", None)
-    old = None
-    try:
-        if opts is not None and "semantics" in getattr(opts, "_defaults", {"semantics": 0}):
-            old = opts["semantics"]
-            opts["semantics"] = "legacy"
-    except Exception:  # older linopy: legacy is the only behaviour
-        old = None
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*absent slots.*")
-        warnings.filterwarnings("ignore", message=".*paired with the operand.*")
-        try:
-            yield
-        finally:
-            if old is not None:
-                opts["semantics"] = old
-
-
 def build_lp(net: Network, hooks: tuple[Hook, ...] = (), options: LPOptions | None = None) -> LP:
-    """Create the linopy model of ``net``; ``hooks`` may add constraints before the objective."""
-    with _legacy_semantics():
-        return _build_lp(net, hooks, options or LPOptions())
+    """Create the linopy model of ``net``; ``hooks`` may add constraints before the objective.
+
+    Safe to call from several threads at once: nothing here reads or sets process-wide state.
+    The expressions do not depend on ``linopy.options["semantics"]`` (absent slots are
+    written as empty terms, see :mod:`fab2flop.lp.terms`), so the model is the same under
+    "legacy" and "v1" and no semantics warning is raised. Hooks must keep to the same rule:
+    :func:`~fab2flop.lp.terms.present` for a masked variable in arithmetic.
+    """
+    return _build_lp(net, hooks, options or LPOptions())
 
 
 def _build_lp(net: Network, hooks: tuple[Hook, ...], options: LPOptions) -> LP:

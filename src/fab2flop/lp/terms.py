@@ -5,6 +5,14 @@ coefficient matrix creates a term for every pair, zeros included. The supply-cha
 is sparse (a process touches two to five carriers), so balance rows are assembled here from
 label arrays directly, with one term per non-zero. The same goes for per-process time lags
 (lead times, lives, ramps differ by process), which linopy's ``shift`` cannot express.
+
+Every builder here writes an absent slot (a masked variable, a period before the horizon) as
+a term with no variable (label -1, coefficient 0) and a zero constant, so it counts as zero
+in sums under both of linopy's arithmetic semantics ("legacy" and "v1", a process-wide
+``linopy.options["semantics"]``). The model is therefore built the same whatever that
+setting, without touching it, which keeps building safe from several threads at once. Use
+:func:`present` wherever a masked variable enters arithmetic and :func:`shifted` instead of
+``Variable.shift``: v1 would make the whole row absent at such a slot, legacy warns.
 """
 
 from __future__ import annotations
@@ -63,6 +71,38 @@ def lagged(
         coords=coords,
     )
     return linopy.LinearExpression(ds, var.model)
+
+
+def _as_expression(var: linopy.Variable, labels: np.ndarray) -> linopy.LinearExpression:
+    """One term per slot: coefficient 1 where ``labels`` holds a variable, else an empty term."""
+    lab = var.labels
+    vals = labels[..., None]
+    ds = xr.Dataset(
+        {
+            "coeffs": ([*lab.dims, TERM], np.where(vals >= 0, 1.0, 0.0)),
+            "vars": ([*lab.dims, TERM], vals),
+        },
+        coords=lab.coords,
+    )
+    return linopy.LinearExpression(ds, var.model)
+
+
+def present(var: linopy.Variable) -> linopy.LinearExpression:
+    """``var`` as an expression whose absent (masked) slots count as zero in sums."""
+    return _as_expression(var, var.labels.values)
+
+
+def shifted(var: linopy.Variable, periods: int = 1) -> linopy.LinearExpression:
+    """``var`` at ``t - periods`` (``periods`` ≥ 1) along its last dimension, ``period``; zero
+    before the horizon (``Variable.shift`` marks those slots absent, and v1 semantics make a
+    row with an absent operand absent as a whole)."""
+    dims = list(var.labels.dims)
+    if dims[-1] != PERIOD or periods < 1:
+        raise ValueError(f"shifted: needs {PERIOD!r} last and periods >= 1, got {dims}, {periods}")
+    vals = var.labels.values
+    out = np.full_like(vals, -1)
+    out[..., periods:] = vals[..., :-periods]
+    return _as_expression(var, out)
 
 
 def sparse_rows(
