@@ -62,7 +62,7 @@ def test_run_does_not_import_dask():
         "assert optimize(load_scenario(None, ['time.end=2027'])).status.ok"
     )
     assert loaded["linopy"] and loaded["xarray"]  # the probe ran a real optimisation
-    assert not loaded["dask.array"]
+    assert not loaded["dask"] and not loaded["dask.array"]
 
 
 def test_lazy_dask_check_still_recognises_dask_arrays():
@@ -78,6 +78,9 @@ def test_lazy_dask_check_still_recognises_dask_arrays():
         "a = da.zeros(4, chunks=2)\n"
         "assert isinstance(a, array_type('dask')) and not isinstance(np.zeros(2), LazyDaskArray)\n"
         "assert xr.DataArray(a).chunks == ((2, 2),)\n"
+        "from xarray.namedarray.utils import is_dask_collection, is_duck_dask_array\n"
+        "assert is_dask_collection(a) and is_duck_dask_array(a)\n"
+        "assert not is_dask_collection(np.zeros(2))\n"
     )
     loaded = _modules_after(code)
     assert loaded["dask.array"]

@@ -5,6 +5,9 @@
 importing ``dask.array`` (with scipy.fft): ~0.5 s of a 1.5 s command that never uses dask.
 No object can be a dask array before ``dask.array`` is imported, so the check is replaced by
 one that looks at ``sys.modules``: False until dask.array is loaded, then dask's own answer.
+Likewise ``is_dask_collection`` (asked by ``fillna`` and other ``apply_ufunc`` calls) imports
+``dask.base`` (~0.15 s) and looks dask up on the file system on every call; dask's own test
+starts with "has it a ``__dask_graph__``?", which is asked first here, without importing.
 """
 
 from __future__ import annotations
@@ -69,7 +72,26 @@ def defer_dask_import() -> bool:
             return True
 
     with _LOCK:
+        _defer_dask_collection_check()
         if "dask" in cache:  # xarray already looked (or we did)
             return bool(getattr(cache["dask"], "type", None) == (LazyDaskArray,))
         cache["dask"] = _LazyDask()
     return True
+
+
+def _defer_dask_collection_check() -> None:
+    try:
+        from xarray.namedarray import utils
+    except ImportError:  # pragma: no cover
+        return
+    original = getattr(utils, "is_dask_collection", None)
+    if original is None or getattr(original, "_fab2flop_lazy", False):
+        return
+
+    def is_dask_collection(x: object) -> bool:
+        # dask.base.is_dask_collection returns False at once for an object without
+        # __dask_graph__; only an object that has one needs dask to answer
+        return hasattr(x, "__dask_graph__") and bool(original(x))
+
+    is_dask_collection._fab2flop_lazy = True  # type: ignore[attr-defined]
+    utils.is_dask_collection = is_dask_collection
