@@ -138,7 +138,7 @@ def test_a_damaged_cache_file_is_ignored(tmp_path, monkeypatch):
     texts = _texts()
     good = parse_catalog_texts(texts, cache=True)
     (f,) = tmp_path.iterdir()
-    f.write_text('{"digest": "x", "files": ', encoding="utf-8")  # truncated
+    f.write_text(f.read_text(encoding="utf-8")[:-100], encoding="utf-8")  # truncated
     assert parse_catalog_texts(texts, cache=True).records == good.records
 
 
@@ -180,9 +180,20 @@ def test_concurrent_writers_leave_one_whole_file(tmp_path, monkeypatch):
     assert len(out) == 4 and all(r == out[0] for r in out)
     files = list(tmp_path.iterdir())
     assert len(files) == 1 and not files[0].name.endswith(".tmp")  # no temp file left over
-    assert json.loads(files[0].read_text(encoding="utf-8"))["digest"] in files[0].name
+    header = files[0].read_text(encoding="utf-8").splitlines()[0]
+    assert json.loads(header)["digest"] in files[0].name
 
 
 def test_load_catalog_is_the_shipped_catalog():
     cat = load_catalog()
     assert len(cat) > 600 and "nodes.N3.wafer_price_usd" in cat
+
+
+def test_group_index_answers_as_a_scan_of_the_records():
+    cat = load_catalog()
+    prefixes = {rid.rsplit(".", k)[0] for rid in cat.records for k in (1, 2, 3)}
+    for pre in sorted(prefixes) + ["nodes.", "no_such_group", ""]:
+        dotted = pre.rstrip(".") + "."
+        scan = sorted({k[len(dotted) :].split(".")[0] for k in cat.records if k.startswith(dotted)})
+        assert cat.group(pre) == scan, pre
+    assert "N3" in cat.group("nodes")

@@ -25,7 +25,7 @@ import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -139,9 +139,18 @@ class Catalog:
 
     def group(self, prefix: str) -> list[str]:
         """Names directly under ``prefix`` (e.g. ``group("nodes")`` → ``["N2", "N3", ...]``)."""
-        pre = prefix.rstrip(".") + "."
-        names = {k[len(pre) :].split(".", 1)[0] for k in self.records if k.startswith(pre)}
-        return sorted(names)
+        return list(self._children.get(prefix.rstrip("."), ()))
+
+    @cached_property
+    def _children(self) -> dict[str, list[str]]:
+        """Each dotted prefix → the sorted names directly under it (built once: ``group`` is
+        asked ~50 times while a network is built, a scan of every record each time)."""
+        kids: dict[str, set[str]] = {}
+        for rid in self.records:
+            parts = rid.split(".")
+            for i in range(1, len(parts)):
+                kids.setdefault(".".join(parts[:i]), set()).add(parts[i])
+        return {p: sorted(v) for p, v in kids.items()}
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Catalog:
         """A copy in which some values are replaced (source becomes ``scenario override``)."""
@@ -219,7 +228,7 @@ def parse_catalog_texts(texts: Mapping[str, str], cache: bool = False) -> Catalo
 
 # ---- cache of the parsed YAML -----------------------------------------------------------
 
-CACHE_FORMAT = 1  # bump when the cached layout changes
+CACHE_FORMAT = 2  # bump when the cached layout changes
 CACHE_DIR_ENV = "FAB2FLOP_CACHE_DIR"  # a folder, or empty to switch the cache off
 
 
@@ -250,12 +259,10 @@ def _encode(x: Any) -> Any:
     raise TypeError(f"cannot cache a {type(x).__name__}")
 
 
-def _decode(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {_decode(k): _decode(v) for k, v in x["m"]}
-    if isinstance(x, list):
-        return [_decode(v) for v in x]
-    return x
+def _mapping(obj: dict[str, Any]) -> dict[Any, Any]:
+    """``json.loads`` object hook: the inverse of :func:`_encode` for one mapping (called
+    innermost first, so its values are decoded already)."""
+    return {k: v for k, v in obj["m"]}
 
 
 def _read_cache(digest: str) -> dict[str, Any] | None:
@@ -263,10 +270,12 @@ def _read_cache(digest: str) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        blob = json.loads(path.read_text(encoding="utf-8"))
-        if blob.get("digest") != digest:
+        text = path.read_text(encoding="utf-8")
+        head, files = json.loads(text[: text.index("\n")]), text[text.index("\n") + 1 :]
+        if head.get("digest") != digest:
             return None
-        return {str(k): _decode(v) for k, v in blob["files"].items()}
+        parsed = json.loads(files, object_hook=_mapping)
+        return {str(k): v for k, v in parsed.items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # missing, unreadable or damaged: parse the YAML instead
 
@@ -278,12 +287,14 @@ def _write_cache(digest: str, parsed: Mapping[str, Any]) -> None:
     if path is None:
         return
     try:
-        blob = {"digest": digest, "files": {k: _encode(v) for k, v in parsed.items()}}
+        # line 1: a header; line 2: {stem: data}, every mapping written as {"m": [[k, v]...]}
+        head = json.dumps({"digest": digest, "format": CACHE_FORMAT})
+        body = json.dumps(_encode(dict(parsed)), separators=(",", ":"))
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(blob, f, separators=(",", ":"))
+                f.write(head + "\n" + body)
             os.replace(tmp, path)
         except BaseException:
             os.unlink(tmp)
