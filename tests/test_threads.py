@@ -146,3 +146,24 @@ print(f"done {ok} {count[0]}", flush=True)
     ticks = [ln for ln in p.stdout.splitlines() if ln.startswith("tick")]
     assert ticks == [f"tick {i}" for i in range(n)]
     assert "HiGHS" not in p.stdout
+
+
+def test_combine_equals_linopy_arithmetic_on_the_capacity_row():
+    from fab2flop.lp.terms import combine, lagged, present, shifted
+
+    net = build_network(load_scenario(None, SMALL))
+    m = build_lp(net).model
+    cap, new = m.variables["cap"], m.variables["new"]
+    life = net.ds["life_periods"].values[:, None]
+    by_ops = present(cap) - shifted(cap) - present(new) + lagged(new, life)
+    joined = combine(
+        (1, present(cap)), (-1, shifted(cap)), (-1, present(new)), (1, lagged(new, life))
+    )
+    np.testing.assert_array_equal(joined.vars.values, by_ops.vars.values)
+    np.testing.assert_array_equal(joined.coeffs.values, by_ops.coeffs.values)
+    np.testing.assert_array_equal(joined.const.values, by_ops.const.values)
+    # the t-1 term of a stock row has coefficient -1 wherever cap exists a period earlier
+    lab = cap.labels.values
+    k = 1  # second of the four parts: -shifted(cap)
+    has_prev = lab[..., :-1] >= 0
+    assert np.all(joined.coeffs.values[..., 1:, k][has_prev] == -1.0)

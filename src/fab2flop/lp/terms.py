@@ -105,6 +105,24 @@ def shifted(var: linopy.Variable, periods: int = 1) -> linopy.LinearExpression:
     return _as_expression(var, out)
 
 
+def combine(*parts: tuple[float, linopy.LinearExpression]) -> linopy.LinearExpression:
+    """Σ sign · expression for expressions with the same dims and coords (e.g. the outputs
+    of :func:`present`, :func:`shifted` and :func:`lagged` of one variable family), joined
+    along the term dimension in numpy: one expression built instead of one linopy merge
+    per ``+``/``-`` (the 4-part capacity-stock row: ~46 ms with operators, ~18 ms here)."""
+    first = parts[0][1]
+    dims = first.vars.dims[:-1]
+    for _, e in parts:
+        if e.vars.dims[:-1] != dims or e.vars.shape[:-1] != first.vars.shape[:-1]:
+            raise ValueError(f"combine: dims {e.vars.dims[:-1]} differ from {dims}")
+    v = np.concatenate([e.vars.values for _, e in parts], axis=-1)
+    c = np.concatenate([sign * e.coeffs.values for sign, e in parts], axis=-1)
+    coords = {d: first.vars.coords[d] for d in dims if d in first.vars.coords}
+    out = expression(first.model, v, np.where(v >= 0, c, 0.0), dims, coords)
+    const = sum(sign * e.const.values for sign, e in parts)
+    return out + xr.DataArray(const, coords=coords, dims=dims) if np.any(const) else out
+
+
 def sparse_rows(
     model: linopy.Model,
     parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
