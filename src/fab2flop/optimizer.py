@@ -150,7 +150,8 @@ def optimize(
     t2 = time.perf_counter()
     meth = Solver(method) if method is not None else None
     try:
-        _absorb_highs_banner()
+        if not net.scenario.solver.log:  # with solver.log the banner belongs to the log
+            _absorb_highs_banner()
         st, term = lp.model.solve(
             solver_name="highs", io_api="direct", **_highs_options(net.scenario, meth)
         )
