@@ -167,3 +167,26 @@ def test_combine_equals_linopy_arithmetic_on_the_capacity_row():
     k = 1  # second of the four parts: -shifted(cap)
     has_prev = lab[..., :-1] >= 0
     assert np.all(joined.coeffs.values[..., 1:, k][has_prev] == -1.0)
+
+
+def test_present_with_a_coefficient_matches_linopy_and_checks_labels():
+    import xarray as xr
+
+    from fab2flop.constants import PROCESS
+    from fab2flop.lp.terms import present
+
+    net = build_network(load_scenario(None, SMALL))
+    m = build_lp(net).model
+    cap = m.variables["cap"]
+    procs = net.ds.indexes[PROCESS]
+    w = xr.DataArray(np.arange(1.0, len(procs) + 1.0), coords={PROCESS: procs})
+    e = present(cap, w)
+    lab = cap.labels.values
+    # coefficient of process i is i + 1 wherever cap exists, 0 (an empty term) elsewhere
+    want = np.where(lab >= 0, (np.arange(len(procs)) + 1.0)[:, None, None], 0.0)
+    np.testing.assert_array_equal(e.coeffs.values[..., 0], want)
+    np.testing.assert_array_equal(e.vars.values[..., 0], lab)
+    with pytest.raises(ValueError):  # labels of a shared dim differ: refused, as v1 would
+        present(cap, w.assign_coords({PROCESS: [f"x{i}" for i in range(len(procs))]}))
+    with pytest.raises(ValueError, match="NaN"):
+        present(cap, w.where(w > 1))  # NaN for the first process, which has capacity

@@ -190,7 +190,7 @@ def define_activity(lp: LP) -> None:
     am = (act.labels >= 0).values
     bmask = am & buildable[:, None, None]
     avail_da = xr.DataArray(ds["availability"].values, coords={PROCESS: ds.indexes[PROCESS]})
-    lhs = present(act) - present(cap) * avail_da + lagged(new, lags, coef)
+    lhs = present(act) - present(cap, avail_da) + lagged(new, lags, coef)
     m.add_constraints(
         lhs <= 0, name="activity-ramp", mask=_masked(net, bmask, (PROCESS, REGION, PERIOD))
     )
@@ -316,7 +316,7 @@ def define_fleet(lp: LP) -> None:
         s_a = lp.scaling.accelerator
         # deploy is in model units (natural / s_a): natural units counted in s_mean units
         w = xr.DataArray(s_a / s_a.mean(), coords={ACCELERATOR: ds.indexes[ACCELERATOR]})
-        total = (present(dep) * w).sum(ACCELERATOR)
+        total = present(dep, w).sum(ACCELERATOR)
         rhs = _masked(net, np.where(fin, capv / s_a.mean(), 0.0), (REGION, PERIOD))
         m.add_constraints(total <= rhs, name="export-cap", mask=_masked(net, fin, (REGION, PERIOD)))
 
@@ -358,15 +358,15 @@ def spend_terms(lp: LP) -> dict[str, linopy.LinearExpression]:
     )
     out = {
         "capex": lagged(new, lags, coef),
-        "fixed_om": present(cap) * fixed,
-        "variable": present(act) * varc,
+        "fixed_om": present(cap, fixed),
+        "variable": present(act, varc),
     }
     if "deploy" in m.variables:
         dc = xr.DataArray(
             ds["acc_deploy_cost_usd"].values * lp.scaling.accelerator / lp.scaling.money,
             coords={ACCELERATOR: ds.indexes[ACCELERATOR]},
         )
-        out["systems"] = present(m.variables["deploy"]) * dc
+        out["systems"] = present(m.variables["deploy"], dc)
     return out
 
 
@@ -393,7 +393,7 @@ def compute_expression(lp: LP) -> linopy.LinearExpression | None:
         / lp.scaling.compute
     )
     w = xr.DataArray(h, coords={ACCELERATOR: ds.indexes[ACCELERATOR]})
-    return (present(lp.model.variables["inst"]) * w).sum([ACCELERATOR, REGION])
+    return present(lp.model.variables["inst"], w).sum([ACCELERATOR, REGION])
 
 
 def define_money(lp: LP) -> None:

@@ -73,23 +73,43 @@ def lagged(
     return linopy.LinearExpression(ds, var.model)
 
 
-def _as_expression(var: linopy.Variable, labels: np.ndarray) -> linopy.LinearExpression:
-    """One term per slot: coefficient 1 where ``labels`` holds a variable, else an empty term."""
+def _as_expression(
+    var: linopy.Variable, labels: np.ndarray, coeffs: np.ndarray | float = 1.0
+) -> linopy.LinearExpression:
+    """One term per slot: ``coeffs`` where ``labels`` holds a variable, else an empty term."""
     lab = var.labels
     vals = labels[..., None]
+    c = np.broadcast_to(np.asarray(coeffs, dtype=float), labels.shape)[..., None]
+    if np.isnan(c[vals >= 0]).any():  # v1 refuses a NaN constant, legacy reads it as 0
+        raise ValueError(f"coefficient of {var.name!r} is NaN where the variable exists")
     ds = xr.Dataset(
         {
-            "coeffs": ([*lab.dims, TERM], np.where(vals >= 0, 1.0, 0.0)),
+            "coeffs": ([*lab.dims, TERM], np.where(vals >= 0, c, 0.0)),
             "vars": ([*lab.dims, TERM], vals),
+            "const": (lab.dims, np.zeros(labels.shape)),
         },
         coords=lab.coords,
     )
     return linopy.LinearExpression(ds, var.model)
 
 
-def present(var: linopy.Variable) -> linopy.LinearExpression:
-    """``var`` as an expression whose absent (masked) slots count as zero in sums."""
-    return _as_expression(var, var.labels.values)
+def present(var: linopy.Variable, coeff: xr.DataArray | float = 1.0) -> linopy.LinearExpression:
+    """``coeff · var`` as an expression whose absent (masked) slots count as zero in sums.
+
+    ``coeff`` is a number or a DataArray over some of ``var``'s dims with the same labels
+    (checked: a mismatch raises, as v1 semantics would), broadcast over the others. Passing
+    it here builds one expression instead of two (``present(var) * coeff``).
+    """
+    lab = var.labels
+    if isinstance(coeff, xr.DataArray):
+        extra = set(coeff.dims) - set(lab.dims)
+        if extra:
+            raise ValueError(f"present: coefficient dims {sorted(extra)} not in {lab.dims}")
+        xr.align(lab, coeff, join="exact")  # raises on differing labels of a shared dim
+        return _as_expression(
+            var, lab.values, coeff.broadcast_like(lab).transpose(*lab.dims).values
+        )
+    return _as_expression(var, lab.values, float(coeff))
 
 
 def shifted(var: linopy.Variable, periods: int = 1) -> linopy.LinearExpression:
