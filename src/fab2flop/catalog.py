@@ -20,16 +20,20 @@ A record's id is the file stem and the path joined by dots: ``nodes.N3.wafer_pri
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import CatalogError
+from .yaml_io import SafeLoader, safe_load
 
 Number = float | int
 Value = Number | str | dict[int, Number]
@@ -135,9 +139,18 @@ class Catalog:
 
     def group(self, prefix: str) -> list[str]:
         """Names directly under ``prefix`` (e.g. ``group("nodes")`` → ``["N2", "N3", ...]``)."""
-        pre = prefix.rstrip(".") + "."
-        names = {k[len(pre) :].split(".", 1)[0] for k in self.records if k.startswith(pre)}
-        return sorted(names)
+        return list(self._children.get(prefix.rstrip("."), ()))
+
+    @cached_property
+    def _children(self) -> dict[str, list[str]]:
+        """Each dotted prefix → the sorted names directly under it (built once: ``group`` is
+        asked ~50 times while a network is built, a scan of every record each time)."""
+        kids: dict[str, set[str]] = {}
+        for rid in self.records:
+            parts = rid.split(".")
+            for i in range(1, len(parts)):
+                kids.setdefault(".".join(parts[:i]), set()).add(parts[i])
+        return {p: sorted(v) for p, v in kids.items()}
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Catalog:
         """A copy in which some values are replaced (source becomes ``scenario override``)."""
@@ -190,26 +203,113 @@ def _walk(node: Any, path: list[str], out: dict[str, Record], fname: str) -> Non
     )
 
 
-def parse_catalog_texts(texts: Mapping[str, str]) -> Catalog:
-    """Build a catalog from ``{file stem: YAML text}`` (used by tests and by load_catalog)."""
-    out: dict[str, Record] = {}
+def parse_catalog_texts(texts: Mapping[str, str], cache: bool = False) -> Catalog:
+    """Build a catalog from ``{file stem: YAML text}`` (used by tests and by load_catalog).
+
+    With ``cache=True`` the parsed YAML (not the validated records: validation runs every
+    time, so a change of the record schema cannot be hidden by a stale cache) is read from,
+    or written to, :func:`catalog_cache_dir`, keyed by the hash of the texts.
+    """
     h = hashlib.sha256()
     for stem in sorted(texts):
-        text = texts[stem]
         h.update(stem.encode())
-        h.update(text.encode())
-        data = yaml.safe_load(text) or {}
-        _walk(data, [stem], out, f"{stem}.yaml")
-    return Catalog(out, h.hexdigest()[:16])
+        h.update(texts[stem].encode())
+    digest = h.hexdigest()
+    parsed = _read_cache(digest) if cache else None
+    if parsed is None:
+        parsed = {stem: safe_load(texts[stem]) or {} for stem in sorted(texts)}
+        if cache:
+            _write_cache(digest, parsed)
+    out: dict[str, Record] = {}
+    for stem in sorted(parsed):
+        _walk(parsed[stem], [stem], out, f"{stem}.yaml")
+    return Catalog(out, digest[:16])
+
+
+# ---- cache of the parsed YAML -----------------------------------------------------------
+
+CACHE_FORMAT = 2  # bump when the cached layout changes
+CACHE_DIR_ENV = "FAB2FLOP_CACHE_DIR"  # a folder, or empty to switch the cache off
+
+
+def catalog_cache_dir() -> Path | None:
+    """``$FAB2FLOP_CACHE_DIR`` (empty: no cache), else ``$XDG_CACHE_HOME/fab2flop``, else
+    ``~/.cache/fab2flop``."""
+    env = os.environ.get(CACHE_DIR_ENV)
+    if env is not None:
+        return Path(env) if env.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "fab2flop"
+
+
+def _cache_file(digest: str) -> Path | None:
+    d = catalog_cache_dir()
+    # the loader is part of the key: the C and Python loaders agree, but say which one wrote it
+    return None if d is None else d / f"catalog-v{CACHE_FORMAT}-{SafeLoader.__name__}-{digest}.json"
+
+
+def _encode(x: Any) -> Any:
+    """JSON-safe form that keeps mapping keys' types (YAML years are int keys)."""
+    if isinstance(x, dict):
+        return {"m": [[_encode(k), _encode(v)] for k, v in x.items()]}
+    if isinstance(x, list):
+        return [_encode(v) for v in x]
+    if x is None or isinstance(x, str | int | float):  # bool is an int
+        return x
+    raise TypeError(f"cannot cache a {type(x).__name__}")
+
+
+def _mapping(obj: dict[str, Any]) -> dict[Any, Any]:
+    """``json.loads`` object hook: the inverse of :func:`_encode` for one mapping (called
+    innermost first, so its values are decoded already)."""
+    return {k: v for k, v in obj["m"]}
+
+
+def _read_cache(digest: str) -> dict[str, Any] | None:
+    path = _cache_file(digest)
+    if path is None:
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+        head, files = json.loads(text[: text.index("\n")]), text[text.index("\n") + 1 :]
+        if head.get("digest") != digest:
+            return None
+        parsed = json.loads(files, object_hook=_mapping)
+        return {str(k): v for k, v in parsed.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # missing, unreadable or damaged: parse the YAML instead
+
+
+def _write_cache(digest: str, parsed: Mapping[str, Any]) -> None:
+    """Write atomically (temp file in the same folder, then rename): a concurrent reader sees
+    the old file, no file, or the whole new one; concurrent writers write the same bytes."""
+    path = _cache_file(digest)
+    if path is None:
+        return
+    try:
+        # line 1: a header; line 2: {stem: data}, every mapping written as {"m": [[k, v]...]}
+        head = json.dumps({"digest": digest, "format": CACHE_FORMAT})
+        body = json.dumps(_encode(dict(parsed)), separators=(",", ":"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(head + "\n" + body)
+            os.replace(tmp, path)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except (OSError, TypeError, ValueError):
+        return  # a read-only home or an uncachable value: no cache, same catalog
 
 
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
-    """Load the catalog shipped with the package (cached)."""
+    """Load the catalog shipped with the package (cached in memory and, parsed, on disk)."""
     root = resources.files("fab2flop") / "data" / "catalog"
     texts = {
         p.name[: -len(".yaml")]: p.read_text(encoding="utf-8")
         for p in root.iterdir()
         if p.name.endswith(".yaml")
     }
-    return parse_catalog_texts(texts)
+    return parse_catalog_texts(texts, cache=True)

@@ -7,10 +7,8 @@
 
 from __future__ import annotations
 
-import os
-import sys
+import threading
 import time
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .constants import Objective, Solver, Status
@@ -38,27 +36,36 @@ def _highs_options(scenario: Scenario, method: Solver | None) -> dict:
     return opts
 
 
-@contextmanager
-def _quiet_stdout(enabled: bool):
-    """Silence the solver's C++ banner on file descriptor 1 (it would corrupt --json)."""
-    if not enabled:
-        yield
+_BANNER_LOCK = threading.Lock()
+_banner_written = False
+
+
+def _absorb_highs_banner() -> None:
+    """Have HiGHS write its once-per-process banner to no console, before linopy makes one.
+
+    highspy 1.16 prints "Running HiGHS 1.16.0 ... Copyright ..." on stdout when the first
+    ``highspy.Highs`` object is made, and linopy makes that object before any option can be
+    passed, so ``output_flag=False`` comes too late for it (it would corrupt ``run --json``).
+    HiGHS writes the banner once per process: writing it first through a bare HiGHS object
+    with ``log_to_console=False`` sends it nowhere, and later objects do not print it again.
+    Unlike redirecting file descriptor 1, this leaves other threads' output alone. Once per
+    process, under a lock.
+    """
+    global _banner_written
+    if _banner_written:
         return
-    sys.stdout.flush()
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # captured streams (tests) have no fd
-        yield
-        return
-    saved = os.dup(fd)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), fd)
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
+    with _BANNER_LOCK:
+        if _banner_written:
+            return
+        try:
+            from highspy import _core
+
+            h = _core._Highs()
+            h.setOptionValue("log_to_console", False)
+            h.run()  # an empty model: writes the header (to the log only) and returns
+        except Exception:  # pragma: no cover - another highspy: the --json test catches it
+            pass
+        _banner_written = True
 
 
 def _status(linopy_status: str, termination: str) -> Status:
@@ -125,8 +132,11 @@ def optimize(
     options: LPOptions | None = None,
 ) -> Results:
     """Decide what to build where and when; return a :class:`~fab2flop.results.Results`."""
+    from ._compat import defer_dask_import
     from .lp.model import build_lp
     from .results import Results
+
+    defer_dask_import()  # before the network's first xarray array (no-op if dask is loaded)
 
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -140,10 +150,11 @@ def optimize(
     t2 = time.perf_counter()
     meth = Solver(method) if method is not None else None
     try:
-        with _quiet_stdout(not net.scenario.solver.log):
-            st, term = lp.model.solve(
-                solver_name="highs", io_api="direct", **_highs_options(net.scenario, meth)
-            )
+        if not net.scenario.solver.log:  # with solver.log the banner belongs to the log
+            _absorb_highs_banner()
+        st, term = lp.model.solve(
+            solver_name="highs", io_api="direct", **_highs_options(net.scenario, meth)
+        )
     except Exception as exc:  # the solver itself failed: a status, not a traceback
         timings["solve_s"] = time.perf_counter() - t2
         return Results.failed(net, Status.ERROR, f"solver error: {exc}", timings, lp)

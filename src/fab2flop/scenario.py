@@ -36,6 +36,7 @@ from .constants import CarrierKind, Category, Objective, Scope, Solver
 from .errors import ScenarioError
 from .events import Event, check_events
 from .finance.schema import FinanceConfig
+from .yaml_io import safe_load
 
 Series = float | dict[int, float]
 
@@ -552,7 +553,7 @@ def default_scenario_text() -> str:
 
 def _parse_value(text: str) -> Any:
     try:
-        return yaml.safe_load(text)
+        return safe_load(text)
     except yaml.YAMLError:
         return text
 
@@ -648,14 +649,14 @@ def load_scenario_dict(
 ) -> tuple[dict[str, Any], str]:
     """The raw dict of a scenario file (None → the embedded default) and its origin label."""
     if source is None or str(source) == DEFAULT_SCENARIO:
-        return yaml.safe_load(default_scenario_text()), "default scenario"
+        return safe_load(default_scenario_text()), "default scenario"
     path = Path(source)
     if not path.is_file():
         raise ScenarioError(
             f"scenario file {str(path)!r} does not exist", [("SCENARIO", str(path), "a YAML file")]
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ScenarioError(
             f"{path}: not valid YAML: {exc}", [("<file>", str(path), "valid YAML")]

@@ -10,7 +10,6 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 from rich import box
 from rich.console import Console
 from rich.table import Table
@@ -93,12 +92,14 @@ def _echo_json(payload: Any) -> None:
 
 
 def _parse_sets(sets: Sequence[str]) -> dict[str, Any]:
+    from ..yaml_io import safe_load  # not at import: `--help` needs no YAML
+
     out: dict[str, Any] = {}
     for item in sets:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise Fab2FlopError(f"--set {item!r}: expected FIELD=VALUE, e.g. --set hbm_stacks=6")
-        out[key.strip()] = yaml.safe_load(raw)
+        out[key.strip()] = safe_load(raw)
     return out
 
 

@@ -58,8 +58,11 @@ def run(
 
         fail(f"--solver {method!r}: expected one of choose, simplex, ipm, pdlp")
 
+    from .._compat import defer_dask_import
     from ..network import build_network
     from ..optimizer import optimize
+
+    defer_dask_import()  # before the first xarray array: saves ~0.5 s of dask.array import
 
     status_console = err_console if as_json else console
     with status_console.status("building the supply-chain network...") as st:

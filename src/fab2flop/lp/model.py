@@ -23,9 +23,7 @@ functions on the same decisions gets the LP's capacity, fleet and spend.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import linopy
@@ -44,7 +42,16 @@ from ..constants import (
 )
 from ..network import Network
 from .registry import Registry, registers
-from .terms import constraint, expression, lag_terms, lagged, sparse_rows, stack_terms
+from .terms import (
+    constraint,
+    expression,
+    lag_terms,
+    lagged,
+    present,
+    shifted,
+    sparse_rows,
+    stack_terms,
+)
 
 MONEY_SCALE = 1e9  # model money unit: billion USD
 COMPUTE_SCALE = 1e6  # model compute unit: million H100-equivalents
@@ -443,15 +450,15 @@ def spend_terms(lp: LP) -> dict[str, linopy.LinearExpression]:
     )
     out = {
         "capex": lagged(new, capex.lags, capex.weights),
-        "fixed_om": cap * fixed,
-        "variable": act * varc,
+        "fixed_om": present(cap, fixed),
+        "variable": present(act, varc),
     }
     if "deploy" in m.variables:
         dc = xr.DataArray(
             dyn.systems_spend(sc.accelerator[:, None], ds["acc_deploy_cost_usd"].values) / sc.money,
             coords={ACCELERATOR: ds.indexes[ACCELERATOR], PERIOD: ds.indexes[PERIOD]},
         )
-        out["systems"] = m.variables["deploy"] * dc
+        out["systems"] = present(m.variables["deploy"], dc)
     return out
 
 
@@ -478,7 +485,7 @@ def compute_expression(lp: LP) -> linopy.LinearExpression | None:
         / lp.scaling.compute
     )
     w = xr.DataArray(h, coords={ACCELERATOR: ds.indexes[ACCELERATOR]})
-    return (lp.model.variables["inst"] * w).sum([ACCELERATOR, REGION])
+    return present(lp.model.variables["inst"], w).sum([ACCELERATOR, REGION])
 
 
 @registers("cash")
@@ -494,7 +501,8 @@ def define_money(lp: LP) -> None:
     if b.carry_over:
         cash = m.variables["cash"]
         growth = (1.0 + b.cash_interest_rate) ** net.periods.dt
-        m.add_constraints(cash - growth * cash.shift({PERIOD: 1}) + spend == fund, name="cash")
+        lhs = present(cash) - growth * shifted(cash) + spend
+        m.add_constraints(lhs == fund, name="cash")
     else:
         m.add_constraints(spend <= fund, name="cash")
 
@@ -546,32 +554,16 @@ DEFINE_ORDER: tuple[Callable[[LP], None], ...] = (
 )
 
 
-@contextmanager
-def _legacy_semantics():
-    """The model relies on masked (absent) variable slots counting as zero in sums, linopy's
-    'legacy' semantics. Pin them while building, whatever the user's global setting."""
-    opts = getattr(linopy, "options", None)
-    old = None
-    try:
-        if opts is not None and "semantics" in getattr(opts, "_defaults", {"semantics": 0}):
-            old = opts["semantics"]
-            opts["semantics"] = "legacy"
-    except Exception:  # older linopy: legacy is the only behaviour
-        old = None
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*absent slots.*")
-        warnings.filterwarnings("ignore", message=".*paired with the operand.*")
-        try:
-            yield
-        finally:
-            if old is not None:
-                opts["semantics"] = old
-
-
 def build_lp(net: Network, hooks: tuple[Hook, ...] = (), options: LPOptions | None = None) -> LP:
-    """Create the linopy model of ``net``; ``hooks`` may add constraints before the objective."""
-    with _legacy_semantics():
-        return _build_lp(net, hooks, options or LPOptions())
+    """Create the linopy model of ``net``; ``hooks`` may add constraints before the objective.
+
+    Safe to call from several threads at once: nothing here reads or sets process-wide state.
+    The expressions do not depend on ``linopy.options["semantics"]`` (absent slots are
+    written as empty terms, see :mod:`fab2flop.lp.terms`), so the model is the same under
+    "legacy" and "v1" and no semantics warning is raised. Hooks must keep to the same rule:
+    :func:`~fab2flop.lp.terms.present` for a masked variable in arithmetic.
+    """
+    return _build_lp(net, hooks, options or LPOptions())
 
 
 def _build_lp(net: Network, hooks: tuple[Hook, ...], options: LPOptions) -> LP:

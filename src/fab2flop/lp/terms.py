@@ -5,6 +5,14 @@ coefficient matrix creates a term for every pair, zeros included. The supply-cha
 is sparse (a process touches two to five carriers), so balance rows are assembled here from
 label arrays directly, with one term per non-zero. The same goes for per-process time lags
 (lead times, lives, ramps differ by process), which linopy's ``shift`` cannot express.
+
+Every builder here writes an absent slot (a masked variable, a period before the horizon) as
+a term with no variable (label -1, coefficient 0) and a zero constant, so it counts as zero
+in sums under both of linopy's arithmetic semantics ("legacy" and "v1", a process-wide
+``linopy.options["semantics"]``). The model is therefore built the same whatever that
+setting, without touching it, which keeps building safe from several threads at once. Use
+:func:`present` wherever a masked variable enters arithmetic and :func:`shifted` instead of
+``Variable.shift``: v1 would make the whole row absent at such a slot, legacy warns.
 """
 
 from __future__ import annotations
@@ -91,6 +99,58 @@ def stack_terms(
     v = np.concatenate(vv, axis=-1)
     c = np.concatenate(cc, axis=-1)
     return v, np.where(v >= 0, c, 0.0)
+
+
+def _as_expression(
+    var: linopy.Variable, labels: np.ndarray, coeffs: np.ndarray | float = 1.0
+) -> linopy.LinearExpression:
+    """One term per slot: ``coeffs`` where ``labels`` holds a variable, else an empty term."""
+    lab = var.labels
+    vals = labels[..., None]
+    c = np.broadcast_to(np.asarray(coeffs, dtype=float), labels.shape)[..., None]
+    if np.isnan(c[vals >= 0]).any():  # v1 refuses a NaN constant, legacy reads it as 0
+        raise ValueError(f"coefficient of {var.name!r} is NaN where the variable exists")
+    ds = xr.Dataset(
+        {
+            "coeffs": ([*lab.dims, TERM], np.where(vals >= 0, c, 0.0)),
+            "vars": ([*lab.dims, TERM], vals),
+            "const": (lab.dims, np.zeros(labels.shape)),
+        },
+        coords=lab.coords,
+    )
+    return linopy.LinearExpression(ds, var.model)
+
+
+def present(var: linopy.Variable, coeff: xr.DataArray | float = 1.0) -> linopy.LinearExpression:
+    """``coeff · var`` as an expression whose absent (masked) slots count as zero in sums.
+
+    ``coeff`` is a number or a DataArray over some of ``var``'s dims with the same labels
+    (checked: a mismatch raises, as v1 semantics would), broadcast over the others. Passing
+    it here builds one expression instead of two (``present(var) * coeff``).
+    """
+    lab = var.labels
+    if isinstance(coeff, xr.DataArray):
+        extra = set(coeff.dims) - set(lab.dims)
+        if extra:
+            raise ValueError(f"present: coefficient dims {sorted(extra)} not in {lab.dims}")
+        xr.align(lab, coeff, join="exact")  # raises on differing labels of a shared dim
+        return _as_expression(
+            var, lab.values, coeff.broadcast_like(lab).transpose(*lab.dims).values
+        )
+    return _as_expression(var, lab.values, float(coeff))
+
+
+def shifted(var: linopy.Variable, periods: int = 1) -> linopy.LinearExpression:
+    """``var`` at ``t - periods`` (``periods`` ≥ 1) along its last dimension, ``period``; zero
+    before the horizon (``Variable.shift`` marks those slots absent, and v1 semantics make a
+    row with an absent operand absent as a whole)."""
+    dims = list(var.labels.dims)
+    if dims[-1] != PERIOD or periods < 1:
+        raise ValueError(f"shifted: needs {PERIOD!r} last and periods >= 1, got {dims}, {periods}")
+    vals = var.labels.values
+    out = np.full_like(vals, -1)
+    out[..., periods:] = vals[..., :-periods]
+    return _as_expression(var, out)
 
 
 def sparse_rows(
