@@ -271,6 +271,10 @@ class Results:
             }
             (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=_json_default))
             (tmp / "summary.json").write_text(self.to_json())
+            if len(self.network.catalog):  # the sourced values this run used, for audit and load
+                recs = {r.id: r.to_dict() for r in self.network.catalog}
+                (tmp / "catalog.json").write_text(json.dumps(recs, default=_json_default))
+                files.append("catalog.json")
             _to_netcdf(self.network.ds, tmp / "network.nc")
             if self.status.ok:
                 _to_netcdf(self.dataset, tmp / "results.nc")
@@ -296,7 +300,7 @@ class Results:
         catalog: metrics and the bottleneck report are recomputed from the saved Datasets."""
         import yaml
 
-        from .catalog import Catalog
+        from .catalog import Catalog, Record
         from .scenario import Scenario
 
         d = Path(out_dir)
@@ -309,10 +313,14 @@ class Results:
             np.asarray(net_ds["year"].values, float),
             float(net_ds.attrs["dt_years"]),
         )
+        records: dict = {}
+        if (d / "catalog.json").is_file():  # runs saved before catalog.json load without it
+            raw = json.loads((d / "catalog.json").read_text())
+            records = {k: Record.model_validate(v) for k, v in raw.items()}
         net = Network(
             ds=net_ds,
             scenario=scenario,
-            catalog=Catalog({}, str(meta.get("data_hash", ""))),
+            catalog=Catalog(records, str(meta.get("data_hash", ""))),
             periods=periods,
             processes=[],
             carriers={},
