@@ -27,6 +27,7 @@ from .constants import (
     Category,
     Status,
 )
+from .dependence import dependence_summary
 from .network import Network
 
 if TYPE_CHECKING:
@@ -365,6 +366,7 @@ class Results:
                 ],
                 "bottlenecks": [b.to_dict() for b in self.bottlenecks[:200]],
                 "notes": self.network.notes,
+                "dependence": dependence_summary(self),
             }
         )
         return base

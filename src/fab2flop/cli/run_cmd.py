@@ -139,6 +139,7 @@ def _print_summary(res, top: int) -> None:
         f"[bold]All-in capex per GW:[/] {fmt_usd(s['capex_per_gw_usd'])}   "
         f"[bold]Regional share ({s['periods'][-1]}):[/] {share or '-'}"
     )
+    console.print(f"[bold]Dependence:[/] {s['dependence'].get('line', '-')}", highlight=False)
     for note in s.get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
     tm = res.timings
