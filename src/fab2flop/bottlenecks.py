@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .constants import CARRIER, PERIOD, PROCESS, REGION, Objective
+from .policy import policy_bottlenecks
 
 if TYPE_CHECKING:
     from .lp.model import LP
@@ -210,6 +211,7 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
                 )
             )
 
+    out += policy_bottlenecks(lp, usd)  # the policy-max-share family (fab2flop.policy)
     if "cash" in m.constraints and not minimise:
         con = m.constraints["cash"]
         fund = np.nan_to_num(con.rhs.values)
@@ -262,7 +264,11 @@ def bottlenecks(lp: LP) -> list[Bottleneck]:
 
 def first_binding(items: list[Bottleneck]) -> Bottleneck | None:
     """The earliest-period binding external limit (not a carrier balance or money)."""
-    ext = [b for b in items if b.constraint in ("market-cap", "capacity-max", "export-cap")]
+    ext = [
+        b
+        for b in items
+        if b.constraint in ("market-cap", "capacity-max", "export-cap", "policy-max-share")
+    ]
     if not ext:
         return None
     return min(ext, key=lambda b: (str(b.period), -b.importance))
@@ -319,6 +325,13 @@ def group_bottlenecks(items: list[Bottleneck]) -> list[BottleneckGroup]:
             )
         )
     # external limits first (what a strategist can negotiate), then by importance
-    ext = {"market-cap": 0, "capacity-max": 0, "export-cap": 0, "cash": 1, "compute-path": 1}
+    ext = {
+        "market-cap": 0,
+        "capacity-max": 0,
+        "export-cap": 0,
+        "policy-max-share": 0,
+        "cash": 1,
+        "compute-path": 1,
+    }
     out.sort(key=lambda g: (ext.get(g.constraint, 2), -g.importance, str(g.first_period)))
     return out

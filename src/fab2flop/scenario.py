@@ -34,6 +34,7 @@ from pydantic import (
 
 from .constants import CarrierKind, Category, Objective, Scope, Solver
 from .errors import ScenarioError
+from .policy import PolicyConfig, check_policy_regions
 
 Series = float | dict[int, float]
 
@@ -367,6 +368,9 @@ class Scenario(_Model):
         default_factory=dict, description="generated process name -> fields to replace"
     )
     solver: SolverConfig = Field(default_factory=SolverConfig)
+    policy: Annotated[PolicyConfig, AfterValidator(check_policy_regions)] = Field(
+        default_factory=PolicyConfig
+    )
 
     @field_validator("regions", mode="before")
     @classmethod
