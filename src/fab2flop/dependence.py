@@ -221,12 +221,15 @@ def spend_by_vendor(res: Results) -> dict[str, np.ndarray]:
 
 
 def export_controlled_regions(res: Results) -> list[str]:
-    """Regions whose deployments need an export approval: the catalog flags them
+    """Enabled regions whose deployments need an export approval: the catalog flags them
     (``regions.<R>.export_controlled``) or the scenario caps their deployments."""
     net = res.network
     cap = np.asarray(net.ds["deploy_cap_units_per_year"].values, float)
+    enabled = np.asarray(net.ds["region_enabled"].values, bool)
     out = []
     for j, r in enumerate(net.ds.indexes[REGION]):
+        if not enabled[j]:
+            continue
         flag = float(net.catalog.value(f"regions.{r}.export_controlled", 0.0) or 0.0)
         if flag > 0 or np.isfinite(cap[j]).any():
             out.append(str(r))
