@@ -185,7 +185,7 @@ def compare(
             "spend_total_ratio": total / v0 if v0 else None,
         }
         if y.kind == "flow":
-            rows = []
+            rows: list[dict[str, Any]] = []
             for yr in years:
                 v, used = y.at(yr)
                 rows.append(

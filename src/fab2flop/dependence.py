@@ -52,6 +52,7 @@ INPUT_UNITS = {
     "accelerators": "H100e/year",
 }
 OWN_CHAIN_CATEGORIES = ("fabs", "memory", "packaging", "accelerators")
+SPEND_KINDS = ("capex", "fixed_om", "variable")
 RULE = (
     "each worldwide carrier is one pool per period, mixed in proportion to where its units "
     "were made (inventory carries its mix forward); a unit is free of region R when the "
@@ -204,9 +205,9 @@ def spend_by_vendor(res: Results) -> dict[str, np.ndarray]:
     io = np.asarray(net.ds["io"].values, float)
     carriers = [str(c) for c in net.ds.indexes[CARRIER]]
     acc_vendor = {str(net.fleet[a].carrier): v for a, v in vendor_of(res).items() if a in net.fleet}
-    spend = sum(
-        np.asarray(ds[f"spend_{k}_usd"].sum(REGION).values, float)
-        for k in ("capex", "fixed_om", "variable")
+    spend = np.sum(
+        [np.asarray(ds[f"spend_{k}_usd"].sum(REGION).values, float) for k in SPEND_KINDS],
+        axis=0,
     )  # (P,T)
     cat = [str(c) for c in net.ds["category"].values]
     out: dict[str, np.ndarray] = {}
@@ -253,7 +254,7 @@ def dependence_of(res: Results) -> dict[str, Any]:
     regions = [str(r) for r in net.ds.indexes[REGION]]
     by_vendor = compute_by_vendor(res)
     spend_v = spend_by_vendor(res)
-    spend_tot = sum(spend_v.values()) if spend_v else np.zeros(len(total))
+    spend_tot = np.sum(list(spend_v.values()), axis=0) if spend_v else np.zeros(len(total))
     prod = input_production(res)
     by_region, hh = {}, {}
     for name, x in prod.items():

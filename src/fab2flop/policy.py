@@ -126,7 +126,9 @@ def _row_terms(lp: LP) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np
         w_dep = np.array([cw.get(c, 0.0) for c in acc_c]) / net.periods.dt  # (A,)
         for rc in capped:
             j = regions.index(rc)
-            parts = [(act[:, j, :][w_out > 0], w_out[w_out > 0], 0.0)]
+            parts: list[tuple[np.ndarray, Any, Any]] = [
+                (act[:, j, :][w_out > 0], w_out[w_out > 0], 0.0)
+            ]
             for r in range(R):
                 parts.append((act[:, r, :][w_in > 0], 0.0, w_in[w_in > 0]))
                 if dep is not None and (w_dep > 0).any():
