@@ -223,7 +223,7 @@ def policy_bottlenecks(lp: LP, usd: Callable[[float, int], float | None]) -> lis
                 + (
                     f"; one more percentage point of share is {pp.removeprefix('worth ')}."
                     if per_pp > 0
-                    else " (nothing else supplies it then, so a higher share alone buys nothing)."
+                    else "; nothing else supplies it then, so raising the share alone buys nothing."
                 ),
             )
         )
