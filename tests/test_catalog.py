@@ -61,7 +61,7 @@ NEEDED = [
     "regions.TW.fab_capex_multiplier",
     "supply.packaging.cowos.world_wpm",
     "supply.wafers.N3.world_wpm",
-    "supply.merchant.nvidia_dc_gpus_per_year",
+    "supply.merchant.NVIDIA.dc_units_per_year",
     "nodes.N3.wafer_price_usd",
     "nodes.N3.defect_density_per_cm2",
     "nodes.N2.fab_capex_usd_per_wpm",

@@ -30,13 +30,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .constants import ACCELERATOR, CARRIER, H100_FLOPS_BF16_DENSE, PERIOD, PROCESS, REGION
+from .constants import (
+    ACCELERATOR,
+    CARRIER,
+    H100_FLOPS_BF16_DENSE,
+    PERIOD,
+    PROCESS,
+    REGION,
+)
 
 if TYPE_CHECKING:
     from .network import Network
     from .results import Results
 
-INPUT = "input"  # dimension of the critical inputs (to fold into constants.py)
 OWN = "own"
 # critical inputs: carriers by name pattern; accelerators are the fleet's carriers
 CRITICAL_INPUTS: dict[str, tuple[str, ...]] = {

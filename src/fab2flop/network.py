@@ -19,6 +19,7 @@ import xarray as xr
 from .catalog import Catalog, load_catalog
 from .constants import ACCELERATOR, CARRIER, PERIOD, PROCESS, REGION, CarrierKind, Scope
 from .errors import NetworkError, ScenarioError
+from .events import EventArrays, EventIndex, apply_events
 from .scenario import CarrierSpec, ProcessSpec, Scenario
 from .supplychain import MW_IT, MW_POWER, FleetItem, SupplyChain, build_supply_chain
 from .timeseries import Periods, series_at
@@ -39,6 +40,7 @@ class Network:
     fleet: dict[str, FleetItem]
     notes: list[str] = field(default_factory=list)
     build_seconds: float = 0.0
+    events_applied: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def regions(self) -> list[str]:
@@ -56,18 +58,26 @@ class Network:
 
 
 def _funding(scenario: Scenario, periods: Periods, notes: list[str]) -> np.ndarray:
-    """Money arriving in each period [USD], from the funders' shares and profiles.
+    """Money arriving in each period [USD], all funders together."""
+    return _funding_by_funder(scenario, periods, notes)[1].sum(axis=0)
+
+
+def _funding_by_funder(
+    scenario: Scenario, periods: Periods, notes: list[str]
+) -> tuple[list[str], np.ndarray]:
+    """Money arriving in each period from each funder [USD]: names and a (funder, period)
+    array, from the funders' shares and profiles (one row ``budget`` when none is given).
 
     A funder's money is spread over its own years ``start..end`` by its profile; years
     outside the horizon are lost to the plan (and said so in ``notes``).
     """
     b = scenario.budget
-    out = np.zeros(len(periods))
     funders = b.funders
     if not funders:  # the whole budget, flat over the horizon
-        return np.full(len(periods), b.total_usd / len(periods))
+        return ["budget"], np.full((1, len(periods)), b.total_usd / len(periods))
+    out = np.zeros((len(funders), len(periods)))
     dt = periods.dt
-    for f in funders:
+    for i, f in enumerate(funders):
         amount = f.amount_usd if f.amount_usd is not None else (f.share or 0.0) * b.total_usd
         years = np.arange(f.start, f.end + 1, dtype=float)  # the funder's own years
         k = np.arange(len(years), dtype=float)
@@ -84,7 +94,7 @@ def _funding(scenario: Scenario, periods: Periods, notes: list[str]) -> np.ndarr
         idx = np.searchsorted(periods.years, own - 1e-9)
         hit = periods.years[np.clip(idx, 0, len(periods) - 1)]
         ok = (idx < len(periods)) & (np.abs(hit - own) < 1e-9)
-        np.add.at(out, idx[ok], amount * w[ok])
+        np.add.at(out[i], idx[ok], amount * w[ok])
         lost = amount * w[~ok].sum()
         if lost > 0:
             notes.append(
@@ -92,12 +102,12 @@ def _funding(scenario: Scenario, periods: Periods, notes: list[str]) -> np.ndarr
                 "horizon and is not available to the plan"
             )
     shares = sum(f.share or 0.0 for f in funders)
-    if funders and all(f.share is not None for f in funders) and shares < 1 - 1e-9:
+    if all(f.share is not None for f in funders) and shares < 1 - 1e-9:
         notes.append(
             f"funders' shares add up to {shares:.0%}: {1 - shares:.0%} of budget.total_usd "
             "has no funder and never arrives"
         )
-    return out
+    return [f.name for f in funders], out
 
 
 def _pue(procs: list[ProcessSpec]) -> float:
@@ -264,7 +274,39 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
 
     # money
     notes = list(sc.notes)
-    funding = _funding(scenario, periods, notes)
+    funders, by_funder = _funding_by_funder(scenario, periods, notes)
+    events_applied: list[dict[str, Any]] = []
+    if scenario.events:
+        # the contract arrays an event may change, modified in place
+        arrays = EventArrays(
+            availability=avail,
+            destroyed_fraction=destroyed,
+            existing=existing,
+            open_lead_periods=open_lead,
+            capex_usd_per_unit=capex,
+            var_cost_usd_per_unit=var,
+            acc_unit_cost_usd=a_cost,
+            acc_deploy_cost_usd=a_deploy,
+            deploy_cap_units_per_year=deploy_cap,
+            funding_by_funder=by_funder,
+        )
+        index = EventIndex(
+            processes=list(pidx),
+            categories=[str(c) for c in category],
+            main_output=[str(c) for c in out_carrier],
+            exists=exists,
+            buildable=buildable & ~unlimited,
+            lead=lead,
+            regions=regions,
+            periods=list(periods.labels),
+            years=years,
+            dt=periods.dt,
+            acc_carrier=[f.carrier for f in fleet.values()],
+            acc_merchant=np.array([f.kind == "merchant" for f in fleet.values()], bool),
+            funders=funders,
+        )
+        events_applied = apply_events(list(scenario.events), arrays, index)
+    funding = by_funder.sum(axis=0)
     disc = (1.0 + scenario.objective.discount_rate) ** -(years - years[0])
 
     dims_prt = (PROCESS, REGION, PERIOD)
@@ -330,4 +372,5 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
         fleet=fleet,
         notes=notes,
         build_seconds=time.perf_counter() - t0,
+        events_applied=events_applied,
     )

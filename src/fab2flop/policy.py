@@ -12,23 +12,25 @@ input in the same period::
 Use, not production, is the base: with production as the base the plan could dilute the
 share by making units elsewhere and throwing them away. Units stored for later count
 against the period they are made in. The constraint family is ``policy-max-share``
-(input × region × period); :func:`policy_bottlenecks` reports its duals as the value of
-one more percentage point of allowed share.
+(input × region × period), registered like every other family
+(:mod:`fab2flop.lp.registry`): its dual is the value of one more unit of the input allowed
+from the region beyond its cap, and ``rhs_policy-max-share`` is the allowed amount
+``s_R · use`` at the solution.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated, Any
 
 import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from .dependence import CRITICAL_INPUTS, INPUT, input_carriers
+from .constants import INPUT, PERIOD, REGION
+from .dependence import CRITICAL_INPUTS, INPUT_UNITS, input_carriers
+from .lp.registry import registers
 
 if TYPE_CHECKING:
-    from .bottlenecks import Bottleneck
     from .lp.model import LP, Hook
     from .scenario import Scenario
 
@@ -93,46 +95,52 @@ def policy_hooks(scenario: Scenario) -> tuple[Hook, ...]:
     return (define_policy,) if pol is not None and pol.max_share_from else ()
 
 
-def _weights(lp: LP, carriers: dict[str, float], side: np.ndarray) -> np.ndarray:
-    """(P,) model units of the input per model unit of activity, from io of one side."""
+def _group_scale(lp: LP, carriers: dict[str, float]) -> float:
+    """Natural units of an input per model unit of its rows: its first carrier's scale."""
+    cpos = {str(c): i for i, c in enumerate(lp.net.ds.indexes["carrier"])}
+    return float(lp.scaling.carrier[cpos[next(iter(carriers))]])
+
+
+def _weights(lp: LP, carriers: dict[str, float], side: np.ndarray, s_g: float) -> np.ndarray:
+    """(P,) model units of the input (natural / ``s_g``) per model unit of activity, from
+    the io of one side."""
     ds = lp.net.ds
     cpos = {str(c): i for i, c in enumerate(ds.indexes["carrier"])}
-    s_c = lp.scaling.carrier
     w = np.zeros(ds.sizes["process"])
     for c, wc in carriers.items():
-        j = cpos[c]
-        w += wc * side[:, j] * lp.scaling.process / s_c[j]
+        w += wc * side[:, cpos[c]] * lp.scaling.process / s_g
     return w
 
 
-def _row_terms(lp: LP) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np.ndarray]:
-    """Terms of every (input, capped region, period) row: variable labels and two
-    coefficient arrays, what the region makes and what the plan uses (model units), each
-    (G, Rc, T, K); the row is ``made - share * use <= 0``."""
+def _row_terms(lp: LP) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.ndarray]:
+    """Terms of every (input, region, period) row: the inputs with their scales, variable
+    labels and two coefficient arrays, what the region makes and what the plan uses (model
+    units of the input), each (G, R, T, K); the row is ``made - share * use <= 0``."""
     net, ds, m = lp.net, lp.net.ds, lp.model
     pol = net.scenario.policy
     io = np.asarray(ds["io"].values, float)
     out_, inp = np.clip(io, 0, None), np.clip(-io, 0, None)
-    regions = [str(r) for r in ds.indexes["region"]]
     act = m.variables["act"].labels.values  # (P,R,T)
     R, T = act.shape[1], act.shape[2]
     dep = m.variables["deploy"].labels.values if "deploy" in m.variables else None  # (A,R,T)
     acc_c = [str(c) for c in ds["acc_carrier"].values]
     groups = {g: cw for g, cw in input_carriers(net).items() if g in pol.inputs}
-    capped = [r for r in pol.max_share_from if r in regions]
+    scales = {g: _group_scale(lp, cw) for g, cw in groups.items()}
     rows: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-    for cw in groups.values():
-        w_out, w_in = _weights(lp, cw, out_), _weights(lp, cw, inp)
-        w_dep = np.array([cw.get(c, 0.0) for c in acc_c]) / net.periods.dt  # (A,)
-        for rc in capped:
-            j = regions.index(rc)
-            parts: list[tuple[np.ndarray, Any, Any]] = [
-                (act[:, j, :][w_out > 0], w_out[w_out > 0], 0.0)
-            ]
-            for r in range(R):
-                parts.append((act[:, r, :][w_in > 0], 0.0, w_in[w_in > 0]))
-                if dep is not None and (w_dep > 0).any():
-                    parts.append((dep[:, r, :][w_dep > 0], 0.0, w_dep[w_dep > 0]))
+    for g, cw in groups.items():
+        w_out, w_in = _weights(lp, cw, out_, scales[g]), _weights(lp, cw, inp, scales[g])
+        # deploy is in model units (natural / scale_accelerator), an amount in the period
+        w_dep = np.array(
+            [cw.get(c, 0.0) * s for c, s in zip(acc_c, lp.scaling.accelerator, strict=True)]
+        ) / (net.periods.dt * scales[g])  # (A,)
+        use_parts: list[tuple[np.ndarray, np.ndarray]] = []
+        for r in range(R):
+            use_parts.append((act[:, r, :][w_in > 0], w_in[w_in > 0]))
+            if dep is not None and (w_dep > 0).any():
+                use_parts.append((dep[:, r, :][w_dep > 0], w_dep[w_dep > 0]))
+        for j in range(R):
+            parts = [(act[:, j, :][w_out > 0], w_out[w_out > 0], 0.0)]
+            parts += [(v, 0.0, c) for v, c in use_parts]
             v = np.concatenate([p[0] for p in parts])  # (K,T)
             made = np.concatenate([np.broadcast_to(p[1], len(p[0])) for p in parts])
             use = np.concatenate([np.broadcast_to(p[2], len(p[0])) for p in parts])
@@ -144,98 +152,44 @@ def _row_terms(lp: LP) -> tuple[list[str], list[str], np.ndarray, np.ndarray, np
 
     def stack(i: int, fill: float) -> np.ndarray:
         arr = [np.pad(x[i], [(0, 0), (0, K - x[i].shape[1])], constant_values=fill) for x in rows]
-        return np.stack(arr).reshape(len(groups), len(capped), T, K) if arr else np.zeros(0)
+        return np.stack(arr).reshape(len(groups), R, T, K) if arr else np.zeros(0)
 
-    return list(groups), capped, stack(0, -1), stack(1, 0.0), stack(2, 0.0)
+    return scales, stack(0, -1), stack(1, 0.0), stack(2, 0.0)
 
 
-def define_policy(lp: LP) -> None:
-    """Add the ``policy-max-share`` rows (see the module docstring) for every capped region
-    and critical input, in the periods the region makes some of it."""
+def _expr(lp: LP, coeffs: np.ndarray, labels: np.ndarray, coords: dict) -> Any:
     import linopy
 
-    ds, m, pol = lp.net.ds, lp.model, lp.net.scenario.policy
-    groups, capped, vv, c_made, c_use = _row_terms(lp)
-    if not groups or not capped:
+    dims = (*coords, "_term")
+    ds = xr.Dataset({"coeffs": (dims, coeffs), "vars": (dims, labels)}, coords=coords)
+    return linopy.LinearExpression(ds, lp.model)
+
+
+@registers(FAMILY)
+def define_policy(lp: LP) -> None:
+    """Add the ``policy-max-share`` rows (see the module docstring) for every capped region
+    and critical input, in the periods the region makes some of it. The row's limit,
+    ``share * use``, moves with the plan: it is registered in ``lp.limits``; the inputs'
+    scales, units and names go to ``lp.coords`` for the solution reader."""
+    ds, pol = lp.net.ds, lp.net.scenario.policy
+    scales, vv, c_made, c_use = _row_terms(lp)
+    regions = [str(r) for r in ds.indexes[REGION]]
+    if not scales or not any(r in pol.max_share_from for r in regions):
         return
-    share = np.array([pol.max_share_from[r] for r in capped])[None, :, None, None]
-    dims = (INPUT, "region", "period")
-    coords = {INPUT: groups, "region": capped, "period": ds.indexes["period"]}
-    expr = linopy.LinearExpression(
-        xr.Dataset(
-            {"coeffs": ((*dims, "_term"), c_made - share * c_use), "vars": ((*dims, "_term"), vv)},
-            coords=coords,
-        ),
-        m,
+    groups = list(scales)
+    share = np.array([pol.max_share_from.get(r, 1.0) for r in regions])[None, :, None, None]
+    coords = {INPUT: groups, REGION: ds.indexes[REGION], PERIOD: ds.indexes[PERIOD]}
+    made = _expr(lp, c_made, vv, coords)
+    limit = _expr(lp, share * c_use, vv, coords)
+    rows = (c_made > 0).any(axis=3) & (share[..., 0] < 1.0)
+    mask = xr.DataArray(rows, coords=coords, dims=tuple(coords))
+    lp.model.add_constraints(made - limit <= 0, name=FAMILY, mask=mask)
+    lp.limits[FAMILY] = limit
+    lp.coords[f"scale_{INPUT}"] = xr.DataArray([scales[g] for g in groups], {INPUT: groups})
+    lp.coords[f"{INPUT}_unit"] = xr.DataArray([INPUT_UNITS[g] for g in groups], {INPUT: groups})
+    lp.coords[f"{INPUT}_label"] = xr.DataArray(
+        [g.replace("_", " ") for g in groups], {INPUT: groups}
     )
-    makes = (c_made > 0).any(axis=3) & (share[..., 0] < 1.0)
-    m.add_constraints(expr <= 0, name=FAMILY, mask=xr.DataArray(makes, coords=coords, dims=dims))
-
-
-def policy_bottlenecks(lp: LP, usd: Callable[[float, int], float | None]) -> list[Bottleneck]:
-    """Binding ``policy-max-share`` rows as bottlenecks: what one more unit of the input
-    allowed from the region beyond its cap is worth (per natural unit a year, like every
-    other capacity), and in the description what one more percentage point of share is
-    worth at the plan's use that period (zero when the cap shuts the input out entirely)."""
-    from .bottlenecks import Bottleneck, _worth
-    from .dependence import INPUT_UNITS
-
-    m, net = lp.model, lp.net
-    if FAMILY not in m.constraints:
-        return []
-    con = m.constraints[FAMILY]
-    dual = np.nan_to_num(con.dual.values)
-    pol = net.scenario.policy
-    minimise = net.scenario.objective.kind.value == "min_cost_for_path"
-    groups, _, vars_, _, c_use = _row_terms(lp)
-    x = np.zeros(int(m._xCounter))
-    for name in m.variables:
-        v = m.variables[name]
-        lab = v.labels.values.ravel()
-        ok = lab >= 0
-        x[lab[ok]] = np.nan_to_num(v.solution.values.ravel())[ok]
-    use_at = np.where(vars_ >= 0, c_use * x[np.clip(vars_, 0, None)], 0.0).sum(-1)
-    scale = _group_scales(lp, groups)
-    regions = list(con.dual.indexes["region"])
-    periods = list(con.dual.indexes["period"])
-    out = []
-    for g, r, t in zip(*np.nonzero(np.abs(dual) > 1e-9), strict=True):
-        s = float(pol.max_share_from[regions[r]])
-        y = abs(dual[g, r, t])
-        per_unit = y / scale[g]
-        per_pp = y * 0.01 * float(use_at[g, r, t])
-        unit = INPUT_UNITS[groups[g]].split("/")[0].rstrip("s") + "/year"
-        worth = _worth(usd(per_unit, int(t)), per_unit, minimise, lp.scaling.compute)
-        pp = _worth(usd(per_pp, int(t)), per_pp, minimise, lp.scaling.compute)
-        name = groups[g].replace("_", " ")
-        out.append(
-            Bottleneck(
-                FAMILY,
-                groups[g],
-                str(regions[r]),
-                periods[t],
-                per_unit,
-                unit,
-                usd(per_unit, int(t)),
-                y * (s * float(use_at[g, r, t]) + 1.0),
-                f"One more {unit} of {name} from {regions[r]} beyond its {s:.0%} cap in "
-                f"{periods[t]} is {worth}"
-                + (
-                    f"; one more percentage point of share is {pp.removeprefix('worth ')}."
-                    if per_pp > 0
-                    else "; nothing else supplies it then, so raising the share alone buys nothing."
-                ),
-            )
-        )
-    return out
-
-
-def _group_scales(lp: LP, groups: list[str]) -> list[float]:
-    """Natural units of a group per model unit (its carriers share one scale)."""
-    ds = lp.net.ds
-    cpos = {str(c): i for i, c in enumerate(ds.indexes["carrier"])}
-    cw = input_carriers(lp.net)
-    return [float(lp.scaling.carrier[cpos[next(iter(cw[g]))]]) for g in groups]
 
 
 __all__ = [
@@ -243,6 +197,5 @@ __all__ = [
     "PolicyConfig",
     "check_policy_regions",
     "define_policy",
-    "policy_bottlenecks",
     "policy_hooks",
 ]

@@ -13,27 +13,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
+from . import metrics
 from .bottlenecks import Bottleneck, bottlenecks, first_binding, group_bottlenecks
-from .constants import (
-    ACCELERATOR,
-    CARRIER,
-    H100_FLOPS_BF16_DENSE,
-    HOURS_PER_YEAR,
-    PERIOD,
-    PROCESS,
-    REGION,
-    Category,
-    Status,
-)
+from .constants import ACCELERATOR, PERIOD, PROCESS, REGION, Status
 from .dependence import dependence_summary
+from .lp.registry import Registry
+from .metrics import SPEND_CATEGORIES, MetricParams, with_metrics
 from .network import Network
+from .solution import read_solution
+from .timeseries import Periods
 
 if TYPE_CHECKING:
     from .lp.model import LP
 
-SPEND_CATEGORIES = [c.value for c in Category]
+__all__ = ["Results", "SPEND_CATEGORIES", "metric_params", "process_labels"]
 
 
 def _version() -> str:
@@ -42,36 +38,42 @@ def _version() -> str:
     return __version__
 
 
-def _primal(m) -> np.ndarray:
-    """Flat vector of primal values indexed by linopy variable label."""
-    n = int(m._xCounter)
-    x = np.zeros(n)
-    for name in m.variables:
-        v = m.variables[name]
-        lab = v.labels.values.ravel()
-        sol = np.nan_to_num(v.solution.values.ravel())
-        ok = lab >= 0
-        x[lab[ok]] = sol[ok]
-    return x
+def _f(x: Any) -> float | None:
+    """A scalar metric as a float; None where it is undefined (NaN)."""
+    v = float(x)
+    return None if np.isnan(v) else v
 
 
-def _evaluate(expr, x: np.ndarray) -> xr.DataArray:
-    """Value of a linopy expression at primal ``x`` (dims of the expression, no _term)."""
-    vars_ = expr.vars
-    coeffs = expr.coeffs
-    vals = np.where(vars_.values >= 0, coeffs.values * x[np.clip(vars_.values, 0, None)], 0.0)
-    return xr.DataArray(vals.sum(axis=-1), coords=vars_.isel(_term=0).coords, dims=vars_.dims[:-1])
+def metric_params(net: Network) -> MetricParams:
+    """The fleet assumptions of the metrics, from the network's catalog."""
+    cat = net.catalog
+    return MetricParams(
+        utilization=cat.number("datacenters.fleet.utilization", 1.0),
+        mfu_training=cat.number("datacenters.fleet.mfu_training", 0.4),
+        max_training_run_days=cat.number("datacenters.fleet.max_training_run_days", 100.0),
+        largest_cluster_share=cat.number("datacenters.fleet.largest_cluster_share", 1.0),
+    )
 
 
-def _sol(m, name: str, scale) -> xr.DataArray:
-    v = m.variables[name]
-    s = v.solution.fillna(0.0)
-    return s * scale
+def process_labels(net: Network) -> list[str]:
+    """Plain-language name of each process (its spec's ``label``, else its name)."""
+    by_name = {p.name: p for p in net.processes}
+    out = []
+    for name in net.ds.indexes[PROCESS]:
+        spec = by_name.get(name)
+        label = getattr(spec, "label", "") if spec is not None else ""
+        out.append(label or str(name).replace("_", " "))
+    return out
 
 
 @dataclass
 class Results:
-    """Outcome of one optimisation run."""
+    """Outcome of one optimisation run.
+
+    ``dataset`` is the results Dataset: the solution in natural units (see
+    :mod:`fab2flop.solution`) plus per-period metrics (:mod:`fab2flop.metrics`); with the
+    network Dataset and ``registry`` it is all the metrics and the bottleneck report need.
+    """
 
     status: Status
     message: str
@@ -81,6 +83,7 @@ class Results:
     bottlenecks: list[Bottleneck] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    registry: Registry | None = None
 
     def __repr__(self) -> str:
         s = f"<Results {self.status.value}"
@@ -111,99 +114,13 @@ class Results:
 
     @classmethod
     def from_lp(cls, lp: LP, status: Status, timings: dict[str, float]) -> Results:
-        m, net = lp.model, lp.net
-        ds_net = net.ds
-        sc = lp.scaling
-        dt = net.periods.dt
-        pscale = xr.DataArray(sc.process, coords={PROCESS: ds_net.indexes[PROCESS]})
-        ascale = xr.DataArray(sc.accelerator, coords={ACCELERATOR: ds_net.indexes[ACCELERATOR]})
-        x = _primal(m)
-        out = xr.Dataset(coords={k: v for k, v in ds_net.coords.items()})
-        out["new_capacity"] = _sol(m, "new", pscale)
-        out["capacity"] = (
-            _sol(m, "cap", pscale)
-            + xr.where(ds_net["buildable"] & ~ds_net["unlimited"], 0.0, ds_net["existing"])
-            * ds_net["exists"]
-        )
-        out["activity"] = _sol(m, "act", pscale)
-        out["inventory"] = _sol(
-            m, "inv", xr.DataArray(sc.carrier, coords={CARRIER: ds_net.indexes[CARRIER]})
-        )
-        if "deploy" in m.variables:
-            out["deployed"] = _sol(m, "deploy", ascale)
-            out["installed"] = _sol(m, "inst", ascale)
-        else:
-            shape = (ds_net.sizes[ACCELERATOR], ds_net.sizes[REGION], ds_net.sizes[PERIOD])
-            z = xr.DataArray(
-                np.zeros(shape),
-                coords=[
-                    ds_net.indexes[ACCELERATOR],
-                    ds_net.indexes[REGION],
-                    ds_net.indexes[PERIOD],
-                ],
-            )
-            out["deployed"] = z
-            out["installed"] = z
-        flops = ds_net["flops_bf16_dense"]
-        out["compute_flops_regional"] = (out["installed"] * flops).sum(ACCELERATOR)
-        out["compute_flops"] = out["compute_flops_regional"].sum(REGION)
-        out["compute_h100e"] = out["compute_flops"] / H100_FLOPS_BF16_DENSE
-        out["installed_units"] = out["installed"].sum(REGION)
-
-        # money, by kind and category
-        terms = lp.spend_terms or {}
-        parts = {k: _evaluate(e, x) * sc.money for k, e in terms.items()}
-        for k in ("capex", "fixed_om", "variable"):
-            out[f"spend_{k}_usd"] = parts[k]
-        out["spend_systems_usd"] = parts.get("systems", xr.zeros_like(out["deployed"]))
-        cat = ds_net["category"].values
-        rate_out = np.array(
-            [
-                ds_net["carrier_kind"].sel({CARRIER: c}).item() == "rate"
-                for c in ds_net["main_output"].values
-            ]
-        )
-        spend_cat = np.zeros((len(SPEND_CATEGORIES), ds_net.sizes[PERIOD]))
-        ci = {c: i for i, c in enumerate(SPEND_CATEGORIES)}
-        capex_p = parts["capex"].sum(REGION).values
-        fixed_p = parts["fixed_om"].sum(REGION).values
-        var_p = parts["variable"].sum(REGION).values
-        for p in range(len(cat)):
-            spend_cat[ci[cat[p]]] += capex_p[p]
-            spend_cat[ci[Category.OPERATIONS.value]] += fixed_p[p]
-            target = Category.OPERATIONS.value if rate_out[p] else cat[p]
-            spend_cat[ci[target]] += var_p[p]
-        spend_cat[ci[Category.SYSTEMS.value]] += (
-            out["spend_systems_usd"].sum([ACCELERATOR, REGION]).values
-        )
-        out["spend_usd"] = xr.DataArray(
-            spend_cat,
-            coords={"category": SPEND_CATEGORIES, PERIOD: ds_net.indexes[PERIOD]},
-            dims=("category", PERIOD),
-        )
-        out["funding_usd"] = ds_net["funding_usd"]
-        if "cash" in m.variables:
-            out["cash_usd"] = _sol(m, "cash", sc.money)
-        # power and facilities
-        if "datacenter" in ds_net.indexes[PROCESS]:
-            out["datacenter_mw_it"] = out["capacity"].sel({PROCESS: "datacenter"}, drop=True)
-        kw = ds_net["kw_it_per_unit"]
-        out["fleet_mw_it"] = (out["installed"] * kw).sum(ACCELERATOR) / 1e3
-        out["fleet_mw_facility"] = out["fleet_mw_it"] * ds_net["pue"]
-        util = net.catalog.number("datacenters.fleet.utilization", 1.0)
-        out["energy_twh"] = out["fleet_mw_facility"].sum(REGION) * util * HOURS_PER_YEAR * dt / 1e6
-        # duals, natural layout (objective units per model unit)
-        for name in m.constraints:
-            d = m.constraints[name].dual
-            if d is not None:
-                out[f"dual_{name}"] = d
-        out = _largest_run(out, net)
+        """Read a solved LP once; nothing after this touches it."""
+        net = lp.net
+        sol = read_solution(lp, status)
+        sol.coords["process_label"] = (PROCESS, process_labels(net))
+        out = with_metrics(net.ds, sol, metric_params(net))
         out.attrs.update(
             {
-                "status": status.value,
-                "objective_value": float(m.objective.value or 0.0),
-                "objective": net.scenario.objective.kind.value,
-                "dt_years": dt,
                 "data_hash": net.catalog.data_hash,
                 "scenario_yaml": net.scenario.to_yaml(),
                 "version": _version(),
@@ -213,15 +130,16 @@ class Results:
         res = cls(
             status,
             "optimal",
-            float(m.objective.value or 0.0),
+            float(out.attrs["objective_value"]),
             out,
             net,
-            bottlenecks(lp),
+            bottlenecks(net.ds, out, lp.registry),
             dict(timings),
             cls._meta(net, timings),
+            lp.registry,
         )
-        res.meta["n_variables"] = int(m.nvars)
-        res.meta["n_constraints"] = int(m.ncons)
+        res.meta["n_variables"] = int(lp.model.nvars)
+        res.meta["n_constraints"] = int(lp.model.ncons)
         return res
 
     # ----------------------------------------------------------------- metrics
@@ -234,84 +152,32 @@ class Results:
         return {str(c): float(v) for c, v in zip(s["category"].values, s.values, strict=True)}
 
     def total_spend(self) -> float:
-        return float(self.dataset["spend_usd"].sum())
+        return float(metrics.total_spend(self.dataset["spend_usd"]))
 
     def residual_value_usd(self) -> float:
         """Undepreciated value (straight line) of what the plan owns at the horizon's end."""
-        ds, net = self.dataset, self.network
-        years = net.periods.years
-        end = years[-1] + net.periods.dt
-        life_y = net.ds["life_periods"].values * net.periods.dt
-        rem = np.clip(1.0 - (end - years[None, :]) / life_y[:, None], 0.0, 1.0)  # (P,T)
-        capex = (ds["new_capacity"] * net.ds["capex_usd_per_unit"]).values  # (P,R,T)
-        val = float((capex * rem[:, None, :]).sum())
-        alife = net.ds["acc_life_periods"].values * net.periods.dt
-        arem = np.clip(1.0 - (end - years[None, :]) / alife[:, None], 0.0, 1.0)  # (A,T)
-        # accelerators at what the plan paid in cash through the chain (own lines' capex
-        # has its residual above), plus the systems bought with them
-        ccost = self.carrier_unit_costs()
-        acc_c = net.ds["acc_carrier"].values
-        unit = ccost.sel({CARRIER: acc_c}).values + net.ds["acc_deploy_cost_usd"].values
-        dep = ds["deployed"].values  # (A,R,T)
-        val += float((dep * unit[:, None, :] * arem[:, None, :]).sum())
-        return val
+        return float(metrics.residual_value_usd(self.network.ds, self.dataset))
 
-    def carrier_unit_costs(self, rounds: int = 6) -> xr.DataArray:
-        """Average cash cost of one unit of each carrier made in each period [USD/unit].
-
-        A process's unit cost is its variable cost plus the cost of its inputs; a carrier's
-        is the production-weighted mean over the processes that make it (capex excluded:
-        own lines keep their own residual value). Periods without production take the
-        carrier's mean over the horizon. Inputs are resolved by repeated passes (chains
-        here are at most four deep: allocation -> stack -> accelerator).
-        """
-        net, ds = self.network, self.dataset
-        io = net.ds["io"].values  # (P,C)
-        act = ds["activity"].values.sum(axis=1)  # (P,T) summed over regions
-        var = (net.ds["var_cost_usd_per_unit"] * ds["activity"]).values.sum(axis=1)  # (P,T)
-        out_ = np.clip(io, 0, None)
-        inp = np.clip(-io, 0, None)
-        made = out_.T @ act  # (C,T) units made per year
-        cost = np.zeros(made.shape)
-        for _ in range(rounds):
-            spent = var + act * (inp @ cost)  # (P,T) USD per year incl. inputs
-            share = out_ / np.maximum(out_.sum(axis=1, keepdims=True), 1e-300)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                c = (share.T @ spent) / made
-                mean = (share.T @ spent).sum(axis=1) / made.sum(axis=1)
-            cost = np.where(made > 0, c, np.nan_to_num(mean)[:, None])
-            cost = np.nan_to_num(cost)
-        return xr.DataArray(
-            cost,
-            coords={CARRIER: net.ds.indexes[CARRIER], PERIOD: net.ds.indexes[PERIOD]},
-            dims=(CARRIER, PERIOD),
-        )
+    def carrier_unit_costs(self, rounds: int | None = None) -> xr.DataArray:
+        """Average cash cost of one unit of each carrier made in each period [USD/unit]
+        (see :func:`fab2flop.metrics.carrier_unit_costs`)."""
+        return metrics.carrier_unit_costs(self.network.ds, self.dataset, rounds)
 
     def h100e_hours(self) -> float:
-        return float(self.dataset["compute_h100e"].sum()) * self.network.periods.dt * HOURS_PER_YEAR
+        return float(metrics.h100e_hours(self.network.ds, self.dataset))
 
     def cost_per_h100e_hour(self) -> float | None:
         """(Spend − value left at the end) / H100e-hours delivered in the horizon [USD]."""
-        hours = self.h100e_hours()
-        if hours <= 0:
-            return None
-        return (self.total_spend() - self.residual_value_usd()) / hours
+        return _f(metrics.cost_per_h100e_hour(self.network.ds, self.dataset))
 
     def capex_per_gw(self) -> float | None:
         """Capital spend (all but electricity and O&M) per GW of peak facility power [USD/GW]."""
-        gw = float(self.dataset["fleet_mw_facility"].sum(REGION).max()) / 1e3
-        if gw <= 0:
-            return None
-        ops = self.spend_by_category().get(Category.OPERATIONS.value, 0.0)
-        return (self.total_spend() - ops) / gw
+        return _f(metrics.capex_per_gw(self.dataset))
 
     def regional_share(self, period=None) -> dict[str, float]:
-        c = self.dataset["compute_flops_regional"]
+        c = metrics.regional_share(self.dataset)
         c = c.isel({PERIOD: -1}) if period is None else c.sel({PERIOD: period})
-        tot = float(c.sum())
-        if tot <= 0:
-            return {str(r): 0.0 for r in c[REGION].values}
-        return {str(r): float(v) / tot for r, v in zip(c[REGION].values, c.values, strict=True)}
+        return {str(r): float(v) for r, v in zip(c[REGION].values, c.values, strict=True)}
 
     # ----------------------------------------------------------------- output
     def summary(self) -> dict[str, Any]:
@@ -323,14 +189,14 @@ class Results:
             "objective": self.network.scenario.objective.kind.value,
             "objective_value": self.objective_value,
             "meta": self.meta,
+            "events": self.network.events_applied,  # what each scenario event did
         }
         if not self.status.ok:
             return base
         ds = self.dataset
-        rshare_by_period = ds["compute_flops_regional"] / ds["compute_flops"].where(
-            ds["compute_flops"] > 0
-        )
-        fb = first_binding(self.bottlenecks)
+        rshare_by_period = metrics.regional_share(ds)
+        fb = first_binding(self.bottlenecks, self.registry)
+        residual = metrics.residual_value_usd(self.network.ds, ds)
         base.update(
             {
                 "periods": self.periods,
@@ -345,12 +211,14 @@ class Results:
                 "funding_usd": [float(v) for v in ds["funding_usd"].values],
                 "spend_total_usd": self.total_spend(),
                 "funding_total_usd": float(ds["funding_usd"].sum()),
-                "residual_value_usd": self.residual_value_usd(),
-                "cost_per_h100e_hour_usd": self.cost_per_h100e_hour(),
+                "residual_value_usd": float(residual),
+                "cost_per_h100e_hour_usd": _f(
+                    metrics.cost_per_h100e_hour(self.network.ds, ds, residual)
+                ),
                 "capex_per_gw_usd": self.capex_per_gw(),
                 "regional_share": self.regional_share(),
                 "regional_share_by_period": {
-                    str(r): [float(v) for v in rshare_by_period.sel({REGION: r}).fillna(0).values]
+                    str(r): [float(v) for v in rshare_by_period.sel({REGION: r}).values]
                     for r in ds.indexes[REGION]
                 },
                 "facility_power_gw": [
@@ -362,7 +230,7 @@ class Results:
                 ],
                 "first_binding": fb.to_dict() if fb else None,
                 "bottleneck_groups": [
-                    g.to_dict() for g in group_bottlenecks(self.bottlenecks)[:50]
+                    g.to_dict() for g in group_bottlenecks(self.bottlenecks, self.registry)[:50]
                 ],
                 "bottlenecks": [b.to_dict() for b in self.bottlenecks[:200]],
                 "notes": self.network.notes,
@@ -375,7 +243,8 @@ class Results:
         return json.dumps(self.summary(), indent=indent, default=_json_default)
 
     def save(self, out_dir: str | Path) -> list[Path]:
-        """Write results.nc, summary.json, scenario.yaml, metadata.json and Parquet tables.
+        """Write what reloads the run (results.nc, network.nc, scenario.yaml, metadata.json
+        with the registry) plus summary.json and Parquet tables; see :meth:`load`.
 
         Files are written to a temporary folder first and moved in at the end, so a failed
         save leaves nothing half-written.
@@ -387,25 +256,28 @@ class Results:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".fab2flop-", dir=out.parent))
         try:
-            files = []
+            files = ["scenario.yaml", "metadata.json", "summary.json", "network.nc"]
             (tmp / "scenario.yaml").write_text(self.network.scenario.to_yaml(), encoding="utf-8")
-            (tmp / "metadata.json").write_text(
-                json.dumps(self.meta, indent=2, default=_json_default)
-            )
+            meta = {
+                **self.meta,
+                _SAVED: {
+                    "status": self.status.value,
+                    "message": self.message,
+                    "objective_value": self.objective_value,
+                    "notes": list(self.network.notes),
+                    "registry": self.registry.to_list() if self.registry else None,
+                },
+            }
+            (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=_json_default))
             (tmp / "summary.json").write_text(self.to_json())
-            files += ["scenario.yaml", "metadata.json", "summary.json"]
+            _to_netcdf(self.network.ds, tmp / "network.nc")
             if self.status.ok:
-                ds = self.dataset.copy()
-                for k in list(ds.coords):
-                    if ds[k].dtype == object:
-                        ds[k] = ds[k].astype(str)
-                for k in list(ds.data_vars):
-                    if ds[k].dtype == object:
-                        ds[k] = ds[k].astype(str)
-                ds.to_netcdf(tmp / "results.nc", engine="h5netcdf")
+                _to_netcdf(self.dataset, tmp / "results.nc")
                 files.append("results.nc")
                 for name in ("activity", "new_capacity", "capacity", "installed", "spend_usd"):
-                    df = self.dataset[name].to_dataframe().reset_index()
+                    da = self.dataset[name]
+                    da = da.drop_vars([c for c in da.coords if str(c).startswith("scale_")])
+                    df = da.to_dataframe().reset_index()
                     df.to_parquet(tmp / f"{name}.parquet", index=False)
                     files.append(f"{name}.parquet")
             out.mkdir(parents=True, exist_ok=True)
@@ -417,6 +289,70 @@ class Results:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
+    @classmethod
+    def load(cls, out_dir: str | Path) -> Results:
+        """A run written by :meth:`save` (``fab2flop run --out DIR``), without an LP or a
+        catalog: metrics and the bottleneck report are recomputed from the saved Datasets."""
+        import yaml
+
+        from .catalog import Catalog
+        from .scenario import Scenario
+
+        d = Path(out_dir)
+        meta = json.loads((d / "metadata.json").read_text())
+        saved = meta.pop(_SAVED)
+        scenario = Scenario.model_validate(yaml.safe_load((d / "scenario.yaml").read_text()))
+        net_ds = xr.load_dataset(d / "network.nc", engine="h5netcdf")
+        periods = Periods(
+            pd.Index(list(net_ds.indexes[PERIOD]), name=PERIOD),
+            np.asarray(net_ds["year"].values, float),
+            float(net_ds.attrs["dt_years"]),
+        )
+        net = Network(
+            ds=net_ds,
+            scenario=scenario,
+            catalog=Catalog({}, str(meta.get("data_hash", ""))),
+            periods=periods,
+            processes=[],
+            carriers={},
+            fleet={},
+            notes=list(saved["notes"]),
+        )
+        status = Status(saved["status"])
+        registry = Registry.from_list(saved["registry"]) if saved["registry"] else None
+        timings = dict(meta.get("timings_s", {}))
+        if not status.ok:
+            ds = xr.Dataset(attrs={"status": status.value, "message": saved["message"]})
+            return cls(status, saved["message"], None, ds, net, [], timings, meta, registry)
+        ds = xr.load_dataset(d / "results.nc", engine="h5netcdf")
+        items = bottlenecks(net_ds, ds, registry)
+        return cls(
+            status, saved["message"], saved["objective_value"], ds, net, items, timings, meta,
+            registry,
+        )  # fmt: skip
+
+
+_SAVED = "saved_run"  # metadata.json: what Results.load needs beyond the run's meta
+
+
+def _to_netcdf(ds: xr.Dataset, path: Path) -> None:
+    """netCDF has no object dtype and only numbers and strings as attributes: labels are
+    written as strings, other attributes (mappings, flags) as JSON text."""
+    ds = ds.copy()
+    for k in list(ds.variables):
+        if ds[k].dtype == object:
+            ds[k] = ds[k].astype(str)
+    ds.attrs = {k: _attr(v) for k, v in ds.attrs.items()}
+    for var in ds.variables.values():
+        var.attrs = {k: _attr(v) for k, v in var.attrs.items()}
+    ds.to_netcdf(path, engine="h5netcdf")
+
+
+def _attr(v: Any) -> Any:
+    if isinstance(v, bool | np.bool_) or not isinstance(v, str | int | float | np.number):
+        return json.dumps(v, default=_json_default)
+    return v
+
 
 def _json_default(o: Any) -> Any:
     if isinstance(o, np.generic):
@@ -424,18 +360,3 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, np.ndarray):
         return o.tolist()
     return str(o)
-
-
-def _largest_run(out: xr.Dataset, net: Network) -> xr.Dataset:
-    """Largest training run the fleet allows in each period [FLOP]: the biggest regional fleet
-    × the share one cluster can use × model FLOP utilisation × run length."""
-    cat = net.catalog
-    mfu = cat.number("datacenters.fleet.mfu_training", 0.4)
-    days = cat.number("datacenters.fleet.max_training_run_days", 100.0)
-    share = cat.number("datacenters.fleet.largest_cluster_share", 1.0)
-    biggest = out["compute_flops_regional"].max(REGION)
-    out["largest_training_run_flop"] = biggest * share * mfu * days * 86400.0
-    out["largest_training_run_flop"].attrs["note"] = (
-        f"max regional FLOP/s x {share} x MFU {mfu} x {days} days"
-    )
-    return out

@@ -34,6 +34,7 @@ from pydantic import (
 
 from .constants import CarrierKind, Category, Objective, Scope, Solver
 from .errors import ScenarioError
+from .events import Event, check_events
 from .policy import PolicyConfig, check_policy_regions
 
 Series = float | dict[int, float]
@@ -192,7 +193,8 @@ class MarketConfig(_Model):
     )
     supplier_regions: dict[str, str] = Field(
         default_factory=lambda: {"foundry": "TW", "cowos": "TW", "hbm": "KR", "merchant": "TW"},
-        description="where existing third-party supply is made; disabling that region removes it",
+        description="where existing third-party supply is made; disabling that region makes "
+        "that supply unavailable",
     )
 
     @field_validator("supplier_regions", mode="before")
@@ -251,7 +253,12 @@ class CarrierSpec(_Model):
     unit: str
     kind: CarrierKind = CarrierKind.QUANTITY
     scope: Scope = Scope.GLOBAL
-    scale: float = Field(1.0, gt=0, description="model unit in natural units (conditioning)")
+    scale: float = Field(
+        1.0,
+        gt=0,
+        description="natural units in one model unit, for conditioning (1e3: the LP counts "
+        "thousands) [carrier unit]",
+    )
     storable: bool = Field(
         True,
         description="quantity made in one period may be used later (worldwide quantity "
@@ -262,11 +269,21 @@ class CarrierSpec(_Model):
 class RegionalValues(_Model):
     """Per-region values of a process that replace its general ones."""
 
-    existing: NonNegSeries | None = None
-    var_cost_usd_per_unit: NonNegSeries | None = None
-    max_capacity: NonNegSeries | None = None
-    max_new_per_year: NonNegSeries | None = None
-    capex_multiplier: float | None = Field(None, gt=0)
+    existing: NonNegSeries | None = Field(
+        None, description="capacity not built by the plan [activity unit]"
+    )
+    var_cost_usd_per_unit: NonNegSeries | None = Field(
+        None, description="[USD per unit of activity]"
+    )
+    max_capacity: NonNegSeries | None = Field(
+        None, description="cap on total capacity [activity unit]"
+    )
+    max_new_per_year: NonNegSeries | None = Field(
+        None, description="cap on capacity opened per year [activity unit/year]"
+    )
+    capex_multiplier: float | None = Field(
+        None, gt=0, description="factor on the general capex in this region [1]"
+    )
 
 
 class ProcessSpec(_Model):
@@ -281,10 +298,17 @@ class ProcessSpec(_Model):
     category: Category = Category.OTHER
     regions: list[str] = Field(description="regions where the process can exist")
     activity_unit: str = Field(description="unit of capacity and activity, e.g. 'wafers/year'")
-    outputs: Amounts = Field(description="carrier -> amount per unit of activity")
-    inputs: Amounts = Field(default_factory=dict)
+    outputs: Amounts = Field(
+        description="carrier -> amount per unit of activity [carrier unit/activity unit]"
+    )
+    inputs: Amounts = Field(
+        default_factory=dict,
+        description="carrier -> amount per unit of activity [carrier unit/activity unit]",
+    )
     build_inputs: Amounts = Field(
-        default_factory=dict, description="carrier -> amount per unit of new capacity"
+        default_factory=dict,
+        description="carrier -> amount per unit of new capacity, used when construction "
+        "starts [carrier unit/activity unit]",
     )
     capex_usd_per_unit: NonNegSeries = Field(0.0, description="[USD per unit of capacity]")
     capex_trend_per_year: float = Field(
@@ -301,10 +325,14 @@ class ProcessSpec(_Model):
     )
     buildable: bool = True
     unlimited: bool = Field(False, description="no capacity limit (pure conversion)")
-    max_capacity: NonNegSeries | None = None
-    max_new_per_year: NonNegSeries | None = None
-    available_from: int | None = None
-    available_until: int | None = None
+    max_capacity: NonNegSeries | None = Field(
+        None, description="cap on total capacity (null: none) [activity unit]"
+    )
+    max_new_per_year: NonNegSeries | None = Field(
+        None, description="cap on capacity opened per year (null: none) [activity unit/year]"
+    )
+    available_from: int | None = Field(None, description="first year it can run [year]")
+    available_until: int | None = Field(None, description="last year it can run, inclusive [year]")
     regional_multiplier: str | None = Field(
         None,
         description="catalog field of regions.<R> that scales capex (e.g. fab_capex_multiplier)",
@@ -313,6 +341,7 @@ class ProcessSpec(_Model):
         default_factory=dict, description="region -> values replacing the general ones"
     )
     source: str = ""
+    label: str = Field("", description="plain-language name for reports (default: the name)")
 
     @field_validator("outputs")
     @classmethod
@@ -338,10 +367,73 @@ class ProcessSpec(_Model):
         return self
 
 
+# fields of a process that an override merges key by key (others are replaced)
+MERGED_PROCESS_FIELDS = ("inputs", "outputs", "build_inputs", "by_region")
+
+
+class ProcessSelector(_Model):
+    """Which processes an override changes: a name or pattern, and/or a category."""
+
+    name: str = Field("*", description="process name or fnmatch pattern, e.g. fab_N3, fab_*, buy_*")
+    category: Category | None = Field(None, description="only processes of this category")
+
+
+class ProcessOverride(_Model):
+    """Fields to change in the selected processes.
+
+    ``inputs``, ``outputs``, ``build_inputs`` and ``by_region`` merge key by key into the
+    process's own; other fields are replaced. ``replace: true`` replaces the mappings given
+    whole instead.
+    """
+
+    select: ProcessSelector = Field(description="a name/pattern, or {name, category}")
+    set: dict[str, Any] = Field(description="process field -> new value")
+    replace: bool = Field(False, description="replace the mappings given instead of merging")
+
+    @field_validator("select", mode="before")
+    @classmethod
+    def _name_only(cls, v: Any) -> Any:
+        return {"name": v} if isinstance(v, str) else v
+
+    @field_validator("set")
+    @classmethod
+    def _process_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
+        _check_override_fields(v)
+        return v
+
+
+def _check_override_fields(fields: Mapping[str, Any]) -> None:
+    if "name" in fields:
+        raise ValueError("an override cannot rename a process (add a new one under processes)")
+    known = sorted(set(ProcessSpec.model_fields) - {"name"})
+    bad = sorted(set(fields) - set(known))
+    if bad:
+        raise ValueError(f"{bad} are not process fields; expected some of {known}")
+
+
+def _overrides_as_list(v: Any) -> Any:
+    """The short form ``{fab_N2: {lead_years: 4, replace: false}}`` as a list of overrides."""
+    if not isinstance(v, Mapping):
+        return v
+    out = []
+    for key, fields in v.items():
+        if not isinstance(fields, Mapping):
+            raise ValueError(
+                f"process_overrides.{key}: got {fields!r}; expected a mapping of process fields"
+            )
+        rest = {k: x for k, x in fields.items() if k != "replace"}
+        try:
+            _check_override_fields(rest)
+        except ValueError as exc:
+            raise ValueError(f"process_overrides.{key}: {exc}") from None
+        out.append({"select": key, "set": rest, "replace": fields.get("replace", False)})
+    return out
+
+
 class SolverConfig(_Model):
     method: Solver = Solver.CHOOSE
-    time_limit_s: float = Field(600.0, gt=0)
-    threads: int | None = Field(None, ge=1)
+    time_limit_s: float = Field(600.0, gt=0, description="wall-clock limit of a solve [s]")
+    threads: int | None = Field(None, ge=1, description="solver threads (null: HiGHS decides) [1]")
     log: bool = False
 
 
@@ -350,8 +442,10 @@ class Scenario(_Model):
 
     name: str = "unnamed"
     description: str = ""
-    seed: int = 0
-    currency_base_year: int = 2025
+    seed: int = Field(0, description="seed of every random draw of the run [1]")
+    currency_base_year: int = Field(
+        2025, description="year whose US dollars all money is stated in [year]"
+    )
     time: TimeConfig = Field(default_factory=TimeConfig)
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
     budget: BudgetConfig = Field(default_factory=BudgetConfig)
@@ -364,10 +458,16 @@ class Scenario(_Model):
     )
     carriers: list[CarrierSpec] = Field(default_factory=list)
     processes: list[ProcessSpec] = Field(default_factory=list)
-    process_overrides: dict[str, dict[str, Any]] = Field(
-        default_factory=dict, description="generated process name -> fields to replace"
+    process_overrides: list[ProcessOverride] = Field(
+        default_factory=list,
+        description="changes to generated processes, in order: a list of {select, set, "
+        "replace}, or the short form {name or pattern: {field: value}}",
     )
     solver: SolverConfig = Field(default_factory=SolverConfig)
+    events: list[Event] = Field(
+        default_factory=list,
+        description="disruptions: outage, delay, price, export, funding (docs/scenarios.md)",
+    )
     policy: Annotated[PolicyConfig, AfterValidator(check_policy_regions)] = Field(
         default_factory=PolicyConfig
     )
@@ -383,6 +483,11 @@ class Scenario(_Model):
                         'true/false; quote the region code, e.g. "NO": {...}'
                     )
         return v
+
+    @field_validator("process_overrides", mode="before")
+    @classmethod
+    def _short_overrides(cls, v: Any) -> Any:
+        return _overrides_as_list(v)
 
     @model_validator(mode="after")
     def _consistency(self) -> Scenario:
@@ -413,6 +518,11 @@ class Scenario(_Model):
         shares = sum(f.share or 0.0 for f in self.budget.funders)
         if shares > 1.0 + 1e-9:
             raise ValueError(f"budget.funders shares add up to {shares:.3f}; expected <= 1")
+        return self
+
+    @model_validator(mode="after")
+    def _events_fit(self) -> Scenario:
+        check_events(self)  # regions, groups, funders, horizon; paths events.<i>.<field>
         return self
 
     @property
@@ -571,16 +681,51 @@ def load_scenario_dict(
     return data, str(path)
 
 
-def deep_merge(base: Mapping[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
-    """Recursive merge of mappings; ``top`` wins; lists are replaced, not merged."""
+# Collections an extending file lists whole: its version replaces the parent's (lists
+# always do). Every other mapping is configuration and merges key by key.
+REPLACED_ON_EXTEND: frozenset[tuple[str, ...]] = frozenset(
+    {("accelerators", "custom"), ("process_overrides",), ("processes",), ("carriers",)}
+)
+
+
+def _is_series(v: Any) -> bool:
+    """A {year: value} series (a non-empty mapping keyed by integers)."""
+    return isinstance(v, Mapping) and bool(v) and all(isinstance(k, int) for k in v)
+
+
+def deep_merge(
+    base: Mapping[str, Any], top: Mapping[str, Any], path: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """``top`` laid over ``base`` (an extending file over its parent).
+
+    Configuration mappings (``budget``, ``regions``, ``regions.US``, ``catalog``, ...) merge
+    key by key; lists, ``{year: value}`` series and the collections of
+    :data:`REPLACED_ON_EXTEND` (``accelerators.custom``, ``process_overrides``, ``processes``,
+    ``carriers``) are replaced whole, so ``accelerators: {custom: {}}`` means no own designs.
+
+    >>> deep_merge({"budget": {"total_usd": 7e12, "carry_over": True}},
+    ...            {"budget": {"total_usd": 5e12}})
+    {'budget': {'total_usd': 5000000000000.0, 'carry_over': True}}
+    >>> deep_merge({"accelerators": {"custom": {"custom_v1": {}}, "merchant": ["H100"]}},
+    ...            {"accelerators": {"custom": {}}})
+    {'accelerators': {'custom': {}, 'merchant': ['H100']}}
+    """
     out = copy.deepcopy(dict(base))
     for k, v in top.items():
-        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) and k != "catalog":
-            out[k] = deep_merge(out[k], v)
-        elif k == "catalog" and isinstance(v, Mapping):
-            out[k] = {**out.get(k, {}), **v}
-        else:
+        here = (*path, str(k))
+        old = out.get(k)
+        if (
+            not isinstance(v, Mapping)
+            or not isinstance(old, Mapping)
+            or here in REPLACED_ON_EXTEND
+            or _is_series(v)
+            or _is_series(old)
+        ):
             out[k] = copy.deepcopy(v)
+        elif here == ("catalog",):
+            out[k] = {**old, **copy.deepcopy(dict(v))}  # dotted ids: one level
+        else:
+            out[k] = deep_merge(old, v, here)
     return out
 
 

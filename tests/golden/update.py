@@ -1,7 +1,9 @@
 """Regenerate tests/golden/default.json from the embedded default scenario.
 
-Run only after reviewing why the figures moved (a catalog change, a model change), and say
-so in the commit message:  python -m tests.golden.update
+The file holds the whole ``fab2flop run --json`` summary except ``meta`` (version, timings,
+timestamps: what legitimately varies between runs); tests/test_default_plan.py compares every
+field. Run only after reviewing why the figures moved (a catalog change, a model change), and
+say so in the commit message:  python -m tests.golden.update
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from pathlib import Path
 
 from fab2flop import load_scenario, optimize
 
-KEYS = ("compute_h100e", "spend_total_usd", "cost_per_h100e_hour_usd", "capex_per_gw_usd")
+VARYING = ("meta",)  # summary fields that change from run to run
 
 
-def golden() -> dict:
-    s = optimize(load_scenario()).summary()
-    return {k: s[k] for k in (*KEYS, "status", "periods", "spend_usd", "regional_share")}
+def golden(res=None) -> dict:
+    """The default run's summary as JSON values, without the fields in VARYING."""
+    res = res if res is not None else optimize(load_scenario())
+    s = json.loads(res.to_json())
+    return {k: v for k, v in s.items() if k not in VARYING}
 
 
 if __name__ == "__main__":

@@ -26,6 +26,19 @@ def run(
         None, "--solver", help="HiGHS method: choose | simplex | ipm | pdlp"
     ),
     top: int = typer.Option(10, "--top", help="binding constraints to list"),
+    event: list[str] = typer.Option(
+        [],
+        "--event",
+        help="add a catalog event (docs/scenarios.md), e.g. --event taiwan_blockade (repeatable)",
+    ),
+    event_start: float | None = typer.Option(
+        None,
+        "--event-start",
+        help="start year of the --event events, e.g. 2028 (a year; 2028.5 = mid-2028)",
+    ),
+    event_duration: float | None = typer.Option(
+        None, "--event-duration", help="length of the --event events in years"
+    ),
 ) -> None:
     """Decide what to build where and when; print compute, spend and bottlenecks.
 
@@ -36,10 +49,10 @@ def run(
       fab2flop run --set budget.total_usd=3.5e12 --set regions.TW.enabled=false --json
 
       fab2flop run my_scenario.yaml --out runs/mine
-    """
-    from ..scenario import load_scenario
 
-    sc = load_scenario(None if scenario == "default" else scenario, set_)  # fails before work
+      fab2flop run --event taiwan_blockade --event-start 2028 --json
+    """
+    sc = _load(scenario, set_, event, event_start, event_duration)  # fails before work
     if method is not None and method not in ("choose", "simplex", "ipm", "pdlp"):
         from .common import fail
 
@@ -65,6 +78,36 @@ def run(
         _print_summary(res, top)
     if not res.status.ok:
         raise typer.Exit(1)
+
+
+def _load(
+    scenario: str,
+    sets: list[str],
+    events: list[str],
+    start: float | None,
+    duration: float | None,
+):
+    """The scenario with ``--set`` overrides applied and the ``--event`` catalog events
+    appended (``--event-start``/``--event-duration`` override theirs), then validated."""
+    from ..scenario import apply_override, load_scenario_dict, parse_override, validate_scenario
+
+    if (start is not None or duration is not None) and not events:
+        from .common import fail
+
+        fail("--event-start and --event-duration apply to --event events; name one with --event")
+    data, origin = load_scenario_dict(None if scenario == "default" else scenario)
+    for item in sets:
+        apply_override(data, *parse_override(item))
+    added = []
+    for name in events:
+        ev: dict = {"use": name}
+        if start is not None:
+            ev["start"] = start
+        if duration is not None:
+            ev["duration_years"] = duration
+        added.append(ev)
+    data["events"] = list(data.get("events") or []) + added
+    return validate_scenario(data, origin)
 
 
 def _print_summary(res, top: int) -> None:
@@ -140,6 +183,12 @@ def _print_summary(res, top: int) -> None:
         f"[bold]Regional share ({s['periods'][-1]}):[/] {share or '-'}"
     )
     console.print(f"[bold]Dependence:[/] {s['dependence'].get('line', '-')}", highlight=False)
+    for ev in s.get("events", []):
+        where = ", ".join(ev.get("regions", []) or ev.get("funders", []) or [])
+        console.print(
+            f"[bold]event:[/] {ev['name']} ({ev['kind']}{', ' + where if where else ''}) "
+            f"in {', '.join(ev['periods']) or 'no period'}"
+        )
     for note in s.get("notes", []):
         console.print(f"[yellow]note:[/] {note}")
     tm = res.timings

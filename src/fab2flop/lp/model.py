@@ -2,9 +2,11 @@
 
 Variables (all ≥ 0, in scaled units — see :class:`Scaling`):
 
-``new[p,r,t]``     capacity coming online in period t (construction started ``lead_p`` earlier)
-``cap[p,r,t]``     capacity of a buildable process (a stock: last period + new − retired)
-``act[p,r,t]``     activity, a rate per year (units/year, or MW for rate carriers)
+``new[p,r,t]``     capacity opening in period t (construction started ``open_lead[p,r,t]``
+                   periods earlier; absent where nothing may open)
+``cap[p,r,t]``     capacity standing of a buildable process (a stock: last period's less
+                   what was destroyed, + new − retired)
+``act[p,r,t]``     activity, a rate per year (or a standing rate for rate carriers)
 ``inv[c,t]``       inventory of a storable, worldwide carrier carried to the next period
 ``deploy[a,r,t]``  accelerators installed in period t;  ``inst[a,r,t]`` the installed fleet
 ``cash[t]``        money carried to the next period
@@ -12,6 +14,11 @@ Variables (all ≥ 0, in scaled units — see :class:`Scaling`):
 Constraints are named ``"<family>"`` (``capacity-stock``, ``activity-ramp``, ``market-cap``,
 ``balance``, ``balance-regional``, ``fleet-stock``, ``export-cap``, ``cash``, ...); the
 bottleneck report reads their duals by family.
+
+The dynamics in time (stock, ramp, where capacity may open, capex schedule, when build
+inputs are consumed, fleet) are written once in :mod:`fab2flop.dynamics`; every lag and
+coefficient of those rows comes from its kernels, so a simulator calling the same
+functions on the same decisions gets the LP's capacity, fleet and spend.
 """
 
 from __future__ import annotations
@@ -19,12 +26,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import linopy
 import numpy as np
 import xarray as xr
 
+from .. import dynamics as dyn
 from ..constants import (
     ACCELERATOR,
     CARRIER,
@@ -35,7 +43,8 @@ from ..constants import (
     Objective,
 )
 from ..network import Network
-from .terms import expression, lagged, sparse_rows
+from .registry import Registry, registers
+from .terms import constraint, expression, lag_terms, lagged, sparse_rows, stack_terms
 
 MONEY_SCALE = 1e9  # model money unit: billion USD
 COMPUTE_SCALE = 1e6  # model compute unit: million H100-equivalents
@@ -60,7 +69,7 @@ class LPOptions:
     ``formulation="stock"`` carries capacity from one period to the next (one row per period
     with three terms); ``"dense"`` writes capacity in every row as the sum of all earlier
     builds still alive, the form that makes large instances many times slower.
-    ``scaled=False`` keeps natural units (USD, wafers, units) inside the LP.
+    ``scaled=False`` keeps natural units (USD and each carrier's own unit) inside the LP.
     """
 
     formulation: str = "stock"
@@ -78,6 +87,13 @@ class LP:
     spend_terms: dict[str, linopy.LinearExpression] | None = None
     spend_expr: linopy.LinearExpression | None = None
     compute_expr: linopy.LinearExpression | None = None
+    registry: Registry = field(default_factory=Registry)  # families defined (lp/registry.py)
+    # arrays a family defined outside the core keeps on the solution Dataset: its items'
+    # words ({input_unit}, {input_label}) and its scales (scale_<name>, see lp/registry.py)
+    coords: dict[str, xr.DataArray] = field(default_factory=dict)
+    # family -> the part of its limit that moves with the plan (model units, the family's
+    # dims), for rows written ``lhs - limit(x) <= rhs``: rhs_<family> reports rhs + limit(x)
+    limits: dict[str, linopy.LinearExpression] = field(default_factory=dict)
 
 
 Hook = Callable[[LP], None]
@@ -87,21 +103,22 @@ def _masked(net: Network, arr: np.ndarray, dims: tuple[str, ...]) -> xr.DataArra
     return xr.DataArray(arr, coords={d: net.ds.indexes[d] for d in dims}, dims=dims)
 
 
+@registers("new", "cap", "act", "inv", "deploy", "inst", "cash", kind="variable")
 def define_variables(lp: LP) -> None:
     net, ds, m = lp.net, lp.net.ds, lp.model
     T = ds.sizes[PERIOD]
-    t_idx = np.arange(T)
-    lead = ds["lead_periods"].values
     exists = ds["exists"].values
     buildable = ds["buildable"].values & ~ds["unlimited"].values
     active = ds["active"].values
     dt = net.periods.dt
     s_p = lp.scaling.process[:, None, None]
 
+    # nothing opens before its construction could start, nor where an event forbids it
     new_mask = (
         exists[:, :, None]
         & buildable[:, None, None]
-        & (t_idx[None, None, :] >= lead[:, None, None])
+        & ds["region_enabled"].values[None, :, None]
+        & dyn.opening_mask(ds["open_lead_periods"].values)
     )
     max_new = ds["max_new_per_year"].values * dt / s_p
     ub = np.where(np.isfinite(max_new), max_new, np.inf)
@@ -117,7 +134,10 @@ def define_variables(lp: LP) -> None:
     m.add_variables(
         lower=0, coords=coords_prt, name="cap", mask=xr.DataArray(cap_mask, coords=coords_prt)
     )
-    act_mask = exists[:, :, None] & active[:, None, :]
+    # no activity where nothing is available: a disabled region, a total outage. This is what
+    # stops processes without a capacity (assembly, purchases, stacking) in an outage; a
+    # partial outage limits them only through their inputs.
+    act_mask = exists[:, :, None] & active[:, None, :] & (ds["availability"].values > 0)
     m.add_variables(
         lower=0, coords=coords_prt, name="act", mask=xr.DataArray(act_mask, coords=coords_prt)
     )
@@ -145,66 +165,115 @@ def define_variables(lp: LP) -> None:
         m.add_variables(lower=0, coords=[ds.indexes[PERIOD]], name="cash")
 
 
+PRT = (PROCESS, REGION, PERIOD)
+
+
+def _rows(
+    lp: LP,
+    v: np.ndarray,
+    c: np.ndarray,
+    sign: str,
+    rhs: np.ndarray | float,
+    dims: tuple[str, ...] = PRT,
+) -> linopy.Constraint:
+    """Constraint rows from raw (dims..., term) arrays of labels and coefficients."""
+    ds = lp.net.ds
+    return constraint(lp.model, v, c, sign, rhs, dims, {d: ds.indexes[d] for d in dims})
+
+
+def _destroyed(ds: xr.Dataset) -> np.ndarray | None:
+    """destroyed_fraction (P,R,T), or None when no event destroys anything."""
+    d = ds["destroyed_fraction"].values
+    return d if d.any() else None
+
+
+@registers("capacity-stock", "capacity-max")
 def define_capacity(lp: LP) -> None:
-    """cap[t] = cap[t-1] + new[t] − new[t − life] (+ change of existing capacity)."""
+    """cap[t] = keep[t]·(cap[t-1] − E[t-1]) + E[t] + new[t] − retire[t]·new[t − life].
+
+    ``keep = 1 − destroyed_fraction`` and ``retire`` (the surviving share of the cohort
+    that retires) come from :func:`fab2flop.dynamics.stock_recursion`; without destruction
+    both are 1 and the row is cap[t] − cap[t-1] − new[t] + new[t − life] = E[t] − E[t-1].
+    ``cap`` is the capacity standing (existing included).
+    """
     net, ds, m = lp.net, lp.net.ds, lp.model
     cap, new = m.variables["cap"], m.variables["new"]
+    T = ds.sizes[PERIOD]
     s_p = lp.scaling.process[:, None, None]
-    life = ds["life_periods"].values[:, None]
+    life = ds["life_periods"].values[:, None]  # (P,1): per process, all regions
+    d = _destroyed(ds)
     existing = ds["existing"].values / s_p
+    cap_lab, new_lab = cap.labels.values, new.labels.values
     mask = cap.labels >= 0
     if lp.options.formulation == "dense":
-        T = ds.sizes[PERIOD]
-        k = np.arange(T)[None, :]
-        coef = (k < life).astype(float)  # every earlier build still alive, in every row
-        lhs = cap - lagged(new, np.broadcast_to(k, coef.shape), coef[:, None, None, :])
-        rhs = _masked(net, existing, (PROCESS, REGION, PERIOD))
-        m.add_constraints(lhs == rhs, name="capacity-stock", mask=mask)
+        ker = dyn.stock_kernel(life, T, d)  # every earlier build still alive, in every row
+        v, c = stack_terms([(cap_lab[..., None], 1.0), lag_terms(new_lab, ker.lags, -ker.weights)])
+        rhs = existing
     else:
-        d_exist = np.diff(existing, axis=2, prepend=0.0)
-        lhs = cap - cap.shift({PERIOD: 1}) - new + lagged(new, life)
-        rhs = _masked(net, d_exist, (PROCESS, REGION, PERIOD))
-        m.add_constraints(lhs == rhs, name="capacity-stock", mask=mask)
+        keep, retire = dyn.stock_recursion(life, T, d)
+        v, c = stack_terms(
+            [
+                (cap_lab[..., None], 1.0),
+                lag_terms(cap_lab, np.array([1]), -keep[..., None]),
+                (new_lab[..., None], -1.0),
+                lag_terms(new_lab, life[..., None, None], retire[..., None]),
+            ]
+        )
+        rhs = existing - keep * dyn.shift(existing, 1)
+    m.add_constraints(_rows(lp, v, c, "=", rhs), name="capacity-stock", mask=mask)
     mc = ds["max_capacity"].values / s_p
     fin = np.isfinite(mc) & mask.values
     if fin.any():
         m.add_constraints(
-            cap <= _masked(net, np.where(fin, mc, 0.0), (PROCESS, REGION, PERIOD)),
+            _rows(lp, cap_lab[..., None], np.ones((*fin.shape, 1)), "<=", np.where(fin, mc, 0.0)),
             name="capacity-max",
-            mask=_masked(net, fin, (PROCESS, REGION, PERIOD)),
+            mask=_masked(net, fin, PRT),
         )
 
 
+@registers("activity-ramp", "market-cap")
 def define_activity(lp: LP) -> None:
-    """Activity within capacity, less the unripe share of capacity still ramping up."""
+    """Activity within available capacity, less the unripe share of capacity still ramping
+    up (:func:`fab2flop.dynamics.ramp_kernel`, which also applies destruction)."""
     net, ds, m = lp.net, lp.net.ds, lp.model
     act, cap, new = m.variables["act"], m.variables["cap"], m.variables["new"]
+    T = ds.sizes[PERIOD]
     avail = ds["availability"].values  # (P,R,T)
-    ramp = ds["ramp_periods"].values
-    K = max(int(ramp.max()), 1)
-    k = np.arange(K)[None, :]
-    # share of capacity NOT yet usable in the k-th period after opening (linear ramp)
-    loss = np.where(k < ramp[:, None], 1.0 - (k + 1) / (ramp[:, None] + 1.0), 0.0)  # (P,K)
-    lags = np.broadcast_to(k, loss.shape)
-    coef = avail[..., None] * loss[:, None, None, :]  # (P,1,1,K)
+    ker = dyn.ramp_kernel(
+        ds["ramp_periods"].values[:, None], ds["life_periods"].values[:, None], T, _destroyed(ds)
+    )
     buildable = ds["buildable"].values & ~ds["unlimited"].values
-    am = (act.labels >= 0).values
+    act_lab = act.labels.values
+    am = act_lab >= 0
     bmask = am & buildable[:, None, None]
-    lhs = act - ds["availability"] * cap + lagged(new, lags, coef)
+    v, c = stack_terms(
+        [
+            (act_lab[..., None], 1.0),
+            (cap.labels.values[..., None], -avail[..., None]),
+            lag_terms(new.labels.values, ker.lags, avail[..., None] * ker.weights),
+        ]
+    )
+    # rows ordered period-first, as linopy's broadcasting laid them out before: the same
+    # matrix row order keeps HiGHS on the same path (same vertex among equal optima)
+    tpr = (PERIOD, PROCESS, REGION)
+    v, c = v.transpose(2, 0, 1, 3), c.transpose(2, 0, 1, 3)
     m.add_constraints(
-        lhs <= 0, name="activity-ramp", mask=_masked(net, bmask, (PROCESS, REGION, PERIOD))
+        _rows(lp, v, c, "<=", 0.0, tpr),
+        name="activity-ramp",
+        mask=_masked(net, bmask.transpose(2, 0, 1), tpr),
     )
     fixed_cap = am & ~ds["buildable"].values[:, None, None] & ~ds["unlimited"].values[:, None, None]
     if fixed_cap.any():
         s_p = lp.scaling.process[:, None, None]
         rhs = avail * ds["existing"].values / s_p
         m.add_constraints(
-            act <= _masked(net, rhs, (PROCESS, REGION, PERIOD)),
+            _rows(lp, act_lab[..., None], np.ones((*act_lab.shape, 1)), "<=", rhs),
             name="market-cap",
-            mask=_masked(net, fixed_cap, (PROCESS, REGION, PERIOD)),
+            mask=_masked(net, fixed_cap, PRT),
         )
 
 
+@registers("balance", "balance-regional")
 def define_balances(lp: LP) -> None:
     """Carrier balances: made + carried in ≥ used + built into capacity + deployed + carried out."""
     net, ds, m = lp.net, lp.net.ds, lp.model
@@ -217,23 +286,25 @@ def define_balances(lp: LP) -> None:
     is_global = ds["carrier_scope"].values == "global"
     exists = ds["exists"].values
     act_lab = act.labels.values.reshape(P * R, T)
-    lead = ds["lead_periods"].values[:, None]
-    new_start = lagged(new, -lead).vars.values[..., 0].reshape(P * R, T)  # new[t + lead]
+    # build inputs are consumed when construction starts: row t takes new[t + j] where
+    # the capacity opening in t + j has a lead of j periods (dynamics.build_start_kernel)
+    start = dyn.build_start_kernel(ds["open_lead_periods"].values)
+    new_lab = new.labels.values
 
     g_idx = np.flatnonzero(is_global)
     r_idx = np.flatnonzero(~is_global)
     g_pos = {int(c): i for i, c in enumerate(g_idx)}
     r_pos = {int(c): i for i, c in enumerate(r_idx)}
-    # quantity carriers count amounts per period (rate × dt); rate carriers count MW
+    # quantity carriers count amounts per period (rate × dt); rate carriers the standing rate
     per_period = np.where(kind == "quantity", dt, 1.0)
 
-    def rows_for(mat: np.ndarray, sign: float, timescale: bool):
+    def rows_for(mat: np.ndarray, sign: float, timescale: bool, where=exists):
         gp: tuple[list, list, list] = ([], [], [])
         rp: tuple[list, list, list] = ([], [], [])
         pp, cc = np.nonzero(mat)
         for p, c in zip(pp, cc, strict=True):
             coef = sign * mat[p, c] * s_p[p] / s_c[c] * (per_period[c] if timescale else 1.0)
-            for r in np.flatnonzero(exists[p]):
+            for r in np.flatnonzero(where[p]):
                 col = p * R + r
                 if is_global[c]:
                     gp[0].append(g_pos[int(c)])
@@ -246,11 +317,22 @@ def define_balances(lp: LP) -> None:
         return [np.asarray(x) for x in gp], [np.asarray(x) for x in rp]
 
     ga, ra = rows_for(io, 1.0, True)
-    gb, rb = rows_for(bio, -1.0, False)
-    g_parts = [(act_lab, *ga), (new_start, *gb)]
-    r_parts = [(act_lab, *ra), (new_start, *rb)]
+    g_parts = [(act_lab, *ga)]
+    r_parts = [(act_lab, *ra)]
+    for j, lag in enumerate(start.lags):
+        w = start.weights[..., j]  # (P,R,T)
+        lab = np.where(w != 0, dyn.shift(new_lab, int(lag), fill=-1), -1)
+        hit = (lab >= 0).any(axis=2)  # (P,R): some capacity opens j periods after a start
+        if not hit.any():
+            continue
+        lab, w2 = lab.reshape(P * R, T), w.reshape(P * R, T)
+        gb, rb = rows_for(bio, -1.0, False, hit)
+        if len(gb[1]):
+            g_parts.append((lab, gb[0], gb[1], gb[2][:, None] * w2[gb[1]]))
+        if len(rb[1]):
+            r_parts.append((lab, rb[0], rb[1], rb[2][:, None] * w2[rb[1]]))
 
-    # fleet: accelerators leave their carrier when deployed; the fleet draws MW of IT
+    # fleet: accelerators leave their carrier when deployed; the installed fleet draws
     if "deploy" in m.variables:
         A = ds.sizes[ACCELERATOR]
         dep = m.variables["deploy"].labels.values.reshape(A * R, T)
@@ -265,7 +347,7 @@ def define_balances(lp: LP) -> None:
                 cols.append(a * R + r)
                 coefs.append(-s_a[a] / s_c[ci])
         g_parts.append((dep, np.array(rows), np.array(cols), np.array(coefs)))
-        # the installed fleet occupies regional rate carriers (MW of IT) as the network says
+        # the installed fleet occupies regional rate carriers as the network's fleet_draw says
         draw = ds["fleet_draw"].values  # (A, C) natural units per accelerator
         rows, cols, coefs = [], [], []
         for a, ci in zip(*np.nonzero(draw), strict=True):
@@ -301,24 +383,41 @@ def define_balances(lp: LP) -> None:
         m.add_constraints(expr >= 0, name="balance-regional", mask=has)
 
 
+@registers("fleet-stock", "export-cap")
 def define_fleet(lp: LP) -> None:
     """inst[t] = inst[t-1] + deploy[t] − deploy[t − life]; export caps on deployment."""
     if "deploy" not in lp.model.variables:
         return
     net, ds, m = lp.net, lp.net.ds, lp.model
     dep, inst = m.variables["deploy"], m.variables["inst"]
-    life = ds["acc_life_periods"].values[:, None]
-    lhs = inst - inst.shift({PERIOD: 1}) - dep + lagged(dep, life)
-    m.add_constraints(lhs == 0, name="fleet-stock", mask=inst.labels >= 0)
+    T = ds.sizes[PERIOD]
+    life = ds["acc_life_periods"].values[:, None]  # (A,1): per accelerator, all regions
+    keep, retire = dyn.stock_recursion(life, T)  # the fleet is not destroyed: both 1
+    dep_lab, inst_lab = dep.labels.values, inst.labels.values
+    v, c = stack_terms(
+        [
+            (inst_lab[..., None], 1.0),
+            lag_terms(inst_lab, np.array([1]), -keep[..., None]),
+            (dep_lab[..., None], -1.0),
+            lag_terms(dep_lab, life[..., None, None], retire[..., None]),
+        ]
+    )
+    art = (ACCELERATOR, REGION, PERIOD)
+    m.add_constraints(_rows(lp, v, c, "=", 0.0, art), name="fleet-stock", mask=inst.labels >= 0)
     capv = ds["deploy_cap_units_per_year"].values * net.periods.dt
     fin = np.isfinite(capv) & ds["datacenter_region"].values[:, None]
     if fin.any():
         s_a = lp.scaling.accelerator
         # deploy is in model units (natural / s_a): natural units counted in s_mean units
-        w = xr.DataArray(s_a / s_a.mean(), coords={ACCELERATOR: ds.indexes[ACCELERATOR]})
-        total = (dep * w).sum(ACCELERATOR)
-        rhs = _masked(net, np.where(fin, capv / s_a.mean(), 0.0), (REGION, PERIOD))
-        m.add_constraints(total <= rhs, name="export-cap", mask=_masked(net, fin, (REGION, PERIOD)))
+        w = s_a / s_a.mean()
+        v = dep_lab.transpose(1, 2, 0)  # (R, T, A): one term per accelerator
+        c = np.where(v >= 0, np.broadcast_to(w, v.shape), 0.0)
+        rhs = np.where(fin, capv / s_a.mean(), 0.0)
+        m.add_constraints(
+            _rows(lp, v, c, "<=", rhs, (REGION, PERIOD)),
+            name="export-cap",
+            mask=_masked(net, fin, (REGION, PERIOD)),
+        )
 
 
 def spend_terms(lp: LP) -> dict[str, linopy.LinearExpression]:
@@ -326,40 +425,36 @@ def spend_terms(lp: LP) -> dict[str, linopy.LinearExpression]:
     bought with each deployed accelerator, per (accelerator, region, period).
 
     ``capex``: spread evenly over the construction periods before opening (in the opening
-    period when the lead time is zero); ``fixed_om``: per unit of capacity per year;
-    ``variable``: per unit of activity; ``systems``: per accelerator deployed.
+    period when the lead time is zero), :func:`fab2flop.dynamics.capex_kernel`;
+    ``fixed_om``: per unit of standing capacity per year; ``variable``: per unit of
+    activity; ``systems``: per accelerator deployed. Each coefficient is the dynamics
+    function evaluated on one model unit.
     """
     net, ds, m = lp.net, lp.net.ds, lp.model
     dt = net.periods.dt
-    s_p = lp.scaling.process[:, None, None]
+    sc = lp.scaling
+    s_p = sc.process[:, None, None]
     new, cap, act = m.variables["new"], m.variables["cap"], m.variables["act"]
-    lead = ds["lead_periods"].values
-    P, R, T = new.labels.shape
-    K = max(int(lead.max()), 1)
-    j = np.arange(K)[None, :]
-    L = lead[:, None]
-    # capex of capacity opening at u is paid evenly over the L periods before u
-    # (in the opening period itself when L = 0): row t takes new[t + j + 1], j < L
-    lags = np.where(L == 0, 0, -(j + 1))
-    share = np.where(L == 0, (j == 0) * 1.0, (j < L) / np.maximum(L, 1))
-    capex_sc = ds["capex_usd_per_unit"].values * s_p / lp.scaling.money  # (P,R,T) by opening period
-    src = np.clip(np.arange(T)[None, :, None] - lags[:, None, :], 0, T - 1)  # (P,T,K)
-    coef = (
-        capex_sc[np.arange(P)[:, None, None, None], np.arange(R)[None, :, None, None], src[:, None]]
-        * share[:, None, None, :]
+    # capex per model unit of capacity, by opening period [billion USD]
+    capex = dyn.capex_kernel(
+        ds["capex_usd_per_unit"].values * s_p / sc.money, ds["open_lead_periods"].values
     )
     fixed = xr.DataArray(
-        ds["fixed_om_usd_per_unit_year"].values * lp.scaling.process * dt / lp.scaling.money,
+        dyn.fixed_om_spend(sc.process, ds["fixed_om_usd_per_unit_year"].values, dt) / sc.money,
         coords={PROCESS: ds.indexes[PROCESS]},
     )
     varc = xr.DataArray(
-        ds["var_cost_usd_per_unit"].values * s_p * dt / lp.scaling.money,
+        dyn.variable_spend(s_p, ds["var_cost_usd_per_unit"].values, dt) / sc.money,
         coords=ds["var_cost_usd_per_unit"].coords,
     )
-    out = {"capex": lagged(new, lags, coef), "fixed_om": cap * fixed, "variable": act * varc}
+    out = {
+        "capex": lagged(new, capex.lags, capex.weights),
+        "fixed_om": cap * fixed,
+        "variable": act * varc,
+    }
     if "deploy" in m.variables:
         dc = xr.DataArray(
-            ds["acc_deploy_cost_usd"].values * lp.scaling.accelerator[:, None] / lp.scaling.money,
+            dyn.systems_spend(sc.accelerator[:, None], ds["acc_deploy_cost_usd"].values) / sc.money,
             coords={ACCELERATOR: ds.indexes[ACCELERATOR], PERIOD: ds.indexes[PERIOD]},
         )
         out["systems"] = m.variables["deploy"] * dc
@@ -392,6 +487,7 @@ def compute_expression(lp: LP) -> linopy.LinearExpression | None:
     return (lp.model.variables["inst"] * w).sum([ACCELERATOR, REGION])
 
 
+@registers("cash")
 def define_money(lp: LP) -> None:
     """cash[t] = (1+i)^dt · cash[t-1] + funding[t] − spend[t]  (or spend ≤ funding)."""
     net, ds, m = lp.net, lp.net.ds, lp.model
@@ -409,6 +505,7 @@ def define_money(lp: LP) -> None:
         m.add_constraints(spend <= fund, name="cash")
 
 
+@registers("compute-path")
 def define_objective(lp: LP) -> None:
     net, ds, m = lp.net, lp.net.ds, lp.model
     obj = net.scenario.objective

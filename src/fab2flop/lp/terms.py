@@ -21,18 +21,33 @@ from ..constants import PERIOD, TERM
 def lag_labels(labels: np.ndarray, lags: np.ndarray) -> np.ndarray:
     """Labels at ``t - lag``; -1 where that falls outside the horizon.
 
-    ``labels`` has shape (X, M, T); ``lags`` has shape (X, K) (integer periods, negative for
-    a lead into the future). Returns shape (X, M, T, K).
+    ``labels`` has shape (..., T); ``lags`` (integer periods, negative for a lead into the
+    future) broadcasts against ``labels.shape + (K,)``: a lag per term (K,), per term and
+    leading item (X, 1, ..., 1, K), or varying by period as well (..., T, K).
+    Returns shape ``labels.shape + (K,)``.
     """
-    X, M, T = labels.shape
-    K = lags.shape[1]
-    t = np.arange(T)[None, None, :, None]
-    src = t - lags[:, None, None, :]  # (X,1,T,K)
+    lags = np.asarray(lags, dtype=np.int64)
+    T = labels.shape[-1]
+    src = np.arange(T)[:, None] - lags  # (..., T, K)
+    shape = np.broadcast_shapes(labels.shape + (1,), src.shape)
     valid = (src >= 0) & (src < T)
-    srcc = np.clip(src, 0, T - 1)
-    src_b = np.broadcast_to(srcc, (X, M, T, K)).reshape(X, M, T * K)
-    out = np.take_along_axis(labels, src_b, axis=2).reshape(X, M, T, K)
-    return np.where(np.broadcast_to(valid, out.shape), out, -1)
+    srcc = np.broadcast_to(np.clip(src, 0, T - 1), shape)
+    out = np.take_along_axis(np.broadcast_to(labels[..., None], shape[:-2] + (T, 1)), srcc, -2)
+    return np.where(np.broadcast_to(valid, shape), out, -1)
+
+
+def lag_terms(
+    labels: np.ndarray, lags: np.ndarray, coeffs: np.ndarray | float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Raw terms Σ_k coeffs[..., t, k] · var[..., t - lags[..., t, k]] as (vars, coeffs)
+    arrays of shape ``labels.shape + (K,)``; no explicit zeros (those slots are -1 / 0)."""
+    out = lag_labels(labels, lags)
+    c = np.asarray(coeffs, dtype=float)
+    shape = np.broadcast_shapes(out.shape, c.shape)
+    out = np.broadcast_to(out, shape)
+    c = np.broadcast_to(c, shape)
+    out = np.where(c != 0.0, out, -1)
+    return out, np.where(out >= 0, c, 0.0)
 
 
 def lagged(
@@ -40,29 +55,42 @@ def lagged(
     lags: np.ndarray,
     coeffs: np.ndarray | float = 1.0,
 ) -> linopy.LinearExpression:
-    """Expression Σ_k coeffs[..., k] · var[x, ..., t - lags[x, k]].
+    """Expression Σ_k coeffs[..., t, k] · var[..., t - lags[..., t, k]].
 
-    ``var``'s first dimension is the one ``lags`` is indexed by and its last is ``period``.
-    ``coeffs`` broadcasts to (X, M..., T, K). Terms outside the horizon are dropped.
+    ``var``'s last dimension is ``period``; ``lags`` and ``coeffs`` broadcast against
+    ``var.shape + (K,)`` (see :func:`lag_labels`). Terms outside the horizon are dropped.
     """
-    dims = list(var.labels.dims)
+    dims = [str(d) for d in var.labels.dims]
     if dims[-1] != PERIOD:
         raise ValueError(f"lagged: last dimension must be {PERIOD!r}, got {dims}")
-    lab = var.labels.values
-    X, T = lab.shape[0], lab.shape[-1]
-    mid = lab.shape[1:-1]
-    lab3 = lab.reshape(X, int(np.prod(mid, dtype=int)), T)
-    lags = np.asarray(lags, dtype=int).reshape(X, -1)
-    out = lag_labels(lab3, lags).reshape(*lab.shape, lags.shape[1])
-    c = np.broadcast_to(np.asarray(coeffs, dtype=float), out.shape)
-    out = np.where(c != 0.0, out, -1)  # no explicit zeros in the matrix
-    c = np.where(out >= 0, c, 0.0)
+    v, c = lag_terms(var.labels.values, lags, coeffs)
     coords = {d: var.labels.coords[d] for d in dims if d in var.labels.coords}
-    ds = xr.Dataset(
-        {"coeffs": ([*dims, TERM], c), "vars": ([*dims, TERM], out)},
-        coords=coords,
-    )
-    return linopy.LinearExpression(ds, var.model)
+    return expression(var.model, v, c, dims, coords)
+
+
+def stack_terms(
+    parts: Sequence[tuple[np.ndarray, np.ndarray | float]],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Concatenate term blocks along the term axis.
+
+    Each part is ``(vars, coeffs)``: vars of shape (..., K_i) with -1 for absent slots, or
+    a plain label array (...) for one term; coeffs broadcast to vars. All parts share the
+    leading shape (broadcast if not).
+    """
+    vs, cs = [], []
+    for v, c in parts:
+        v = np.asarray(v)
+        c = np.asarray(c, dtype=float)
+        if v.ndim == 0 or c.ndim > v.ndim:
+            raise ValueError("stack_terms: a part's coefficients have more dimensions than it")
+        vs.append(v)
+        cs.append(c)
+    lead = np.broadcast_shapes(*(v.shape[:-1] for v in vs), *(c.shape[:-1] for c in cs))
+    vv = [np.broadcast_to(v, (*lead, v.shape[-1])) for v in vs]
+    cc = [np.broadcast_to(c, (*lead, v.shape[-1])) for v, c in zip(vs, cs, strict=True)]
+    v = np.concatenate(vv, axis=-1)
+    c = np.concatenate(cc, axis=-1)
+    return v, np.where(v >= 0, c, 0.0)
 
 
 def sparse_rows(
@@ -116,3 +144,27 @@ def expression(
         {"coeffs": ([*dims, TERM], coeffs), "vars": ([*dims, TERM], vars_)}, coords=coords
     )
     return linopy.LinearExpression(ds, model)
+
+
+def constraint(
+    model: linopy.Model,
+    vars_: np.ndarray,
+    coeffs: np.ndarray,
+    sign: str,
+    rhs: np.ndarray | float,
+    dims: Sequence[str],
+    coords: dict,
+) -> linopy.Constraint:
+    """Rows Σ coeffs · vars ``sign`` rhs from raw (…, _term) arrays, without linopy's
+    arithmetic (which aligns and copies Datasets at every step)."""
+    shape = vars_.shape[:-1]
+    ds = xr.Dataset(
+        {
+            "coeffs": ([*dims, TERM], coeffs),
+            "vars": ([*dims, TERM], vars_),
+            "sign": (tuple(dims), np.full(shape, sign)),
+            "rhs": (tuple(dims), np.broadcast_to(np.asarray(rhs, dtype=float), shape)),
+        },
+        coords=coords,
+    )
+    return linopy.Constraint(ds, model, skip_broadcast=True)
