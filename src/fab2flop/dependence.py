@@ -187,12 +187,38 @@ def dependent_h100e(res: Results, region: str) -> np.ndarray:
     return np.einsum("art,a->t", installed * frac, h)
 
 
+def dependence_coords(net: Network) -> dict[str, tuple[str, list]]:
+    """What the measures need beyond the network Dataset, as coordinates the results Dataset
+    keeps (so a saved run reproduces them): each accelerator's vendor and whether each
+    enabled region's deployments need an export approval (catalog flag or scenario cap)."""
+    cap = np.asarray(net.ds["deploy_cap_units_per_year"].values, float)
+    enabled = np.asarray(net.ds["region_enabled"].values, bool)
+    ec = [
+        bool(enabled[j])
+        and (
+            float(net.catalog.value(f"regions.{r}.export_controlled", 0.0) or 0.0) > 0
+            or bool(np.isfinite(cap[j]).any())
+        )
+        for j, r in enumerate(net.ds.indexes[REGION])
+    ]
+    vendors = []
+    for a in net.ds.indexes[ACCELERATOR]:
+        item = net.fleet[str(a)]
+        vendors.append(OWN if item.kind == "custom" else str(item.vendor))
+    return {"acc_vendor": (ACCELERATOR, vendors), "export_controlled": (REGION, ec)}
+
+
+def _coord(res: Results, name: str) -> list:
+    """A coordinate of :func:`dependence_coords`, from the results (else the network)."""
+    if name in res.dataset.coords:
+        return list(res.dataset.coords[name].values)
+    return list(dependence_coords(res.network)[name][1])
+
+
 def vendor_of(res: Results) -> dict[str, str]:
     """Accelerator -> vendor (``own`` for the plan's designs)."""
-    return {
-        name: OWN if item.kind == "custom" else str(item.vendor)
-        for name, item in res.network.fleet.items()
-    }
+    accs = [str(a) for a in res.network.ds.indexes[ACCELERATOR]]
+    return dict(zip(accs, [str(v) for v in _coord(res, "acc_vendor")], strict=True))
 
 
 def compute_by_vendor(res: Results) -> dict[str, np.ndarray]:
@@ -210,7 +236,8 @@ def spend_by_vendor(res: Results) -> dict[str, np.ndarray]:
     net, ds = res.network, res.dataset
     io = np.asarray(net.ds["io"].values, float)
     carriers = [str(c) for c in net.ds.indexes[CARRIER]]
-    acc_vendor = {str(net.fleet[a].carrier): v for a, v in vendor_of(res).items() if a in net.fleet}
+    acc_c = [str(c) for c in net.ds["acc_carrier"].values]
+    acc_vendor = dict(zip(acc_c, vendor_of(res).values(), strict=True))
     spend = np.sum(
         [np.asarray(ds[f"spend_{k}_usd"].sum(REGION).values, float) for k in SPEND_KINDS],
         axis=0,
@@ -230,17 +257,8 @@ def spend_by_vendor(res: Results) -> dict[str, np.ndarray]:
 def export_controlled_regions(res: Results) -> list[str]:
     """Enabled regions whose deployments need an export approval: the catalog flags them
     (``regions.<R>.export_controlled``) or the scenario caps their deployments."""
-    net = res.network
-    cap = np.asarray(net.ds["deploy_cap_units_per_year"].values, float)
-    enabled = np.asarray(net.ds["region_enabled"].values, bool)
-    out = []
-    for j, r in enumerate(net.ds.indexes[REGION]):
-        if not enabled[j]:
-            continue
-        flag = float(net.catalog.value(f"regions.{r}.export_controlled", 0.0) or 0.0)
-        if flag > 0 or np.isfinite(cap[j]).any():
-            out.append(str(r))
-    return out
+    regions = res.network.ds.indexes[REGION]
+    return [str(r) for r, ec in zip(regions, _coord(res, "export_controlled"), strict=True) if ec]
 
 
 def _list(x: np.ndarray) -> list[float | None]:
@@ -353,6 +371,7 @@ def dependence_summary(res: Results) -> dict[str, Any]:
 
 __all__ = [
     "CRITICAL_INPUTS",
+    "dependence_coords",
     "dependence_of",
     "dependence_summary",
     "dependent_h100e",

@@ -19,7 +19,7 @@ import xarray as xr
 from . import metrics
 from .bottlenecks import Bottleneck, bottlenecks, first_binding, group_bottlenecks
 from .constants import ACCELERATOR, PERIOD, PROCESS, REGION, Status
-from .dependence import dependence_summary
+from .dependence import dependence_coords, dependence_summary
 from .lp.registry import Registry
 from .metrics import SPEND_CATEGORIES, MetricParams, with_metrics
 from .network import Network
@@ -118,6 +118,7 @@ class Results:
         net = lp.net
         sol = read_solution(lp, status)
         sol.coords["process_label"] = (PROCESS, process_labels(net))
+        sol = sol.assign_coords(dependence_coords(net))  # vendors, export control (dependence)
         out = with_metrics(net.ds, sol, metric_params(net))
         out.attrs.update(
             {
