@@ -160,3 +160,43 @@ def test_bad_policy_is_refused_with_the_field_named(override, field):
 def test_policy_region_keys_read_as_booleans_are_explained():
     with pytest.raises(ScenarioError, match="quote the region code"):
         validate_scenario({"regions": {"NO": {}}, "policy": {"max_share_from": {False: 0.3}}})
+
+
+def test_policy_family_is_registered_and_a_saved_run_reports_it(tmp_path):
+    """The cap of test_taiwan_cap_on_paper through the registry: the allowed amount at the
+    solution is rhs = 0.3 x use = 0.3 x 285.714 = 85.714 H100e a year; importance is
+    |dual| x allowed = 3 / 0.7 x 85.714 = 367.3 H100e-years in 2025 (0.000367 million);
+    Results.save then Results.load gives the same bottlenecks."""
+    from fab2flop.results import Results
+
+    res = optimize(_net({"max_share_from": {"TW": 0.3}}))
+    fam = res.registry["policy-max-share"]
+    assert fam.group.value == "limit" and fam.dims == ("input", "region", "period")
+    allowed = res.dataset["rhs_policy-max-share"].sel(input="accelerators", region="TW")
+    np.testing.assert_allclose(allowed.values, [0.3 * (200 + 0.3 / 0.7 * 200)] * 3, rtol=1e-6)
+    assert np.isnan(res.dataset["rhs_policy-max-share"].sel(region="US")).all()  # no cap
+    pol = {b.period: b for b in res.bottlenecks if b.constraint == "policy-max-share"}
+    np.testing.assert_allclose(pol[2025].importance * 1e6, 3 / 0.7 * 0.3 / 0.7 * 200, rtol=1e-3)
+    # a limit a strategist can negotiate: grouped with market caps, before balances
+    names = [g["constraint"] for g in res.summary()["bottleneck_groups"]]
+    before = names[: names.index("policy-max-share")]
+    assert all(res.registry[n].group.value == "limit" for n in before)
+    res.save(tmp_path / "run")
+    back = Results.load(tmp_path / "run")
+    again = [b for b in back.bottlenecks if b.constraint == "policy-max-share"]
+    assert again == [b for b in res.bottlenecks if b.constraint == "policy-max-share"]
+    assert back.summary()["dependence"] == res.summary()["dependence"]
+
+
+def test_a_scale_factor_may_name_an_array_kept_on_the_solution():
+    """'/input' divides by the coordinate scale_input (per input), as '/carrier' does by
+    scale_carrier: 1 / 4 and 1 / 8."""
+    import xarray as xr
+
+    from fab2flop.solution import scale_factor
+
+    sol = xr.Dataset(coords={"scale_input": ("input", [4.0, 8.0]), "input": ["a", "b"]})
+    got = scale_factor("/input", xr.Dataset(), sol)
+    np.testing.assert_allclose(got.values, [0.25, 0.125])
+    with pytest.raises(KeyError, match="nope"):
+        scale_factor("nope", xr.Dataset(), sol)
