@@ -238,6 +238,9 @@ class Results:
                 "dependence": dependence_summary(self),
             }
         )
+        from .finance import finance_summary  # parties and jobs (issue 12)
+
+        base.update(finance_summary(self))
         return base
 
     def to_json(self, indent: int | None = 2) -> str:

@@ -35,6 +35,7 @@ from pydantic import (
 from .constants import CarrierKind, Category, Objective, Scope, Solver
 from .errors import ScenarioError
 from .events import Event, check_events
+from .finance.schema import FinanceConfig
 from .policy import PolicyConfig, check_policy_regions
 
 Series = float | dict[int, float]
@@ -467,6 +468,10 @@ class Scenario(_Model):
     events: list[Event] = Field(
         default_factory=list,
         description="disruptions: outage, delay, price, export, funding (docs/scenarios.md)",
+    )
+    finance: FinanceConfig | None = Field(
+        None,
+        description="parties, ownership, debt and the lease (default: catalog finance_parties)",
     )
     policy: Annotated[PolicyConfig, AfterValidator(check_policy_regions)] = Field(
         default_factory=PolicyConfig
