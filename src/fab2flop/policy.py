@@ -139,8 +139,10 @@ def _row_terms(lp: LP) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.nda
             if dep is not None and (w_dep > 0).any():
                 use_parts.append((dep[:, r, :][w_dep > 0], w_dep[w_dep > 0]))
         for j in range(R):
-            parts = [(act[:, j, :][w_out > 0], w_out[w_out > 0], 0.0)]
-            parts += [(v, 0.0, c) for v, c in use_parts]
+            parts: list[tuple[np.ndarray, Any, Any]] = [
+                (act[:, j, :][w_out > 0], w_out[w_out > 0], 0.0)
+            ]
+            parts += [(lab, 0.0, c) for lab, c in use_parts]
             v = np.concatenate([p[0] for p in parts])  # (K,T)
             made = np.concatenate([np.broadcast_to(p[1], len(p[0])) for p in parts])
             use = np.concatenate([np.broadcast_to(p[2], len(p[0])) for p in parts])
