@@ -99,12 +99,13 @@ def _item_names(
     template: str, dim: str | None, net_ds: xr.Dataset, sol: xr.Dataset
 ) -> dict[str, dict[str, str]]:
     """For each ``{field}`` of a unit or name template, its text by item: the item itself
-    (the field is the item's dimension) or a 1-D array along it (solution, then network)."""
+    (the field is the item's dimension) or a 1-D array along it (solution, then network).
+    Items of a dimension the network lacks (e.g. ``input``) are the solution's."""
     out: dict[str, dict[str, str]] = {}
     fields = {f for _, f, _, _ in Formatter().parse(template) if f}
     if dim is None:
         return out
-    items = [str(i) for i in net_ds.indexes[dim]]
+    items = [str(i) for i in (sol if dim in sol.indexes else net_ds).indexes[dim]]
     for f in fields:
         if f == dim:
             out[f] = {i: i for i in items}
@@ -197,8 +198,8 @@ def _family_items(fam: Family, ctx: _Context) -> list[Bottleneck]:
     for idx in zip(*np.nonzero(hit), strict=True):
         pos = dict(zip(fam.dims, idx, strict=True))
         t = int(pos[PERIOD])
-        item = str(net_ds.indexes[idim][pos[idim]]) if idim else fam.what
-        region = str(net_ds.indexes[REGION][pos[REGION]]) if REGION in pos else None
+        item = str(dual.indexes[idim][pos[idim]]) if idim else fam.what
+        region = str(dual.indexes[REGION][pos[REGION]]) if REGION in pos else None
         unit, f = fam.unit, 1.0
         if "{" in unit:
             unit, f = display_unit(_fill(unit, units, item))

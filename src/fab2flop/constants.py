@@ -15,6 +15,7 @@ PROCESS = "process"
 CARRIER = "carrier"
 ACCELERATOR = "accelerator"
 SAMPLE = "sample"
+INPUT = "input"  # critical inputs of the plan (fab2flop.dependence, fab2flop.policy)
 TERM = "_term"  # linopy's term dimension
 
 HOURS_PER_YEAR = 8760.0

@@ -134,6 +134,7 @@ def optimize(
     """Decide what to build where and when; return a :class:`~fab2flop.results.Results`."""
     from ._compat import defer_dask_import
     from .lp.model import build_lp
+    from .policy import policy_hooks
     from .results import Results
 
     defer_dask_import()  # before the network's first xarray array (no-op if dask is loaded)
@@ -145,7 +146,7 @@ def optimize(
         net.build_seconds if isinstance(scenario, Network) else time.perf_counter() - t0
     )
     t1 = time.perf_counter()
-    lp = build_lp(net, hooks, options)
+    lp = build_lp(net, (*policy_hooks(net.scenario), *hooks), options)
     timings["build_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     meth = Solver(method) if method is not None else None

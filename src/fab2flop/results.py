@@ -19,6 +19,7 @@ import xarray as xr
 from . import metrics
 from .bottlenecks import Bottleneck, bottlenecks, first_binding, group_bottlenecks
 from .constants import ACCELERATOR, PERIOD, PROCESS, REGION, Status
+from .dependence import dependence_coords, dependence_summary
 from .lp.registry import Registry
 from .metrics import SPEND_CATEGORIES, MetricParams, with_metrics
 from .network import Network
@@ -117,6 +118,7 @@ class Results:
         net = lp.net
         sol = read_solution(lp, status)
         sol.coords["process_label"] = (PROCESS, process_labels(net))
+        sol = sol.assign_coords(dependence_coords(net))  # vendors, export control (dependence)
         out = with_metrics(net.ds, sol, metric_params(net))
         out.attrs.update(
             {
@@ -233,6 +235,7 @@ class Results:
                 ],
                 "bottlenecks": [b.to_dict() for b in self.bottlenecks[:200]],
                 "notes": self.network.notes,
+                "dependence": dependence_summary(self),
             }
         )
         from .finance import finance_summary  # parties and jobs (issue 12)

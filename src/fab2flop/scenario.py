@@ -36,6 +36,7 @@ from .constants import CarrierKind, Category, Objective, Scope, Solver
 from .errors import ScenarioError
 from .events import Event, check_events
 from .finance.schema import FinanceConfig
+from .policy import PolicyConfig, check_policy_regions
 from .yaml_io import safe_load
 
 Series = float | dict[int, float]
@@ -472,6 +473,9 @@ class Scenario(_Model):
     finance: FinanceConfig | None = Field(
         None,
         description="parties, ownership, debt and the lease (default: catalog finance_parties)",
+    )
+    policy: Annotated[PolicyConfig, AfterValidator(check_policy_regions)] = Field(
+        default_factory=PolicyConfig
     )
 
     @field_validator("regions", mode="before")

@@ -10,7 +10,9 @@ report (:mod:`fab2flop.bottlenecks`) read the network Dataset, this Dataset and 
 
 The model-to-natural scales are kept as coordinates (``scale_process``, ``scale_carrier``,
 ``scale_accelerator``) and attributes (``money_scale``, ``compute_scale``, ``objective_scale``)
-so that a saved run can still say what a model unit was.
+so that a saved run can still say what a model unit was. Arrays a family defined outside
+the core stored in ``lp.coords`` (its items' words, ``scale_<name>``) are kept as
+coordinates too.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ def scale_factor(name: str, net_ds: xr.Dataset, sol: xr.Dataset) -> xr.DataArray
         val = float(sol.attrs[f"{key}_scale"])
     elif key == "dt":
         val = float(net_ds.attrs["dt_years"])
+    elif f"scale_{key}" in sol.coords:  # a scale array the family's definer stored
+        val = sol.coords[f"scale_{key}"]
+        val = val.drop_vars([c for c in val.coords if c not in val.dims])
     elif key in net_ds:
         val = net_ds[key]
     else:
@@ -100,6 +105,8 @@ def _empty_scales(lp: LP) -> xr.Dataset:
             "dt_years": float(lp.net.periods.dt),
         }
     )
+    for name, da in lp.coords.items():  # arrays of families defined outside the core
+        out.coords[name] = da
     return out
 
 
@@ -140,7 +147,8 @@ def _spend(lp: LP, out: xr.Dataset) -> None:
 
 def _duals(lp: LP, out: xr.Dataset) -> None:
     """Duals of registered constraints: objective units per natural unit of the right-hand
-    side (dual x d(model rhs)/d(natural rhs) x objective scale); rhs in natural units."""
+    side (dual x d(model rhs)/d(natural rhs) x objective scale); rhs in natural units,
+    including the part of a limit that moves with the plan (``lp.limits``)."""
     m, net_ds = lp.model, lp.net.ds
     obj_scale = float(out.attrs["objective_scale"])
     obj_unit = out.attrs["objective_unit"]
@@ -151,7 +159,10 @@ def _duals(lp: LP, out: xr.Dataset) -> None:
         f = family_scale(fam, net_ds, out)
         ok = con.labels >= 0
         dual = (con.dual * f * obj_scale).where(ok)
-        rhs = (con.rhs / f).where(ok)
+        rhs = con.rhs
+        if fam.name in lp.limits:  # a limit that moves with the plan, at the solution
+            rhs = rhs + lp.limits[fam.name].solution.fillna(0.0)
+        rhs = (rhs / f).where(ok)
         unit = fam.unit
         _set(out, fam.solution_name, dual, f"{obj_unit} per {unit}",
              f"shadow price of {fam.name}: {fam.description}")  # fmt: skip

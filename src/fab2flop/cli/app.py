@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import chip, data_cmd, finance_cmd, run_cmd, scenario_cmd
+from . import chip, context_cmd, data_cmd, dependence_cmd, finance_cmd, run_cmd, scenario_cmd
 
 app = typer.Typer(
     name="fab2flop",
@@ -15,6 +15,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(run_cmd.run)
+app.command("context")(context_cmd.context)
+app.command("dependence")(dependence_cmd.dependence)
 app.command("finance")(finance_cmd.finance)
 app.add_typer(scenario_cmd.app, name="scenario")
 app.add_typer(data_cmd.app, name="data")

@@ -185,6 +185,7 @@ def _print_summary(res, top: int) -> None:
         f"[bold]All-in capex per GW:[/] {fmt_usd(s['capex_per_gw_usd'])}   "
         f"[bold]Regional share ({s['periods'][-1]}):[/] {share or '-'}"
     )
+    console.print(f"[bold]Dependence:[/] {s['dependence'].get('line', '-')}", highlight=False)
     for ev in s.get("events", []):
         where = ", ".join(ev.get("regions", []) or ev.get("funders", []) or [])
         console.print(

@@ -95,6 +95,12 @@ class LP:
     spend_expr: linopy.LinearExpression | None = None
     compute_expr: linopy.LinearExpression | None = None
     registry: Registry = field(default_factory=Registry)  # families defined (lp/registry.py)
+    # arrays a family defined outside the core keeps on the solution Dataset: its items'
+    # words ({input_unit}, {input_label}) and its scales (scale_<name>, see lp/registry.py)
+    coords: dict[str, xr.DataArray] = field(default_factory=dict)
+    # family -> the part of its limit that moves with the plan (model units, the family's
+    # dims), for rows written ``lhs - limit(x) <= rhs``: rhs_<family> reports rhs + limit(x)
+    limits: dict[str, linopy.LinearExpression] = field(default_factory=dict)
 
 
 Hook = Callable[[LP], None]

@@ -15,6 +15,9 @@ network and the LP's scaling (``/`` in front divides):
 ``money``, ``compute``  model money (USD) and compute (H100e) units
 ``availability``  usable share of capacity (process, region, period)
 ``dt``  period length in years
+any other name ``x``  an array ``scale_x`` that the code defining the family stored in
+    ``lp.coords`` (kept on the solution Dataset, so a saved run resolves it too), e.g.
+    ``input`` for the policy rows, whose items are critical inputs rather than carriers
 
 For a *variable* the factors turn a model value into natural units. For a *constraint* they
 are d(model right-hand side) / d(natural right-hand side): a dual times them is the
@@ -30,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ..constants import ACCELERATOR, CARRIER, PERIOD, PROCESS, REGION
+from ..constants import ACCELERATOR, CARRIER, INPUT, PERIOD, PROCESS, REGION
 
 
 class Group(StrEnum):
@@ -216,6 +219,11 @@ _ALL: tuple[Family, ...] = (
            phrase="Each H100-equivalent required {when} costs {cost} at the margin "
            "(discounted).",
            description="installed compute at least the required path"),
+    Family("policy-max-share", _C, (INPUT, REGION, PERIOD), Group.LIMIT, "{input_unit}",
+           ("/input",), Basis.RATE, what="{input_label}",
+           phrase="One more {unit} of {what} from {region} beyond its cap {when} is {worth}.",
+           description="a critical input made in a region within a share of what the plan "
+           "uses (policy.max_share_from); its limit moves with the plan"),
 )  # fmt: skip
 
 VARIABLES: dict[str, Family] = {f.name: f for f in _ALL if f.kind == _V}

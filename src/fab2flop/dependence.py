@@ -1,0 +1,384 @@
+"""Dependence, measured: on whom and on where the plan's compute depends, period by period.
+
+Everything here reads a solved run only (``Results.dataset``, ``Results.network``):
+
+- **by vendor**: installed H100e by vendor (``own`` for the plan's designs) and the money
+  paid for accelerators: a merchant part's purchase price goes to its vendor; everything
+  spent on the own chain (fabs, foundry wafers, HBM, CoWoS, assembly: capex, fixed O&M and
+  variable costs) counts as ``own``. Systems (servers, networking) and data centers are
+  vendor-neutral and not counted.
+- **by region**: where each critical input is made (:data:`CRITICAL_INPUTS`), as shares of
+  its production in each period, and the Herfindahl–Hirschman index of those shares
+  (0–10,000; 10,000 = made in one region).
+- **compute that depends on a region** (Taiwan, Korea, ...): H100e with at least one
+  critical step made there — wafers, HBM, packaging, assembly or merchant supply.
+
+Attribution rule (the LP does not track which wafer went into which chip): every worldwide
+carrier is one pool per period, mixed in proportion to where its units were made; the
+inventory carried in joins the pool with the mix it had. A unit made by a process in region
+r is *free of R* when r ≠ R (for a critical output) and every input it draws is free of R;
+inputs are drawn independently from their pools, so the free share of a process's output is
+the product of its inputs' free shares. An accelerator deployed in period t carries the free
+share of its pool in t for its whole life. This sits between the best routing (dependent
+share = the largest share of R among the inputs) and the worst (their sum).
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatch
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .constants import (
+    ACCELERATOR,
+    CARRIER,
+    H100_FLOPS_BF16_DENSE,
+    PERIOD,
+    PROCESS,
+    REGION,
+)
+
+if TYPE_CHECKING:
+    from .network import Network
+    from .results import Results
+
+OWN = "own"
+# critical inputs: carriers by name pattern; accelerators are the fleet's carriers
+CRITICAL_INPUTS: dict[str, tuple[str, ...]] = {
+    "leading_edge_wafers": ("wafer_*",),
+    "hbm": ("hbm_wafer", "alloc_hbm"),
+    "cowos": ("cowos_wafer",),
+    "accelerators": (),
+}
+INPUT_UNITS = {
+    "leading_edge_wafers": "wafers/year",
+    "hbm": "wafer-equivalents/year",
+    "cowos": "wafers/year",
+    "accelerators": "H100e/year",
+}
+OWN_CHAIN_CATEGORIES = ("fabs", "memory", "packaging", "accelerators")
+SPEND_KINDS = ("capex", "fixed_om", "variable")
+RULE = (
+    "each worldwide carrier is one pool per period, mixed in proportion to where its units "
+    "were made (inventory carries its mix forward); a unit is free of region R when the "
+    "critical step that made it is outside R and every input it draws is free of R (inputs "
+    "drawn independently: free shares multiply); an accelerator keeps the mix of the period "
+    "it was deployed in for its whole life"
+)
+
+
+def h100e_per_unit(net: Network) -> np.ndarray:
+    """H100-equivalents per accelerator, (A,)."""
+    return np.asarray(net.ds["flops_bf16_dense"].values, float) / H100_FLOPS_BF16_DENSE
+
+
+def input_carriers(net: Network) -> dict[str, dict[str, float]]:
+    """Critical input -> {carrier: weight}: wafers, stacks' wafers and CoWoS count 1 per
+    unit, accelerators count their H100e per unit. Inputs the network lacks are left out."""
+    carriers = [str(c) for c in net.ds.indexes[CARRIER]]
+    out: dict[str, dict[str, float]] = {}
+    for name, pats in CRITICAL_INPUTS.items():
+        if name == "accelerators":
+            acc = [str(c) for c in net.ds["acc_carrier"].values]
+            w = dict(zip(acc, h100e_per_unit(net), strict=True))
+            got = {c: float(w[c]) for c in acc if c in carriers}
+        else:
+            got = {c: 1.0 for c in carriers if any(fnmatch(c, p) for p in pats)}
+        if got:
+            out[name] = got
+    return out
+
+
+def production(res: Results) -> np.ndarray:
+    """Units of each carrier made, (C, R, T) [units/year]: Σ_p max(io, 0) · activity."""
+    io_out = np.clip(np.asarray(res.network.ds["io"].values, float), 0.0, None)  # (P,C)
+    act = np.asarray(res.dataset["activity"].values, float)  # (P,R,T)
+    return np.einsum("pc,prt->crt", io_out, act)
+
+
+def input_production(res: Results) -> dict[str, np.ndarray]:
+    """Critical input -> (R, T) production in the input's unit (see INPUT_UNITS)."""
+    prod = production(res)
+    cpos = {str(c): i for i, c in enumerate(res.network.ds.indexes[CARRIER])}
+    return {
+        name: sum(w * prod[cpos[c]] for c, w in cw.items())  # type: ignore[misc]
+        for name, cw in input_carriers(res.network).items()
+    }
+
+
+def shares(x: np.ndarray) -> np.ndarray:
+    """Shares along the first axis; NaN where the total is zero.
+
+    >>> shares(np.array([[1.0, 0.0], [3.0, 0.0]])).tolist()
+    [[0.25, nan], [0.75, nan]]
+    """
+    tot = x.sum(axis=0, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tot > 0, x / np.where(tot > 0, tot, 1.0), np.nan)
+
+
+def hhi(share: np.ndarray) -> np.ndarray:
+    """Herfindahl–Hirschman index of shares along the first axis, 0–10,000 (NaN if no
+    production).
+
+    >>> float(hhi(np.array([0.5, 0.3, 0.2])))   # 2500 + 900 + 400
+    3800.0
+    """
+    return (np.square(share * 100.0)).sum(axis=0)
+
+
+def free_share(res: Results, region: str) -> np.ndarray:
+    """Share of each carrier's pool free of any critical step made in ``region``, (C, T)
+    (the attribution rule of the module docstring). Rate and regional carriers stay 1."""
+    net, ds = res.network, res.dataset
+    io = np.asarray(net.ds["io"].values, float)
+    out_, inp = np.clip(io, 0.0, None), np.clip(-io, 0.0, None)
+    C, T = io.shape[1], ds.sizes[PERIOD]
+    glob = np.asarray(net.ds["carrier_scope"].values) == "global"
+    carriers = [str(c) for c in net.ds.indexes[CARRIER]]
+    critical = {c for cw in input_carriers(net).values() for c in cw}
+    crit_out = (out_[:, [carriers.index(c) for c in sorted(critical)]] > 0).any(axis=1)  # (P,)
+    regions = [str(r) for r in net.ds.indexes[REGION]]
+    in_r = np.array([r == region for r in regions])
+    step = crit_out[:, None] & in_r[None, :]  # (P,R): a critical step made in `region`
+    made = np.asarray(ds["activity"].values, float) * net.periods.dt  # (P,R,T) per period
+    inv = np.asarray(ds["inventory"].values, float) if "inventory" in ds else np.zeros((C, T))
+    uses = (inp > 0) & glob[None, :]  # (P,C) inputs drawn from worldwide pools
+    phi = np.ones((C, T))
+    for t in range(T):
+        carried = inv[:, t - 1] if t > 0 else np.zeros(C)
+        prev = phi[:, t - 1] if t > 0 else np.ones(C)
+        tot = np.einsum("pc,pr->c", out_, made[:, :, t])
+        for _ in range(C + 1):  # chains are acyclic: C rounds reach the fixed point
+            draw = np.prod(np.where(uses, phi[None, :, t], 1.0), axis=1)  # (P,)
+            psi = (~step) * draw[:, None]  # (P,R)
+            free = np.einsum("pc,pr->c", out_, made[:, :, t] * psi)
+            den = carried + tot
+            with np.errstate(invalid="ignore", divide="ignore"):
+                new = np.where(den > 0, (carried * prev + free) / np.where(den > 0, den, 1), prev)
+            new = np.where(glob, new, 1.0)
+            if np.allclose(new, phi[:, t], atol=1e-12):
+                break
+            phi[:, t] = new
+    return phi
+
+
+def dependent_h100e(res: Results, region: str) -> np.ndarray:
+    """Installed H100e with a critical step made in ``region``, by period (T,)."""
+    net, ds = res.network, res.dataset
+    phi = free_share(res, region)
+    cpos = {str(c): i for i, c in enumerate(net.ds.indexes[CARRIER])}
+    dep_frac = 1.0 - phi[[cpos[str(c)] for c in net.ds["acc_carrier"].values]]  # (A,T)
+    deployed = np.asarray(ds["deployed"].values, float)  # (A,R,T)
+    installed = np.asarray(ds["installed"].values, float)
+    life = np.asarray(net.ds["acc_life_periods"].values, int)
+    T = deployed.shape[-1]
+    window = np.zeros_like(deployed)
+    window_dep = np.zeros_like(deployed)
+    for a in range(deployed.shape[0]):
+        for t in range(T):
+            lo = max(0, t - int(life[a]) + 1)
+            window[a, :, t] = deployed[a, :, lo : t + 1].sum(axis=-1)
+            window_dep[a, :, t] = (deployed[a, :, lo : t + 1] * dep_frac[a, lo : t + 1]).sum(-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(window > 0, window_dep / np.where(window > 0, window, 1.0), 0.0)
+    h = h100e_per_unit(net)
+    return np.einsum("art,a->t", installed * frac, h)
+
+
+def dependence_coords(net: Network) -> dict[str, tuple[str, list]]:
+    """What the measures need beyond the network Dataset, as coordinates the results Dataset
+    keeps (so a saved run reproduces them): each accelerator's vendor and whether each
+    enabled region's deployments need an export approval (catalog flag or scenario cap)."""
+    cap = np.asarray(net.ds["deploy_cap_units_per_year"].values, float)
+    enabled = np.asarray(net.ds["region_enabled"].values, bool)
+    ec = [
+        bool(enabled[j])
+        and (
+            float(net.catalog.value(f"regions.{r}.export_controlled", 0.0) or 0.0) > 0
+            or bool(np.isfinite(cap[j]).any())
+        )
+        for j, r in enumerate(net.ds.indexes[REGION])
+    ]
+    vendors = []
+    for a in net.ds.indexes[ACCELERATOR]:
+        item = net.fleet[str(a)]
+        vendors.append(OWN if item.kind == "custom" else str(item.vendor))
+    return {"acc_vendor": (ACCELERATOR, vendors), "export_controlled": (REGION, ec)}
+
+
+def _coord(res: Results, name: str) -> list:
+    """A coordinate of :func:`dependence_coords`, from the results (else the network)."""
+    if name in res.dataset.coords:
+        return list(res.dataset.coords[name].values)
+    return list(dependence_coords(res.network)[name][1])
+
+
+def vendor_of(res: Results) -> dict[str, str]:
+    """Accelerator -> vendor (``own`` for the plan's designs)."""
+    accs = [str(a) for a in res.network.ds.indexes[ACCELERATOR]]
+    return dict(zip(accs, [str(v) for v in _coord(res, "acc_vendor")], strict=True))
+
+
+def compute_by_vendor(res: Results) -> dict[str, np.ndarray]:
+    """Installed H100e by vendor, by period."""
+    inst = np.asarray(res.dataset["installed"].sum(REGION).values, float)  # (A,T)
+    h = h100e_per_unit(res.network)
+    out: dict[str, np.ndarray] = {}
+    for i, (_, v) in enumerate(vendor_of(res).items()):
+        out[v] = out.get(v, 0.0) + inst[i] * h[i]
+    return out
+
+
+def spend_by_vendor(res: Results) -> dict[str, np.ndarray]:
+    """Money paid for accelerators by vendor, by period [USD] (rule in the module docstring)."""
+    net, ds = res.network, res.dataset
+    io = np.asarray(net.ds["io"].values, float)
+    carriers = [str(c) for c in net.ds.indexes[CARRIER]]
+    acc_c = [str(c) for c in net.ds["acc_carrier"].values]
+    acc_vendor = dict(zip(acc_c, vendor_of(res).values(), strict=True))
+    spend = np.sum(
+        [np.asarray(ds[f"spend_{k}_usd"].sum(REGION).values, float) for k in SPEND_KINDS],
+        axis=0,
+    )  # (P,T)
+    cat = [str(c) for c in net.ds["category"].values]
+    out: dict[str, np.ndarray] = {}
+    for p in range(len(cat)):
+        made = [carriers[c] for c in np.flatnonzero(io[p] > 0)]
+        vend = next((acc_vendor[c] for c in made if c in acc_vendor), None)
+        if vend is None and cat[p] in OWN_CHAIN_CATEGORIES:
+            vend = OWN
+        if vend is not None:
+            out[vend] = out.get(vend, 0.0) + spend[p]
+    return out
+
+
+def export_controlled_regions(res: Results) -> list[str]:
+    """Enabled regions whose deployments need an export approval: the catalog flags them
+    (``regions.<R>.export_controlled``) or the scenario caps their deployments."""
+    regions = res.network.ds.indexes[REGION]
+    return [str(r) for r, ec in zip(regions, _coord(res, "export_controlled"), strict=True) if ec]
+
+
+def _list(x: np.ndarray) -> list[float | None]:
+    return [None if not np.isfinite(v) else float(v) for v in np.asarray(x, float)]
+
+
+def _share_of(x: np.ndarray, tot: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(tot > 0, x / np.where(tot > 0, tot, 1.0), np.nan)
+
+
+def dependence_of(res: Results) -> dict[str, Any]:
+    """Every dependence figure of a solved run, by period (the ``fab2flop dependence
+    --json`` payload)."""
+    ds, net = res.dataset, res.network
+    total = np.asarray(ds["compute_h100e"].values, float)
+    regions = [str(r) for r in net.ds.indexes[REGION]]
+    by_vendor = compute_by_vendor(res)
+    spend_v = spend_by_vendor(res)
+    spend_tot = np.sum(list(spend_v.values()), axis=0) if spend_v else np.zeros(len(total))
+    prod = input_production(res)
+    by_region, hh = {}, {}
+    for name, x in prod.items():
+        s = shares(x)
+        by_region[name] = {r: _list(s[j]) for j, r in enumerate(regions) if np.nansum(s[j]) > 0}
+        hh[name] = _list(hhi(s))
+    dep = {r: dependent_h100e(res, r) for r in regions if _makes_critical(prod, regions, r)}
+    zero = np.zeros(len(total))
+    ec = export_controlled_regions(res)
+    ec_h = (
+        np.asarray(ds["compute_flops_regional"].sel({REGION: ec}).sum(REGION).values, float)
+        / H100_FLOPS_BF16_DENSE
+        if ec
+        else zero
+    )
+    out: dict[str, Any] = {
+        "scenario": net.scenario.name,
+        "status": res.status.value,
+        "periods": res.periods,
+        "compute_h100e": _list(total),
+        "by_vendor": {v: _list(_share_of(x, total)) for v, x in by_vendor.items()},
+        "by_vendor_h100e": {v: _list(x) for v, x in by_vendor.items()},
+        "spend_by_vendor_usd": {v: _list(x) for v, x in spend_v.items()},
+        "spend_by_vendor_share": {v: _list(_share_of(x, spend_tot)) for v, x in spend_v.items()},
+        "by_region": by_region,
+        "input_units": {k: INPUT_UNITS[k] for k in prod},
+        "input_production": {k: _list(x.sum(axis=0)) for k, x in prod.items()},
+        "hhi": hh,
+        "taiwan_dependent_h100e": _list(dep.get("TW", zero)),
+        "taiwan_dependent_share": _list(_share_of(dep.get("TW", zero), total)),
+        "korea_dependent_h100e": _list(dep.get("KR", zero)),
+        "korea_dependent_share": _list(_share_of(dep.get("KR", zero), total)),
+        "dependent_h100e": {r: _list(x) for r, x in dep.items()},
+        "export_controlled_regions": ec,
+        "export_controlled_h100e": _list(ec_h),
+        "export_controlled_share": _list(_share_of(ec_h, total)),
+        "rule": RULE,
+    }
+    out["line"] = summary_line(out)
+    return out
+
+
+def _makes_critical(prod: dict[str, np.ndarray], regions: list[str], r: str) -> bool:
+    j = regions.index(r)
+    return any(float(x[j].sum()) > 0 for x in prod.values())
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+def summary_line(d: dict[str, Any]) -> str:
+    """One line: first and last period with compute, vendor and regional dependence."""
+    tot = d["compute_h100e"]
+    idx = [i for i, v in enumerate(tot) if v and v > 0]
+    if not idx:
+        return "no compute installed"
+    a, b = idx[0], idx[-1]
+    pa, pb = d["periods"][a], d["periods"][b]
+
+    def span(xs: list[float | None]) -> str:
+        return f"{_pct(xs[a])} ({pa}) -> {_pct(xs[b])} ({pb})"
+
+    parts = []
+    for v in sorted(d["by_vendor"], key=lambda v: -(d["by_vendor"][v][b] or 0.0))[:3]:
+        if any((x or 0) > 0.005 for x in d["by_vendor"][v]):
+            parts.append(f"{v} {span(d['by_vendor'][v])}")
+    parts.append(f"Taiwan-dependent {span(d['taiwan_dependent_share'])}")
+    parts.append(f"Korea-dependent {span(d['korea_dependent_share'])}")
+    if d["export_controlled_regions"]:
+        ec = ",".join(d["export_controlled_regions"])
+        parts.append(f"in export-controlled {ec} {span(d['export_controlled_share'])}")
+    return "share of H100e: " + "; ".join(parts)
+
+
+def dependence_summary(res: Results) -> dict[str, Any]:
+    """The compact form kept in ``Results.summary()``."""
+    if not res.status.ok or ACCELERATOR not in res.dataset.dims or PROCESS not in res.dataset.dims:
+        return {}
+    d = dependence_of(res)
+    keys = (
+        "line",
+        "by_vendor",
+        "taiwan_dependent_share",
+        "korea_dependent_share",
+        "export_controlled_share",
+    )
+    return {k: d[k] for k in keys}
+
+
+__all__ = [
+    "CRITICAL_INPUTS",
+    "dependence_coords",
+    "dependence_of",
+    "dependence_summary",
+    "dependent_h100e",
+    "free_share",
+    "hhi",
+    "input_carriers",
+    "input_production",
+    "shares",
+    "spend_by_vendor",
+]
