@@ -33,7 +33,7 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..constants import ACCELERATOR, H100_FLOPS_BF16_DENSE, PERIOD, PROCESS, REGION, Category
+from ..constants import PERIOD, PROCESS, REGION, Category
 from ..metrics import SPEND_CATEGORIES
 from ..network import Network, build_network
 from ..scenario import Scenario, apply_override, default_scenario_text, validate_scenario
@@ -535,12 +535,12 @@ class _DualFamily:
 
 def _dual_families(b: Built) -> tuple[xr.Dataset, list[_DualFamily]]:
     """What turning row duals into the bottleneck report's Dataset needs, prepared once."""
+    from ..results import process_labels
     from ..solution import _empty_scales, family_scale
 
     lp, m = b.lp, b.lp.model
     base = _empty_scales(lp)
-    if "process_label" in b.net.ds:
-        base.coords["process_label"] = b.net.ds["process_label"]
+    base.coords["process_label"] = (PROCESS, process_labels(b.net))  # as Results.from_lp
     fams = []
     for fam in lp.registry.constraints():
         if fam.name not in m.constraints:
@@ -628,10 +628,6 @@ class Session:
         return out
 
 
-def h100e_per_unit(ds: xr.Dataset) -> np.ndarray:
-    return ds["flops_bf16_dense"].values / H100_FLOPS_BF16_DENSE
-
-
 __all__ = [
     "Levers",
     "Session",
@@ -640,6 +636,4 @@ __all__ = [
     "scenario_of",
     "scenario_dict",
     "lever_overrides",
-    "ACCELERATOR",
-    "REGION",
 ]
