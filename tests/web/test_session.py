@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from fab2flop.optimizer import optimize
-from fab2flop.web.session import Levers, Session, build_structure, scenario_of
+from fab2flop.web.session import Levers, Session, build_structure, scenario_of, warm_possible
 
 
 @pytest.fixture(scope="module")
@@ -30,13 +30,17 @@ def _same(warm: dict, cold: dict) -> None:
 
 def test_every_warm_lever_is_learnt_on_the_default(session: Session) -> None:
     b = session.built[0]
+    for lever in ("budget_usd", "us_power_mw_per_year", "us_grid_mw", "merchant_share"):
+        assert warm_possible(b, b.state.model_copy(update={lever: 0.3}))  # learns it
     # budget -> money arriving in each of the 11 years; power and grid -> the US slot and
     # grid rows of each year; merchant share -> the Nvidia and AMD supply rows of each year
     assert set(b.learnt) == {"budget_usd", "us_power_mw_per_year", "us_grid_mw", "merchant_share"}
     assert len(b.learnt["budget_usd"].idx) == 11
     assert len(b.learnt["us_power_mw_per_year"].idx) == 11
     assert len(b.learnt["us_grid_mw"].idx) == 11
+    assert len(b.learnt["merchant_share"].idx) == 22
     assert b.cost_by_period is not None  # the discount rate moves costs in place
+    assert not warm_possible(b, b.state.model_copy(update={"custom_designs": False}))
 
 
 MOVES = [

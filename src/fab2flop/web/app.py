@@ -36,7 +36,7 @@ class Limits:
     max_solve_s: float = 60.0  # solver.time_limit_s is capped to this [s]
     max_running: int = 1  # solves at once (the solver is serialised anyway: SOLVER_LOCK)
     max_waiting: int = 4  # solves queued behind them; more answer 429
-    max_sessions: int = 8  # playground sessions kept (least recently used dropped)
+    max_structures: int = 6  # playground models kept (least recently used dropped)
     max_results_cached: int = 16  # runs whose full Results stay in memory for /tables
     max_overrides: int = 100
 
@@ -217,9 +217,12 @@ def create_app(store: Any = None, limits: Limits | None = None) -> FastAPI:
     app.state.store = store if store is not None else _default_store()
     app.state.limits = lim
     queue = SolveQueue(lim.max_running, lim.max_waiting)
-    results_cache: OrderedDict[str, Any] = OrderedDict()
-    sessions: OrderedDict[str, Session] = OrderedDict()
-    sessions_lock = threading.Lock()
+    results_cache: OrderedDict[str, Any] = OrderedDict()  # run id -> Results (for /tables)
+    solved: OrderedDict[str, Any] = OrderedDict()  # scenario digest -> Results: a scenario
+    # already solved is not solved again (the solver is deterministic)
+    # the playground's solved models, one per structure, shared by every browser session:
+    # a move sets every lever's rows and costs, so the answer never depends on who moved last
+    playground = Session(max_structures=lim.max_structures)
 
     _add_limits_and_errors(app, lim)
 
@@ -231,8 +234,15 @@ def create_app(store: Any = None, limits: Limits | None = None) -> FastAPI:
         def work() -> Any:
             from ..optimizer import optimize
 
+            key = sc.digest()
             with SOLVER_LOCK:
-                return optimize(sc)
+                hit = solved.get(key)
+                if hit is None:
+                    hit = solved[key] = optimize(sc)
+                solved.move_to_end(key)
+                while len(solved) > lim.max_results_cached:
+                    solved.popitem(last=False)
+                return hit
 
         res = queue.run(work)
         rid = app.state.store.add(res, kind="run", label=req.label)
@@ -351,12 +361,7 @@ def create_app(store: Any = None, limits: Limits | None = None) -> FastAPI:
         import uuid
 
         sid = req.session or uuid.uuid4().hex[:16]
-        with sessions_lock:
-            sess = sessions.pop(sid, None) or Session()
-            sessions[sid] = sess
-            while len(sessions) > lim.max_sessions:
-                sessions.popitem(last=False)
-        out = queue.run(sess.solve, req.levers)
+        out = queue.run(playground.solve, req.levers)
         out["session"] = sid
         return out
 

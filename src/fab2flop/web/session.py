@@ -161,6 +161,7 @@ class Built:
     row_factor: np.ndarray  # model rhs per natural unit of each y position
     row_equal: np.ndarray  # equality row (set both bounds)
     learnt: dict[str, _Affine] = field(default_factory=dict)
+    tried: set[str] = field(default_factory=set)  # levers learn_lever has looked at
     cost_by_period: Any = None  # (T, ncols) sparse: objective per unit discount factor
     readout: dict[str, Any] = field(default_factory=dict)
     dual_sign: float = 1.0
@@ -274,47 +275,43 @@ def _states_for(lever: str, base: Levers) -> list[Levers]:
     return [base.model_copy(update={lever: x}) for x in vals[:3]]
 
 
-def _learn(b: Built) -> None:
-    """Learn each warm lever's effect on the warm vector (see the module docstring): two
-    network builds give a line, a third checks it; the base (when it sets the lever) must
-    lie on it too."""
+def learn_lever(b: Built, lever: str) -> None:
+    """Learn one warm lever's effect on the warm vector (see the module docstring), once
+    per structure, the first time it moves: two network builds give a line, a third
+    checks it, and the base (when it sets the lever) must lie on it too."""
+    if lever in b.tried:
+        return
+    b.tried.add(lever)
+    if b.rows_y.max(initial=-1) < 0:
+        return  # the rows did not match the network: nothing is warm here
     ds0 = b.net.ds
-    for lever in WARM_LEVERS:
-        base_v = getattr(b.state, lever)
-        nullable = Levers.model_fields[lever].default is None
-        states = _states_for(lever, b.state)
-        if nullable and base_v is not None:
-            states.append(b.state.model_copy(update={lever: None}))
-        pts: list[tuple[float | None, np.ndarray]] = []
-        for st in states:
-            ds = build_network(scenario_of(st)).ds
-            if not _only_warm_diff(ds0, ds, b.fixed_cells) or not np.array_equal(
-                ds["discount"].values, ds0["discount"].values
-            ):
-                break
-            pts.append((getattr(st, lever), _warm_vector(ds, b.fixed_cells)))
-        else:
-            pts.append((base_v, b.y0))
-            line = [(float(v), y) for v, y in pts if v is not None]
-            (v1, y1), (v2, y2) = line[:2]
-            slope = (y2 - y1) / (v2 - v1)
-            a = y1 - slope * v1
-            if not all(np.allclose(a + slope * v, y, rtol=1e-9, atol=1e-6) for v, y in line):
-                continue  # not affine in the lever: it stays structural here
-            null = next((y for v, y in pts if v is None), None)
-            moved = slope != 0
-            if null is not None:
-                moved |= null != a
-            idx = np.nonzero(moved)[0]
-            b.learnt[lever] = _Affine(
-                idx, a[idx], slope[idx], None if null is None else null[idx].copy()
-            )
-    seen: set[int] = set()
-    for k in list(b.learnt):  # levers that touch the same numbers are not added up
-        s = set(b.learnt[k].idx.tolist())
-        if s & seen:
-            del b.learnt[k]
-        seen |= s
+    base_v = getattr(b.state, lever)
+    nullable = Levers.model_fields[lever].default is None
+    states = _states_for(lever, b.state)
+    if nullable and base_v is not None:
+        states.append(b.state.model_copy(update={lever: None}))
+    pts: list[tuple[float | None, np.ndarray]] = [(base_v, b.y0)]
+    for st in states:
+        ds = build_network(scenario_of(st)).ds
+        if not _only_warm_diff(ds0, ds, b.fixed_cells) or not np.array_equal(
+            ds["discount"].values, ds0["discount"].values
+        ):
+            return  # it changes more than money, fixed capacities or discounting
+        pts.append((getattr(st, lever), _warm_vector(ds, b.fixed_cells)))
+    line = [(float(v), y) for v, y in pts if v is not None]
+    (v1, y1), (v2, y2) = line[-2:]
+    slope = (y2 - y1) / (v2 - v1)
+    a = y1 - slope * v1
+    if not all(np.allclose(a + slope * v, y, rtol=1e-9, atol=1e-6) for v, y in line):
+        return  # not affine in the lever: it stays structural here
+    null = next((y for v, y in pts if v is None), None)
+    moved = slope != 0
+    if null is not None:
+        moved |= null != a
+    idx = np.nonzero(moved)[0]
+    if any(np.intersect1d(idx, other.idx).size for other in b.learnt.values()):
+        return  # levers that move the same numbers are not added up
+    b.learnt[lever] = _Affine(idx, a[idx], slope[idx], None if null is None else null[idx].copy())
 
 
 def build_structure(state: Levers) -> Built:
@@ -364,7 +361,6 @@ def build_structure(state: Levers) -> Built:
     }
     lp_h = h.getLp()
     b.bounds0 = (np.asarray(lp_h.row_lower_).copy(), np.asarray(lp_h.row_upper_).copy())
-    _learn(b)
     return b
 
 
@@ -434,11 +430,13 @@ def discount_factors(net: Network, rate: float) -> np.ndarray:
 
 
 def warm_possible(b: Built, state: Levers) -> bool:
+    """Whether ``state`` is a warm move of structure ``b`` (learning the levers it moves)."""
     if state.structure() != b.state.structure():
         return False
     for lever in WARM_LEVERS:
         v = getattr(state, lever)
         if v != getattr(b.state, lever):
+            learn_lever(b, lever)
             aff = b.learnt.get(lever)
             if aff is None or (v is None and aff.null is None):
                 return False
@@ -616,8 +614,10 @@ class Session:
             mode = "warm"
             if b is None:
                 b = build_structure(state)
-                self.built = (self.built + [b])[-self.max_structures :]
+                self.built.append(b)
                 mode = "cold"
+            self.built.remove(b)  # the most recently used last
+            self.built = (self.built + [b])[-self.max_structures :]
             with SOLVER_LOCK:
                 y = apply_state(b, state)
                 b.highs.run()
