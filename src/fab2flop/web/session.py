@@ -33,6 +33,7 @@ import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..bottlenecks import TOL
 from ..constants import PERIOD, PROCESS, REGION, Category
 from ..metrics import SPEND_CATEGORIES
 from ..network import Network, build_network
@@ -578,8 +579,15 @@ def _duals_dataset(b: Built, row_dual: np.ndarray, y: np.ndarray) -> xr.Dataset:
     up = np.asarray(h_lp.row_upper_)
     lo = np.asarray(h_lp.row_lower_)
     data = {}
+    money = b.lp.registry.money()
     for fam in fams:
         r = fam.rows
+        # a family none of whose rows has a dual above the report's noise level (TOL, in
+        # model units, as bottlenecks._binds tests it) adds nothing to the report: skip it
+        if (money is None or fam.name != money.name) and not (
+            np.abs(row_dual[r[fam.ok]]) > 0.5 * TOL
+        ).any():
+            continue
         with np.errstate(invalid="ignore", divide="ignore"):
             shift = np.where(np.isfinite(up0[r]), up[r] - up0[r], lo[r] - lo0[r])
             dual = np.where(fam.ok, row_dual[r] * b.dual_sign * fam.factor * obj_scale, np.nan)
