@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,7 +38,6 @@ class Limits:
     max_waiting: int = 4  # solves queued behind them; more answer 429
     max_structures: int = 6  # playground models kept (least recently used dropped)
     max_results_cached: int = 16  # runs whose full Results stay in memory for /tables
-    max_overrides: int = 100
 
 
 class SafeJSONResponse(JSONResponse):
@@ -494,4 +493,4 @@ def _add_limits_and_errors(app: FastAPI, lim: Limits) -> None:
         return SafeJSONResponse({"detail": str(exc)}, 422)
 
 
-__all__ = ["create_app", "Limits", "RunRequest", "resolve_request_scenario", "Body"]
+__all__ = ["create_app", "Limits", "RunRequest", "resolve_request_scenario"]

@@ -16,6 +16,8 @@ from typing import Any
 
 from ..errors import Fab2FlopError
 
+PathList = list[Path]
+
 
 class MemoryStoreError(Fab2FlopError, KeyError):
     """An unknown run id (the in-memory store's StoreError)."""
@@ -97,7 +99,7 @@ class InMemoryRunStore:
         with self._lock:
             self._runs.pop(run_id, None)
 
-    def export(self, run_id: str, out_dir: str | Path) -> list[Path]:
+    def export(self, run_id: str, out_dir: str | Path) -> PathList:
         rec = self.get(run_id)
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)

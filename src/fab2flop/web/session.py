@@ -347,8 +347,8 @@ def build_structure(state: Levers) -> Built:
         factor[:T] = 1.0 / lp.scaling.money
         equal[:T] = str(con.sign.values.flat[0]) == "="
     if "market-cap" in m.constraints:
-        con = m.constraints["market-cap"].labels.transpose(PROCESS, REGION, PERIOD).values
-        lab = con[cells]
+        mc = m.constraints["market-cap"].labels.transpose(PROCESS, REGION, PERIOD).values
+        lab = mc[cells]
         rows_y[T:] = np.where(lab >= 0, row_of[np.maximum(lab, 0)], -1)
         s_p = lp.scaling.process[cells[0]]
         factor[T:] = ds["availability"].values[cells] / s_p
@@ -561,8 +561,10 @@ def _dual_families(b: Built) -> tuple[xr.Dataset, list[_DualFamily]]:
             tmpl = xr.DataArray(
                 np.zeros(full), coords={d: base.indexes[d] for d in dims}, dims=dims
             )
-            f = f.broadcast_like(tmpl).transpose(*dims).values
-        fac = np.broadcast_to(np.asarray(f, float), full).copy()
+            fv = f.broadcast_like(tmpl).transpose(*dims).values
+        else:
+            fv = np.asarray(f, float)
+        fac = np.broadcast_to(np.asarray(fv, float), full).copy()
         fams.append(_DualFamily(fam.name, fam.solution_name, dims, rows, ok, fac, rhs0))
     return base, fams
 
