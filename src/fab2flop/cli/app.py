@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from . import chip, context_cmd, data_cmd, dependence_cmd, finance_cmd, run_cmd, scenario_cmd
+from . import (
+    chip,
+    context_cmd,
+    data_cmd,
+    dependence_cmd,
+    finance_cmd,
+    run_cmd,
+    scenario_cmd,
+    serve_cmd,
+)
 
 app = typer.Typer(
     name="fab2flop",
@@ -21,6 +30,7 @@ app.command("finance")(finance_cmd.finance)
 app.add_typer(scenario_cmd.app, name="scenario")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(chip.app, name="chip")
+app.command("serve")(serve_cmd.serve)
 
 
 def main() -> None:

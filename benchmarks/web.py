@@ -1,0 +1,155 @@
+"""Playground latency: random slider moves against a real server, and a cold solve.
+
+Usage:  python benchmarks/web.py [--moves 200] [--seed 0] [--out benchmarks/web.json]
+
+Starts ``fab2flop serve`` on a free 127.0.0.1 port, loads the default view (one cold solve),
+then makes ``--moves`` random moves of the playground's sliders (budget, US power-build
+rate, US grid, merchant share, discount rate), each timed from sending the request to
+having read the whole JSON response (what the page waits for). The baseline is a cold
+build-and-solve of random states in this process: ``optimize(scenario)`` (network, linopy
+model, HiGHS, results) as ``fab2flop run`` does it. Goal: p95 of a move under 150 ms on 2
+cores. The load average is recorded: on a shared machine the numbers move with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SRC = HERE.parent / "src"
+
+SLIDERS = {  # lever: (low, high, step) as on the page
+    "budget_usd": (0.5e12, 20e12, 0.1e12),
+    "us_power_mw_per_year": (0.0, 40_000.0, 500.0),
+    "us_grid_mw": (0.0, 60_000.0, 500.0),
+    "merchant_share": (0.0, 1.0, 0.01),
+    "discount_rate": (0.0, 0.2, 0.005),
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _post(url: str, body: dict) -> tuple[float, dict]:
+    data = json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    t0 = time.perf_counter()
+    with urllib.request.urlopen(req, timeout=600) as r:
+        out = json.loads(r.read())
+    return (time.perf_counter() - t0) * 1e3, out
+
+
+def random_moves(n: int, rng: np.random.Generator) -> list[dict]:
+    """A walk: each move changes one slider to a random notch, as a user dragging would."""
+    state: dict = {}
+    moves = []
+    names = list(SLIDERS)
+    for _ in range(n):
+        k = names[int(rng.integers(len(names)))]
+        lo, hi, step = SLIDERS[k]
+        state[k] = float(lo + step * rng.integers(0, int(round((hi - lo) / step)) + 1))
+        moves.append(dict(state))
+    return moves
+
+
+def cold_baseline(states: list[dict]) -> list[float]:
+    sys.path.insert(0, str(SRC))
+    from fab2flop.optimizer import optimize
+    from fab2flop.web.session import Levers, scenario_of
+
+    optimize(scenario_of(Levers()))  # catalog and imports loaded, as in the server
+    out = []
+    for st in states:
+        t0 = time.perf_counter()
+        res = optimize(scenario_of(Levers(**st)))
+        res.summary()
+        out.append((time.perf_counter() - t0) * 1e3)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--moves", type=int, default=200)
+    ap.add_argument("--cold", type=int, default=10, help="cold solves for the baseline")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", type=Path, default=HERE / "web.json")
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    moves = random_moves(args.moves, rng)
+
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    cmd = [sys.executable, "-c", "from fab2flop.cli import main; main()", "serve"]
+    cmd += ["--port", str(port), "--no-store"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1/playground/solve"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/scenario/schema", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.2)
+        first_ms, out = _post(url, {"levers": {}})
+        assert out["mode"] == "cold", out.get("mode")
+        sid = out["session"]
+        load0 = os.getloadavg()
+        times, modes, iters, server = [], [], [], []
+        for st in moves:
+            ms, out = _post(url, {"session": sid, "levers": st})
+            times.append(ms)
+            modes.append(out["mode"])
+            iters.append(out.get("simplex_iterations", 0))
+            server.append(out["elapsed_ms"])
+        load1 = os.getloadavg()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    cold = cold_baseline([moves[int(i)] for i in rng.integers(0, len(moves), args.cold)])
+
+    t = np.array(times)
+    result = {
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average_before_after": [load0[0], load1[0]],
+        "moves": len(moves),
+        "first_view_cold_ms": first_ms,
+        "move_ms": {
+            "p50": float(np.percentile(t, 50)),
+            "p95": float(np.percentile(t, 95)),
+            "max": float(t.max()),
+        },
+        "move_ms_warm_only": {
+            "p50": float(np.percentile(t[np.array(modes) == "warm"], 50)),
+            "p95": float(np.percentile(t[np.array(modes) == "warm"], 95)),
+        },
+        "server_ms_p50": float(np.percentile(server, 50)),
+        "modes": {m: modes.count(m) for m in set(modes)},
+        "simplex_iterations_p50": float(np.percentile(iters, 50)),
+        "cold_build_and_solve_ms": {
+            "p50": float(np.percentile(cold, 50)),
+            "p95": float(np.percentile(cold, 95)),
+        },
+        "goal_p95_ms": 150.0,
+    }
+    result["speedup_p50"] = result["cold_build_and_solve_ms"]["p50"] / result["move_ms"]["p50"]
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The playground's warm re-solve gives what a cold build-and-solve of the same state gives,
+and its fast readout says what the ordinary pipeline (``optimize`` → ``Results.summary``)
+says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fab2flop.optimizer import optimize
+from fab2flop.web.session import Levers, Session, build_structure, scenario_of, warm_possible
+
+
+@pytest.fixture(scope="module")
+def session() -> Session:
+    s = Session()
+    first = s.solve(Levers())
+    assert first["mode"] == "cold"
+    return s
+
+
+def _same(warm: dict, cold: dict) -> None:
+    assert warm["status"] == cold["status"] == "optimal"
+    # the optimum is unique in its objective; compute and spend follow from it here
+    assert warm["objective_value"] == pytest.approx(cold["objective_value"], rel=1e-7)
+    assert warm["compute_h100e"] == pytest.approx(cold["compute_h100e"], rel=1e-6, abs=1e-3)
+    assert warm["spend_total_usd"] == pytest.approx(cold["spend_total_usd"], rel=1e-6)
+    assert warm["funding_total_usd"] == pytest.approx(cold["funding_total_usd"], rel=1e-12)
+
+
+def test_every_warm_lever_is_learnt_on_the_default(session: Session) -> None:
+    b = session.built[0]
+    for lever in ("budget_usd", "us_power_mw_per_year", "us_grid_mw", "merchant_share"):
+        assert warm_possible(b, b.state.model_copy(update={lever: 0.3}))  # learns it
+    # budget -> money arriving in each of the 11 years; power and grid -> the US slot and
+    # grid rows of each year; merchant share -> the Nvidia and AMD supply rows of each year
+    assert set(b.learnt) == {"budget_usd", "us_power_mw_per_year", "us_grid_mw", "merchant_share"}
+    assert len(b.learnt["budget_usd"].idx) == 11
+    assert len(b.learnt["us_power_mw_per_year"].idx) == 11
+    assert len(b.learnt["us_grid_mw"].idx) == 11
+    assert len(b.learnt["merchant_share"].idx) == 22
+    assert b.cost_by_period is not None  # the discount rate moves costs in place
+    assert not warm_possible(b, b.state.model_copy(update={"custom_designs": False}))
+
+
+MOVES = [
+    Levers(budget_usd=2.5e12),
+    Levers(us_power_mw_per_year=20_000, us_grid_mw=30_000),
+    Levers(us_power_mw_per_year=20_000, us_grid_mw=30_000, budget_usd=3e12),
+    Levers(merchant_share=0.6, discount_rate=0.03),
+    Levers(discount_rate=0.15, us_grid_mw=0.0),
+    Levers(),  # back to the catalog paths
+]
+
+
+@pytest.mark.parametrize("state", MOVES, ids=lambda s: str(s.model_dump(exclude_defaults=True)))
+def test_warm_equals_cold(session: Session, state: Levers) -> None:
+    warm = session.solve(state)
+    assert warm["mode"] == "warm"
+    cold = Session().solve(state, force_cold=True)
+    assert cold["mode"] == "cold"
+    _same(warm, cold)
+
+
+def test_structural_levers_rebuild(session: Session) -> None:
+    out = session.solve(Levers(custom_designs=False))
+    assert out["mode"] == "cold"
+    out = session.solve(Levers(custom_designs=False, budget_usd=4e12))
+    assert out["mode"] == "warm"  # the new structure is kept and moved in place
+
+
+def test_readout_matches_the_summary() -> None:
+    """The fast readout against Results.summary of optimize() on the same scenario: a
+    state where money binds (US power and grid opened up), so the binds carry dollars."""
+    state = Levers(us_power_mw_per_year=20_000, us_grid_mw=30_000, budget_usd=3e12)
+    s = Session()
+    s.solve(Levers(us_power_mw_per_year=10_000, us_grid_mw=20_000))
+    fast = s.solve(state)
+    assert fast["mode"] == "warm"
+    ref = optimize(scenario_of(state)).summary()
+    assert fast["compute_h100e"] == pytest.approx(ref["compute_h100e"], rel=1e-6)
+    assert fast["spend_total_usd"] == pytest.approx(ref["spend_total_usd"], rel=1e-6)
+    for cat, v in ref["spend_usd"].items():
+        got = sum(fast["spend_by_category_usd"].get(cat, [0.0]))
+        assert got == pytest.approx(v, rel=1e-6, abs=1.0), cat
+    assert fast["first_binding"]["description"] == ref["first_binding"]["description"]
+    got = [g["first"]["description"] for g in fast["binds"]]
+    want = [g["first"]["description"] for g in ref["bottleneck_groups"][: len(got)]]
+    assert got == want
+
+
+def test_learnt_rows_are_the_lp_rows() -> None:
+    """The learnt right-hand sides reproduce the LP's rows: 3e12 dollars flat would be
+    $272.7B a year, but the default's funders have ramps; what must hold is that the money
+    rows add up to the budget that arrives inside the horizon (model unit: $1B)."""
+    b = build_structure(Levers(budget_usd=3e12))
+    lo = np.asarray(b.highs.getLp().row_lower_)
+    rows = b.rows_y[:11]
+    assert (rows >= 0).all()
+    arriving = b.net.ds["funding_usd"].values.sum()
+    assert lo[rows].sum() == pytest.approx(arriving / 1e9, rel=1e-12)
+    assert arriving <= 3e12 * (1 + 1e-12)
