@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import chip, data_cmd, run_cmd, scenario_cmd
+from . import chip, data_cmd, report_cmd, run_cmd, runs_cmd, scenario_cmd
 
 app = typer.Typer(
     name="fab2flop",
@@ -18,6 +18,8 @@ app.command("run")(run_cmd.run)
 app.add_typer(scenario_cmd.app, name="scenario")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(chip.app, name="chip")
+app.command("report")(report_cmd.report)
+app.add_typer(runs_cmd.app, name="runs")
 
 
 def main() -> None:

@@ -13,8 +13,8 @@ from .render import (
     ReportError,
     RiskInputs,
     export_images,
-    report_figures,
     render_report,
+    report_figures,
     write_report,
 )
 

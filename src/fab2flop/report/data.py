@@ -58,7 +58,8 @@ def stage_flows(results: Results) -> list[Flow]:
     names = [str(p) for p in net.indexes[PROCESS]]
     cat = [str(c) for c in net["category"].values]
     kind = net["carrier_kind"].sel(carrier=net["main_output"]).values
-    var_cat = [Category.OPERATIONS.value if k == "rate" else c for k, c in zip(kind, cat, strict=True)]
+    ops = Category.OPERATIONS.value
+    var_cat = [ops if k == "rate" else c for k, c in zip(kind, cat, strict=True)]
     parts = {
         "spend_capex_usd": cat,
         "spend_fixed_om_usd": [Category.OPERATIONS.value] * len(cat),

@@ -42,10 +42,16 @@ def compute_by_accelerator(ds: xr.Dataset, net_ds: xr.Dataset) -> go.Figure:
         y = h100e.sel({ACCELERATOR: a}).values
         if np.any(y > 0):
             fig.add_trace(
-                go.Scatter(x=x, y=y, name=str(a), stackgroup="compute", mode="lines",
-                           customdata=units.sel({ACCELERATOR: a}).values,
-                           hovertemplate="%{y:,.0f} H100e (%{customdata:,.0f} units)"),
-            )  # fmt: skip
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    name=str(a),
+                    stackgroup="compute",
+                    mode="lines",
+                    customdata=units.sel({ACCELERATOR: a}).values,
+                    hovertemplate="%{y:,.0f} H100e (%{customdata:,.0f} units)",
+                ),
+            )
     fig.update_layout(title=T_COMPUTE, yaxis_title="H100e", **_LAYOUT)
     return fig
 
@@ -58,9 +64,14 @@ def spend_by_year(ds: xr.Dataset) -> go.Figure:
         if np.any(np.abs(y) > 0):
             fig.add_trace(go.Bar(x=x, y=y, name=str(c)))
     fig.add_trace(
-        go.Scatter(x=x, y=ds["funding_usd"].values, name="funding arriving", mode="lines+markers",
-                   line={"color": "black", "dash": "dot"}),
-    )  # fmt: skip
+        go.Scatter(
+            x=x,
+            y=ds["funding_usd"].values,
+            name="funding arriving",
+            mode="lines+markers",
+            line={"color": "black", "dash": "dot"},
+        ),
+    )
     fig.update_layout(title=T_SPEND, barmode="stack", yaxis_title="USD", **_LAYOUT)
     return fig
 
@@ -97,11 +108,16 @@ def bottleneck_heatmap(bottlenecks: list[dict[str, Any]], periods: list[Any]) ->
         zc = np.where(np.abs(z) > 0, np.log10(np.abs(z)), np.nan)
     fig = go.Figure(
         go.Heatmap(
-            z=zc, x=cols, y=rows, text=text, customdata=z, colorscale="Reds",
+            z=zc,
+            x=cols,
+            y=rows,
+            text=text,
+            customdata=z,
+            colorscale="Reds",
             hovertemplate="%{y}, %{x}<br>%{text}<extra>shadow price %{customdata:.3g}</extra>",
             colorbar={"title": "log10 value<br>of one more unit"},
         )
-    )  # fmt: skip
+    )
     fig.update_layout(
         title=T_BOTTLENECKS,
         yaxis={"autorange": "reversed"},
@@ -123,10 +139,17 @@ def capacity_by_stage_region(ds: xr.Dataset) -> go.Figure:
         for r, g in sub.groupby(REGION, sort=False):
             if (g["capacity"] > 0).any():
                 fig.add_trace(
-                    go.Scatter(x=x, y=g["capacity"].values, name=f"{r}", stackgroup=str(s),
-                               mode="lines", visible=s == stages[0], legendgroup=str(r),
-                               hovertemplate=f"{label}, {r}: " + "%{y:,.4g}"),
-                )  # fmt: skip
+                    go.Scatter(
+                        x=x,
+                        y=g["capacity"].values,
+                        name=f"{r}",
+                        stackgroup=str(s),
+                        mode="lines",
+                        visible=s == stages[0],
+                        legendgroup=str(r),
+                        hovertemplate=f"{label}, {r}: " + "%{y:,.4g}",
+                    ),
+                )
                 owner.append(str(s))
     buttons = [
         {
@@ -160,12 +183,32 @@ def fan_chart(ds: xr.Dataset, var: str = "compute_h100e", dim: str = "sample") -
     x = [str(p) for p in bands.index]
     fig = go.Figure()
     for lo, hi, name, alpha in (("p5", "p95", "P5–P95", 0.18), ("p25", "p75", "P25–P75", 0.35)):
-        fig.add_trace(go.Scatter(x=x, y=bands[lo], mode="lines", line={"width": 0},
-                                 showlegend=False, hoverinfo="skip"))  # fmt: skip
-        fig.add_trace(go.Scatter(x=x, y=bands[hi], mode="lines", line={"width": 0}, name=name,
-                                 fill="tonexty", fillcolor=f"rgba(31,119,180,{alpha})"))  # fmt: skip
-    fig.add_trace(go.Scatter(x=x, y=bands["p50"], mode="lines", name="median",
-                             line={"color": "rgb(31,119,180)"}))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=bands[lo],
+                mode="lines",
+                line={"width": 0},
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=bands[hi],
+                mode="lines",
+                line={"width": 0},
+                name=name,
+                fill="tonexty",
+                fillcolor=f"rgba(31,119,180,{alpha})",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=x, y=bands["p50"], mode="lines", name="median", line={"color": "rgb(31,119,180)"}
+        )
+    )
     fig.update_layout(title=T_FAN, yaxis_title="H100e", **_LAYOUT)
     return fig
 

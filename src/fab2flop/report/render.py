@@ -108,22 +108,24 @@ def _context(results: Results, charts: list[dict[str, str]]) -> dict[str, Any]:
     units = dict(HEADLINE_METRICS)
     units["objective_value"] = str(results.dataset.attrs.get("objective_unit", "objective"))
     metrics = [
-        {"name": _LABELS[k], "value": _fmt(v, units[k]), "raw": "" if v is None else repr(v),
-         "unit": units[k]}
-        for k, v in head.items()
-    ]  # fmt: skip
-    share = ", ".join(f"{r} {v:.0%}" for r, v in s["regional_share"].items() if v > 0.005)
-    metrics.append({"name": f"Regional share, {s['periods'][-1]}", "value": share or "–",
-                    "raw": "", "unit": "share of H100e"})  # fmt: skip
-    groups = [
         {
-            "name": f"{g['constraint']}: {g['item']}" + (f" ({g['region']})" if g.get("region") else ""),
-            "span": str(g["first_period"]) if g["n_periods"] == 1
-            else f"{g['first_period']}–{g['last_period']}",
-            "description": g["first"]["description"],
+            "name": _LABELS[k],
+            "value": _fmt(v, units[k]),
+            "raw": "" if v is None else repr(v),
+            "unit": units[k],
         }
-        for g in s["bottleneck_groups"][:15]
-    ]  # fmt: skip
+        for k, v in head.items()
+    ]
+    share = ", ".join(f"{r} {v:.0%}" for r, v in s["regional_share"].items() if v > 0.005)
+    metrics.append(
+        {
+            "name": f"Regional share, {s['periods'][-1]}",
+            "value": share or "–",
+            "raw": "",
+            "unit": "share of H100e",
+        }
+    )
+    groups = [_group_row(g) for g in s["bottleneck_groups"][:15]]
     sources, note = catalog_sources(results)
     meta = results.meta
     return {
@@ -136,8 +138,10 @@ def _context(results: Results, charts: list[dict[str, str]]) -> dict[str, Any]:
         "created": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "metrics": metrics,
         "first_binding": (s.get("first_binding") or {}).get("description"),
-        "events": [f"{e['name']} ({e['kind']}) in {', '.join(map(str, e['periods']))}"
-                   for e in s.get("events", [])],  # fmt: skip
+        "events": [
+            f"{e['name']} ({e['kind']}) in {', '.join(map(str, e['periods']))}"
+            for e in s.get("events", [])
+        ],
         "notes": s.get("notes", []),
         "charts": charts,
         "groups": groups,
@@ -147,16 +151,33 @@ def _context(results: Results, charts: list[dict[str, str]]) -> dict[str, Any]:
     }
 
 
+def _group_row(g: dict[str, Any]) -> dict[str, str]:
+    where = f" ({g['region']})" if g.get("region") else ""
+    one = g["n_periods"] == 1
+    return {
+        "name": f"{g['constraint']}: {g['item']}{where}",
+        "span": str(g["first_period"]) if one else f"{g['first_period']}–{g['last_period']}",
+        "description": g["first"]["description"],
+    }
+
+
 def render_report(results: Results, risk: RiskInputs | None = None) -> str:
     """The report as one HTML string (Plotly's JavaScript embedded in the first chart)."""
     import jinja2
 
     figs = report_figures(results, risk)
     charts = [
-        {"id": k, "html": fig.to_html(full_html=False, include_plotlyjs=(i == 0), div_id=f"fig-{k}",
-                                      config={"displaylogo": False, "responsive": True})}
+        {
+            "id": k,
+            "html": fig.to_html(
+                full_html=False,
+                include_plotlyjs=(i == 0),
+                div_id=f"fig-{k}",
+                config={"displaylogo": False, "responsive": True},
+            ),
+        }
         for i, (k, fig) in enumerate(figs.items())
-    ]  # fmt: skip
+    ]
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_template), autoescape=True, undefined=jinja2.StrictUndefined
     )
