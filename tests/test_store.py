@@ -195,3 +195,14 @@ def test_cli_runs_corrupt_store(tmp_path):
     p.write_bytes(b"\0garbage" * 64)
     r = CliRunner().invoke(app, ["runs", "list", "--store", str(p)])
     assert r.exit_code == 2 and "not a DuckDB file" in r.output
+
+
+def test_empty_duckdb_file_is_an_empty_store(tmp_path, five):
+    # what a process killed between creating the file and its first commit leaves
+    p = tmp_path / "runs.duckdb"
+    duckdb.connect(str(p)).close()
+    assert RunStore(p).list() == []
+    with pytest.raises(StoreError, match="no run"):
+        RunStore(p).get("abcd")
+    rid = RunStore(p).add(five)
+    assert [r["id"] for r in RunStore(p).list()] == [rid]

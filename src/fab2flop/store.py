@@ -192,15 +192,18 @@ class RunStore:
 
     @contextlib.contextmanager
     def _connect(self, write: bool = False) -> Iterator[Any]:
+        """A checked connection; None for a store that holds nothing yet (read only: a
+        process killed after creating the file and before its first commit leaves one)."""
         with self._lock:
             con = self._open(read_only=not write)
             try:
-                self._check_schema(con, create=write)
-                yield con
+                yield con if self._check_schema(con, create=write) else None
             finally:
                 con.close()
 
-    def _check_schema(self, con: Any, create: bool) -> None:
+    def _check_schema(self, con: Any, create: bool) -> bool:
+        """Create the tables in an empty file (``create``); refuse foreign files and other
+        schema versions. False when the file is empty and ``create`` is off."""
         tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         if "fab2flop_store" not in tables:
             if tables:
@@ -209,7 +212,7 @@ class RunStore:
                     f"tables {', '.join(sorted(tables)[:5])}); choose another --store path"
                 )
             if not create:
-                raise StoreError(f"run store {self.path} is empty: no run was recorded")
+                return False
             con.execute("BEGIN TRANSACTION")
             for stmt in _SCHEMA:
                 con.execute(stmt)
@@ -218,7 +221,7 @@ class RunStore:
                 [APPLICATION, SCHEMA_VERSION],
             )
             con.execute("COMMIT")
-            return
+            return True
         found = dict(con.execute("SELECT key, value FROM fab2flop_store").fetchall())
         if found.get("application") != APPLICATION:
             raise StoreError(f"{self.path} is not a fab2flop run store")
@@ -227,6 +230,7 @@ class RunStore:
                 f"run store {self.path} has schema version {found.get('schema_version')!r}; "
                 f"this fab2flop reads version {SCHEMA_VERSION}"
             )
+        return True
 
     # ----------------------------------------------------------------- writing
     def add(self, results: Results, kind: str = "run", label: str | None = None) -> str:
@@ -279,9 +283,13 @@ class RunStore:
     # ----------------------------------------------------------------- reading
     def _resolve(self, con: Any, run_id: str) -> str:
         """The full id of ``run_id`` (an id or a unique prefix of one)."""
-        rows = con.execute(
-            "SELECT id FROM runs WHERE starts_with(id, ?) ORDER BY id", [str(run_id)]
-        ).fetchall()
+        rows = (
+            []
+            if con is None
+            else con.execute(
+                "SELECT id FROM runs WHERE starts_with(id, ?) ORDER BY id", [str(run_id)]
+            ).fetchall()
+        )
         if not run_id or not rows:
             raise StoreError(
                 f"no run {run_id!r} in {self.path}; `fab2flop runs list` shows the ids"
@@ -297,6 +305,8 @@ class RunStore:
         if not self.path.exists():
             return []
         with self._connect() as con:
+            if con is None:
+                return []
             rows = con.execute(
                 "SELECT id, created, kind, label, scenario, status, headline FROM runs "
                 "ORDER BY created DESC, rowid DESC LIMIT ?",
