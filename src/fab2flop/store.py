@@ -13,6 +13,7 @@ process's lock is retried with bounded exponential backoff.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import difflib
 import io
@@ -368,7 +369,7 @@ class RunStore:
         )
         return {"a": ra["id"], "b": rb["id"], "metrics": metrics, "scenario_diff": diff_lines}
 
-    def export(self, run_id: str, out_dir: str | Path) -> list[Path]:
+    def export(self, run_id: str, out_dir: str | Path) -> builtins.list[Path]:
         """Write summary.json, scenario.yaml, metadata.json and the Parquet tables of a run."""
         rec = self.get(run_id)
         with self._connect() as con:

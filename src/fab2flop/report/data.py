@@ -134,10 +134,10 @@ def bottleneck_matrix(
     text = [["" for _ in periods] for _ in names]
     for i, n in enumerate(names):
         for j, p in enumerate(periods):
-            b = rows[n].get(p)
-            if b is not None:
-                z[i, j] = float(b["shadow_price"])
-                text[i][j] = str(b.get("description") or "")
+            cell = rows[n].get(p)
+            if cell is not None:
+                z[i, j] = float(cell["shadow_price"])
+                text[i][j] = str(cell.get("description") or "")
     return names, cols, z, text
 
 
