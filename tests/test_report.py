@@ -242,3 +242,16 @@ def test_write_report_replaces_atomically(res, tmp_path):
     out = write_report(res, tmp_path / "sub" / "r.html")
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert [p.name for p in out.parent.iterdir()] == ["r.html"]  # no temporary left
+
+
+def test_capacity_menu_one_button_per_stage(html):
+    # tiny network stages with capacity: x_supply (1000 units/year), datacenter and grid
+    # (10 MW each, existing); each button shows that stage's traces and its unit
+    data, lay = plots(html)["fig-capacity"]
+    buttons = lay["updatemenus"][0]["buttons"]
+    assert len(buttons) == len({t["stackgroup"] for t in data}) == 3
+    for b in buttons:
+        visible = b["args"][0]["visible"]
+        assert sum(visible) >= 1 and b["args"][1]["yaxis.title.text"] != ""
+    grid = next(t for t in data if t["stackgroup"] == "grid")
+    assert np.allclose(arr(grid["y"]), [10, 10, 10])

@@ -126,41 +126,38 @@ def bottleneck_heatmap(bottlenecks: list[dict[str, Any]], periods: list[Any]) ->
     return fig
 
 
-def capacity_by_stage_region(ds: xr.Dataset) -> go.Figure:
-    """Capacity of each stage, stacked by region; a menu picks the stage."""
+def capacity_by_stage_region(ds: xr.Dataset, units: Mapping[str, str] | None = None) -> go.Figure:
+    """Capacity of each stage, stacked by region; a menu picks the stage (``units``: each
+    process's activity unit, shown on the y axis)."""
     df = capacity_table(ds)
+    units = units or {}
     x = _years(ds)
     fig = go.Figure()
-    stages = list(dict.fromkeys(df[PROCESS]))
+    stages = [str(s) for s in dict.fromkeys(df[PROCESS])]
+    labels: dict[str, str] = {}
     owner: list[str] = []
     for s in stages:
         sub = df[df[PROCESS] == s]
-        label = str(sub["process_label"].iloc[0]) if "process_label" in sub else str(s)
+        labels[s] = str(sub["process_label"].iloc[0]) if "process_label" in sub else s
         for r, g in sub.groupby(REGION, sort=False):
             if (g["capacity"] > 0).any():
                 fig.add_trace(
-                    go.Scatter(
-                        x=x,
-                        y=g["capacity"].values,
-                        name=f"{r}",
-                        stackgroup=str(s),
-                        mode="lines",
-                        visible=s == stages[0],
-                        legendgroup=str(r),
-                        hovertemplate=f"{label}, {r}: " + "%{y:,.4g}",
-                    ),
-                )
-                owner.append(str(s))
+                    go.Scatter(x=x, y=g["capacity"].values, name=f"{r}", stackgroup=s,
+                               mode="lines", visible=s == stages[0], legendgroup=str(r),
+                               hovertemplate=f"{labels[s]}, {r}: " + "%{y:,.4g}"),
+                )  # fmt: skip
+                owner.append(s)
     buttons = [
         {
-            "label": str(s),
+            "label": labels[s],
             "method": "update",
-            "args": [{"visible": [o == str(s) for o in owner]}],
+            "args": [{"visible": [o == s for o in owner]}, {"yaxis.title.text": units.get(s, "")}],
         }
         for s in stages
     ]
     fig.update_layout(
         title=T_CAPACITY,
+        yaxis_title=units.get(stages[0], "") if stages else "",
         updatemenus=[{"buttons": buttons, "x": 1.0, "y": 1.15, "xanchor": "right"}],
         **_LAYOUT,
     )

@@ -74,7 +74,7 @@ def report_figures(results: Results, risk: RiskInputs | None = None) -> dict[str
         "bottlenecks": figures.bottleneck_heatmap(
             [b.to_dict() for b in results.bottlenecks], s["periods"]
         ),
-        "capacity": figures.capacity_by_stage_region(ds),
+        "capacity": figures.capacity_by_stage_region(ds, _activity_units(results)),
         "regions": figures.regional_shares(s["periods"], s["regional_share_by_period"]),
     }
     risk = risk or RiskInputs()
@@ -86,6 +86,14 @@ def report_figures(results: Results, risk: RiskInputs | None = None) -> dict[str
     if risk.event_losses:
         figs["event_losses"] = figures.event_loss_bars(risk.event_losses)
     return figs
+
+
+def _activity_units(results: Results) -> dict[str, str]:
+    net = results.network.ds
+    if "activity_unit" not in net:
+        return {}
+    units = net["activity_unit"].to_series()
+    return {str(p): str(u) for p, u in units.items()}
 
 
 def _samples_of(ds: xr.Dataset) -> xr.Dataset | None:
