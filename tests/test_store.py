@@ -206,3 +206,24 @@ def test_empty_duckdb_file_is_an_empty_store(tmp_path, five):
         RunStore(p).get("abcd")
     rid = RunStore(p).add(five)
     assert [r["id"] for r in RunStore(p).list()] == [rid]
+
+
+def test_threads_in_one_process(tmp_path, five):
+    # reads and writes from several threads and several RunStore objects on one file: DuckDB
+    # refuses mixed read-only/read-write connections in one process, so they take turns
+    from concurrent.futures import ThreadPoolExecutor
+
+    p = tmp_path / "runs.duckdb"
+    RunStore(p).add(five)
+
+    def work(i: int) -> str:
+        st = RunStore(p)
+        if i % 2:
+            return st.add(five, label=f"t{i}")
+        return str(len(st.list()))
+
+    with ThreadPoolExecutor(4) as ex:
+        out = list(ex.map(work, range(8)))
+    ids = [x for x in out if len(x) == 8]
+    assert len(ids) == 4  # 1, 3, 5, 7 added
+    assert len(RunStore(p).list()) == 5

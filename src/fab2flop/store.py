@@ -148,6 +148,18 @@ def _table_blobs(results: Results) -> dict[str, bytes]:
     return out
 
 
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _file_lock(path: Path) -> threading.Lock:
+    """One lock per store file in this process: DuckDB refuses a read-only and a read-write
+    connection to the same file at once in one process, so its operations take turns."""
+    key = str(path.resolve())
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.Lock())
+
+
 class RunStore:
     """A DuckDB file of recorded runs (see the module docstring and docs/report-and-store.md).
 
@@ -157,7 +169,7 @@ class RunStore:
     def __init__(self, path: str | Path | None = None, *, lock_timeout_s: float = LOCK_TIMEOUT_S):
         self.path = resolve_store_path(path)
         self.lock_timeout_s = lock_timeout_s
-        self._lock = threading.Lock()  # one operation at a time per store object
+        self._lock = _file_lock(self.path)
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.path)!r})"
