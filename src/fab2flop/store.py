@@ -148,6 +148,16 @@ def _table_blobs(results: Results) -> dict[str, bytes]:
     return out
 
 
+def _hint(msg: str) -> str:
+    bad = ("not a valid", "corrupt", "invalid", "checksum", "serializ")
+    if any(b in msg.lower() for b in bad):
+        return (
+            f" (not a DuckDB file, or a damaged one; move it away or choose another with "
+            f"--store or ${ENV_STORE})"
+        )
+    return ""
+
+
 _FILE_LOCKS: dict[str, threading.Lock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
 
@@ -191,9 +201,7 @@ class RunStore:
                 msg = str(exc)
                 if "lock" not in msg.lower():
                     raise StoreError(
-                        f"run store {self.path} cannot be opened: {msg} (not a DuckDB file, or "
-                        f"a damaged one; move it away or choose another with --store or "
-                        f"${ENV_STORE})"
+                        f"run store {self.path} cannot be opened: {msg}{_hint(msg)}"
                     ) from None
                 if time.monotonic() >= deadline:
                     raise StoreError(
