@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 
 import pytest
 from hypothesis import settings
@@ -20,6 +23,12 @@ settings.register_profile("dev", deadline=None)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 EMPTY_CATALOG = Catalog({}, "test")
+
+# Every run the suite makes is recorded in a throw-away run store, never in the user's
+# (fab2flop.store reads $FAB2FLOP_STORE); subprocesses inherit it.
+_STORE_DIR = tempfile.mkdtemp(prefix="fab2flop-test-store-")
+os.environ["FAB2FLOP_STORE"] = os.path.join(_STORE_DIR, "runs.duckdb")
+atexit.register(shutil.rmtree, _STORE_DIR, ignore_errors=True)
 
 
 def tiny_network(

@@ -10,7 +10,9 @@ from . import (
     data_cmd,
     dependence_cmd,
     finance_cmd,
+    report_cmd,
     run_cmd,
+    runs_cmd,
     scenario_cmd,
     serve_cmd,
 )
@@ -31,6 +33,8 @@ app.add_typer(scenario_cmd.app, name="scenario")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(chip.app, name="chip")
 app.command("serve")(serve_cmd.serve)
+app.command("report")(report_cmd.report)
+app.add_typer(runs_cmd.app, name="runs")
 
 
 def main() -> None:

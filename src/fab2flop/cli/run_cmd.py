@@ -39,6 +39,13 @@ def run(
     event_duration: float | None = typer.Option(
         None, "--event-duration", help="length of the --event events in years"
     ),
+    report: Path | None = typer.Option(
+        None, "--report", help="write the HTML report of the run to this file"
+    ),
+    store: Path | None = typer.Option(
+        None, "--store", help="run store to record in (default $FAB2FLOP_STORE, else user data dir)"
+    ),
+    no_store: bool = typer.Option(False, "--no-store", help="do not record the run"),
 ) -> None:
     """Decide what to build where and when; print compute, spend and bottlenecks.
 
@@ -51,6 +58,8 @@ def run(
       fab2flop run my_scenario.yaml --out runs/mine
 
       fab2flop run --event taiwan_blockade --event-start 2028 --json
+
+      fab2flop run --report plan.html --no-store
     """
     sc = _load(scenario, set_, event, event_start, event_duration)  # fails before work
     if method is not None and method not in ("choose", "simplex", "ipm", "pdlp"):
@@ -75,12 +84,32 @@ def run(
     if out is not None:
         files = res.save(out)
         status_console.print(f"wrote {len(files)} files to {out}/")
+    if not no_store:
+        _record(res, store, status_console)
     if as_json:
         typer.echo(res.to_json())
     else:
         _print_summary(res, top)
+    if report is not None:
+        from .report_cmd import write_run_report
+
+        write_run_report(res, report, out_console=status_console)  # failed run: exit 2
     if not res.status.ok:
         raise typer.Exit(1)
+
+
+def _record(res, store: Path | None, status_console) -> None:
+    """Record the run in the run store; a store that cannot be written is a warning (the
+    run's results are still printed and saved)."""
+    from ..store import RunStore, StoreError
+
+    try:
+        st = RunStore(store)
+        run_id = st.add(res)
+    except StoreError as exc:
+        err_console.print(f"[yellow]warning:[/] run not recorded: {exc}", highlight=False)
+        return
+    status_console.print(f"recorded as run {run_id} in {st.path}", highlight=False)
 
 
 def _load(
