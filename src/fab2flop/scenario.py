@@ -35,6 +35,7 @@ from pydantic import (
 from .constants import CarrierKind, Category, Objective, Scope, Solver
 from .errors import ScenarioError
 from .events import Event, check_events
+from .risk.uncertainty import Uncertainty
 
 Series = float | dict[int, float]
 
@@ -466,6 +467,11 @@ class Scenario(_Model):
     events: list[Event] = Field(
         default_factory=list,
         description="disruptions: outage, delay, price, export, funding (docs/scenarios.md)",
+    )
+    uncertainty: Uncertainty | None = Field(
+        None,
+        description="what is uncertain and how it is sampled (docs/risk.md); null: the "
+        "default set, risk.uncertainty.default_uncertainty()",
     )
 
     @field_validator("regions", mode="before")
