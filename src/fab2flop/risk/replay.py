@@ -1,0 +1,469 @@
+"""Replay: the plan's builds fixed, operations re-dispatched under many futures at once.
+
+The plan is optimised once (nominal). Its construction starts are fixed; in each sample
+they open after the sample's lead (a delay event re-times them) and destroyed capacity is
+gone. Capacity, ramp, fleet and spend come from :mod:`fab2flop.dynamics`. Each period, in
+stage (topological) order, every process is asked for what the plan intended (its
+activity); a producer short of capacity passes the shortfall of its carrier to other
+producers of it with room (re-dispatch); a process makes what its usable capacity and its
+inputs allow, scarce inputs rationed among consumers in proportion to what they ask;
+storable worldwide carriers carry over. Accelerators are deployed (the plan's deployments
+plus any backlog) where MW of IT are free and export approvals allow; what one region
+cannot take goes to regions with room. If money runs short in a period, that period's
+operations (variable spend, systems) are scaled down together, which keeps every balance.
+
+Everything is vectorised over a leading sample axis; samples are processed in chunks.
+Build inputs (e.g. power-build slots) are sunk with the fixed builds and not re-checked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from .. import dynamics as dyn
+from ..constants import H100_FLOPS_BF16_DENSE, SAMPLE
+from ..network import Network
+from .futures import FutureArrays, Probe, SampledEvent, future_arrays
+
+TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The fixed decisions of a solved plan (natural units)."""
+
+    new: np.ndarray  # (P,R,T) capacity opening, nominal timing
+    activity: np.ndarray  # (P,R,T)
+    deployed: np.ndarray  # (A,R,T)
+    compute_h100e: np.ndarray  # (T,) the plan's own installed compute
+
+    @classmethod
+    def from_solution(cls, sol: xr.Dataset, net: Network) -> Plan:
+        h = net.ds["flops_bf16_dense"].values / H100_FLOPS_BF16_DENSE
+        inst = sol["installed"].values
+        return cls(
+            np.nan_to_num(sol["new_capacity"].values),
+            np.nan_to_num(sol["activity"].values),
+            np.nan_to_num(sol["deployed"].values),
+            (inst * h[:, None, None]).sum(axis=(0, 1)),
+        )
+
+
+# ------------------------------------------------------------------ structure
+@dataclass(frozen=True)
+class Structure:
+    """What the dispatch needs from the network, computed once."""
+
+    order: list[int]  # processes in stage order
+    stage: np.ndarray  # (P,) stage number
+    inputs: list[np.ndarray]  # per process: input carrier indices
+    out: np.ndarray  # (P,) main output carrier index
+    io: np.ndarray  # (P,C)
+    glob: np.ndarray  # (C,) worldwide carrier
+    storable: np.ndarray  # (C,) carried over (worldwide storable)
+    per_period: np.ndarray  # (C,) dt for quantity carriers, 1 for rates
+    acc_c: np.ndarray  # (A,) carrier index of each accelerator
+    buildable: np.ndarray  # (P,) buildable and not unlimited
+    unlimited: np.ndarray
+    dt: float
+
+
+def stages(io: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Stage of each process: 0 without inputs, else 1 + the highest stage making an input."""
+    P = io.shape[0]
+    st = np.zeros(P, int)
+    for _ in range(P + 1):
+        changed = False
+        for p in range(P):
+            ins = np.flatnonzero(io[p] < 0)
+            makers = [q for q in range(P) if out[q] in ins and q != p]
+            s = 1 + max((st[q] for q in makers), default=-1)
+            if s != st[p]:
+                st[p], changed = s, True
+        if not changed:
+            return st
+    raise ValueError("the process graph has a cycle: no stage order")
+
+
+def structure(net: Network) -> Structure:
+    ds = net.ds
+    io = ds["io"].values
+    cidx = {c: i for i, c in enumerate(ds.indexes["carrier"])}
+    out = np.array([cidx[c] for c in ds["main_output"].values])
+    st = stages(io, out)
+    glob = ds["carrier_scope"].values == "global"
+    dt = float(ds.attrs["dt_years"])
+    return Structure(
+        order=list(np.argsort(st, kind="stable")),
+        stage=st,
+        inputs=[np.flatnonzero(io[p] < 0) for p in range(io.shape[0])],
+        out=out,
+        io=io,
+        glob=glob,
+        storable=ds["carrier_storable"].values & glob,
+        per_period=np.where(ds["carrier_kind"].values == "quantity", dt, 1.0),
+        acc_c=np.array([cidx[c] for c in ds["acc_carrier"].values], int),
+        buildable=ds["buildable"].values & ~ds["unlimited"].values,
+        unlimited=ds["unlimited"].values,
+        dt=dt,
+    )
+
+
+# ------------------------------------------------------------------ re-timed builds
+def retime(plan_new: np.ndarray, lead: np.ndarray, open_lead: np.ndarray,
+           extra: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Openings (S,P,R,T) and their construction periods when starts take ``extra`` periods
+    more. Starts are the plan's (:func:`dynamics.build_start`); openings whose start lies
+    before the horizon keep their timing; builds opening after the horizon are lost."""
+    T = plan_new.shape[-1]
+    if extra is None or not extra.any():
+        return plan_new[None], open_lead[None]
+    starts = dyn.build_start(plan_new, open_lead)  # (P,R,T) by start period
+    t = np.arange(T)
+    pre = np.where(t - open_lead < 0, plan_new, 0.0)  # started before the horizon
+    S = extra.shape[0]
+    new = np.broadcast_to(pre, (S, *pre.shape)).copy()
+    best = np.where(open_lead >= 0, t - open_lead, -(10**6))[None].repeat(S, 0)
+    best = np.where(t - open_lead < 0, best, -(10**6))
+    L = lead[:, None]  # (P,1)
+    for u in range(T):
+        tgt = u + L[None] + extra[..., u]  # (S,P,R) opening period of starts in u
+        for k in range(u, T):
+            hit = tgt == k
+            if hit.any():
+                new[..., k] += np.where(hit, starts[..., u], 0.0)
+                best[..., k] = np.where(hit, np.maximum(best[..., k], u), best[..., k])
+    ol = np.where(best > -(10**6), t - best, -1)
+    return new, ol
+
+
+# ------------------------------------------------------------------ the dispatch
+def _fill(ask: np.ndarray, cap: np.ndarray, G: np.ndarray, glob_out: np.ndarray) -> np.ndarray:
+    """Targets (S,P,R): each producer's ask within its capacity, and the shortfall of each
+    carrier passed to its other producers with room (worldwide carriers across regions,
+    regional ones within the region); room without limit takes it in proportion to asks."""
+    give = np.minimum(ask, cap)
+    short_pr = ask - give  # (S,P,R)
+    room = cap - give
+    inf = ~np.isfinite(room)
+    out = give.copy()
+    for c in np.flatnonzero(G.any(axis=0)):
+        ps = np.flatnonzero(G[:, c])
+        axes = (1, 2) if glob_out[c] else (1,)
+        short = short_pr[:, ps].sum(axis=axes, keepdims=True)
+        if not (short > TOL).any():
+            continue
+        r = room[:, ps]
+        unl = inf[:, ps]
+        fin_room = np.where(unl, 0.0, r)
+        n_unl = unl.sum(axis=axes, keepdims=True)
+        w_unl = np.where(unl, np.maximum(ask[:, ps], TOL), 0.0)
+        w_unl = w_unl / np.maximum(w_unl.sum(axis=axes, keepdims=True), TOL)
+        tot = fin_room.sum(axis=axes, keepdims=True)
+        share = np.minimum(1.0, short / np.maximum(tot, TOL))
+        extra = np.where(n_unl > 0, w_unl * short, fin_room * share)
+        out[:, ps] += np.where(short > TOL, extra, 0.0)
+    return out
+
+
+@dataclass
+class ReplayOut:
+    """Per-sample results of one chunk (natural units)."""
+
+    compute_h100e: np.ndarray  # (S,T)
+    activity: np.ndarray  # (S,P,R,T)
+    deployed: np.ndarray  # (S,A,R,T)
+    installed: np.ndarray  # (S,A,R,T)
+    spend_usd: np.ndarray  # (S,T)
+    funding_usd: np.ndarray  # (S,T)
+    usable_money_usd: np.ndarray  # (S,T) cash carried in + money arriving
+    cash_usd: np.ndarray  # (S,T) carried out (negative: committed spend above the money)
+
+
+class _DS:
+    def __init__(self, items: dict[str, Any], attrs: dict[str, Any]) -> None:
+        self._items, self.attrs = items, attrs
+
+    def __getitem__(self, k: str) -> Any:
+        return self._items[k]
+
+
+def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> ReplayOut:
+    """Simulate the plan under the futures of one chunk, vectorised over samples."""
+    ds = net.ds
+    arr = fa.arrays
+    S = fa.n
+    P, R, T = plan.activity.shape
+    A = plan.deployed.shape[0]
+    C = st.io.shape[1]
+    dt = st.dt
+    new, open_lead = retime(plan.new, ds["lead_periods"].values, ds["open_lead_periods"].values,
+                            fa.extra_start)  # fmt: skip
+    new = np.broadcast_to(new, (S, P, R, T))
+    open_lead = np.broadcast_to(open_lead, (S, P, R, T))
+    life = ds["life_periods"].values[:, None]
+    ramp = ds["ramp_periods"].values[:, None]
+    avail = arr["availability"]
+    d = arr["destroyed_fraction"] if arr["destroyed_fraction"].any() else None
+    existing = arr["existing"]
+    capacity = dyn.capacity_stock(new, existing, life, d)
+    usable = dyn.usable_capacity(new, existing, life, ramp, avail, d)
+    exists = ds["exists"].values[:, :, None] & ds["active"].values[:, None, :]
+    allowed = exists[None] & (avail > 0)
+    cap = np.where(st.buildable[None, :, None, None], usable, avail * existing)
+    cap = np.where(st.unlimited[None, :, None, None], np.inf, cap)
+    cap = np.where(allowed, np.maximum(cap, 0.0), 0.0)
+
+    # committed spend: capex of the fixed builds and fixed O&M of standing capacity
+    fixed_rate = arr["fixed_om_usd_per_unit_year"][:, :, None, None]
+    view = _DS({
+        "exists": SimpleNamespace(values=ds["exists"].values),
+        "buildable": SimpleNamespace(values=ds["buildable"].values),
+        "unlimited": SimpleNamespace(values=ds["unlimited"].values),
+        "capex_usd_per_unit": SimpleNamespace(values=arr["capex_usd_per_unit"]),
+        "open_lead_periods": SimpleNamespace(values=open_lead),
+        "var_cost_usd_per_unit": SimpleNamespace(values=arr["var_cost_usd_per_unit"]),
+        "fixed_om_usd_per_unit_year": SimpleNamespace(values=np.zeros(P)),
+        "acc_deploy_cost_usd": SimpleNamespace(values=arr["acc_deploy_cost_usd"]),
+    }, dict(ds.attrs))  # fmt: skip
+    sp = dyn.plan_spend(view, new, capacity, np.zeros((1, P, R, T)))  # type: ignore[arg-type]
+    own = ds["exists"].values & st.buildable[:, None]
+    fixed_om = np.where(own[None, ..., None], dyn.fixed_om_spend(capacity, fixed_rate, dt), 0.0)
+    committed = sp["capex"].sum(axis=(1, 2)) + fixed_om.sum(axis=(1, 2))  # (S,T)
+
+    G = np.zeros((P, C), bool)
+    G[np.arange(P), st.out] = True
+    glob_out = st.glob
+    b = net.scenario.budget
+    growth = (1.0 + b.cash_interest_rate) ** dt
+    draw = arr["fleet_draw"]  # (S,A,C)
+    dc = ds["datacenter_region"].values
+    acc_life = ds["acc_life_periods"].values
+    var_cost = arr["var_cost_usd_per_unit"]
+    dep_cost = arr["acc_deploy_cost_usd"]  # (S,A,T)
+    dcap = arr["deploy_cap_units_per_year"] * dt  # (S,R,T)
+    fund = arr["funding_usd"]
+
+    inv = np.zeros((S, C))
+    backlog = np.zeros((S, A))
+    act = np.zeros((S, P, R, T))
+    dep = np.zeros((S, A, R, T))
+    spend = np.zeros((S, T))
+    usable_money = np.zeros((S, T))
+    cash_out = np.zeros((S, T))
+    cash = np.zeros(S)
+    draw_c = np.flatnonzero(draw.reshape(-1, C).any(axis=0))
+    for t in range(T):
+        target = _fill(np.broadcast_to(plan.activity[:, :, t], (S, P, R)), cap[..., t], G,
+                       glob_out)  # fmt: skip
+        a_t, made, used = _run_chain(target, st, inv, S, R, C)
+        # deployment
+        avail_acc = inv[:, st.acc_c] + made[:, st.acc_c].sum(axis=2) - used[:, st.acc_c].sum(2)
+        alive = np.zeros((S, A, R))
+        for a in range(A):
+            lo = max(0, t - int(acc_life[a]) + 1)
+            alive[:, a] = dep[:, a, :, lo:t].sum(axis=-1)
+        mw_free = np.stack([made[:, c] - used[:, c] for c in draw_c], 1) if len(draw_c) else None
+        dep_t = _deploy(plan.deployed[:, :, t], backlog, avail_acc, alive, draw[:, :, draw_c],
+                        mw_free, dcap[..., t], dc)  # fmt: skip
+        disc = (var_cost[..., t] * a_t * dt).sum(axis=(1, 2)) + (dep_cost[:, :, t, None]
+                                                               * dep_t).sum(axis=(1, 2))
+        # money: scale the period's operations down when the money does not reach
+        money_in = (growth * cash if b.carry_over else 0.0) + fund[:, t]
+        usable_money[:, t] = money_in
+        k = np.ones(S)
+        if b.enforce:
+            room = money_in - committed[:, t]
+            k = np.where(disc > room * (1 + 1e-9) + 1.0, np.clip(room / np.maximum(disc, 1e-30),
+                         0.0, 1.0), 1.0)  # fmt: skip
+        a_t *= k[:, None, None]
+        dep_t *= k[:, None, None]
+        made *= k[:, None, None]
+        used *= k[:, None, None]
+        spend[:, t] = committed[:, t] + k * disc
+        cash = money_in - spend[:, t]
+        cash_out[:, t] = cash
+        act[..., t] = a_t
+        dep[..., t] = dep_t
+        # inventory of storable worldwide carriers; deployed accelerators leave theirs
+        net_flow = made.sum(axis=2) - used.sum(axis=2)  # (S,C)
+        out_acc = np.zeros((S, C))
+        np.add.at(out_acc, (slice(None), st.acc_c), dep_t.sum(axis=2))
+        inv = np.where(st.storable[None], np.maximum(inv + net_flow - out_acc, 0.0), 0.0)
+        asked = plan.deployed[:, :, t].sum(axis=1)[None] + backlog
+        backlog = np.maximum(asked - dep_t.sum(axis=2), 0.0)
+    installed = dyn.fleet_stock(dep, acc_life[None, :, None])
+    h = arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE  # (S,A)
+    # the fleet runs where MW of IT hold it (all of it unless supply fell below the draw)
+    mw_have = np.stack([(act * st.io[:, c][None, :, None, None]).clip(0).sum(1) for c in draw_c],
+                       1) if len(draw_c) else None  # fmt: skip
+    powered = np.ones((S, R, T))
+    if mw_have is not None:
+        need = np.einsum("sarx,sac->scrx", installed, draw[:, :, draw_c])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            frac = np.where(need > TOL, np.minimum(1.0, mw_have / need), 1.0)
+        powered = frac.min(axis=1)
+    compute = (installed * h[:, :, None, None] * powered[:, None]).sum(axis=(1, 2))
+    return ReplayOut(compute, act, dep, installed, spend, fund, usable_money, cash_out)
+
+
+def _run_chain(target: np.ndarray, st: Structure, inv: np.ndarray, S: int, R: int, C: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """One period through the chain in stage order: activity (S,P,R), carriers made and used
+    (S,C,R) [per period amounts for quantities, rates for rate carriers]."""
+    P = target.shape[1]
+    a = np.zeros((S, P, R))
+    made = np.zeros((S, C, R))
+    used = np.zeros((S, C, R))
+    ratio: dict[int, np.ndarray] = {}
+    need_unit = -np.minimum(st.io, 0.0) * st.per_period[None, :]  # (P,C) per unit activity
+    for p in st.order:
+        r_p = np.ones((S, R))
+        for c in st.inputs[p]:
+            if c not in ratio:
+                cons = need_unit[:, c] > 0
+                ask = (target[:, cons] * need_unit[cons, c][None, :, None]).sum(axis=1)  # (S,R)
+                have = made[:, c]
+                if st.glob[c]:
+                    ask = ask.sum(axis=1, keepdims=True)
+                    have = have.sum(axis=1, keepdims=True) + inv[:, c, None]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    ratio[c] = np.where(ask > TOL, np.minimum(1.0, have / ask), 1.0)
+            r_p = np.minimum(r_p, ratio[c])
+        a[:, p] = target[:, p] * r_p
+        made[:, st.out[p]] += a[:, p] * st.io[p, st.out[p]] * st.per_period[st.out[p]]
+        for c in st.inputs[p]:
+            used[:, c] += a[:, p] * need_unit[p, c]
+    return a, made, used
+
+
+def _deploy(plan_dep: np.ndarray, backlog: np.ndarray, avail_acc: np.ndarray,
+            alive: np.ndarray, draw: np.ndarray, mw_free: np.ndarray | None,
+            cap: np.ndarray, dc: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Accelerators (S,A,R) deployed in a period: the plan's deployments plus the backlog
+    (spread like the plan's, over regions), within the accelerators on hand, the free MW
+    of IT of each region and its export approvals; what a region cannot take goes to
+    regions with room."""
+    S, A, R = alive.shape
+    split = plan_dep / np.maximum(plan_dep.sum(axis=1, keepdims=True), TOL)
+    split = np.where(plan_dep.sum(axis=1, keepdims=True) > TOL, split, dc / max(dc.sum(), 1))
+    ask = plan_dep[None] + backlog[:, :, None] * split[None]
+    tot = ask.sum(axis=2)
+    ask = ask * np.where(tot > TOL, np.minimum(1.0, avail_acc / np.maximum(tot, TOL)), 1.0)[..., None]
+    free = None
+    if mw_free is not None:
+        # free MW of IT: made minus what the installed fleet draws (S,K,R)
+        free = np.maximum(mw_free - np.einsum("sar,sak->skr", alive, draw), 0.0)
+    dep = _fit(ask, draw, free, cap)
+    left = ask.sum(axis=2) - dep.sum(axis=2)  # (S,A) asked but not placed
+    if (left > TOL).any():
+        free2 = None if free is None else np.maximum(free - np.einsum("sar,sak->skr", dep, draw), 0)
+        cap2 = np.maximum(cap - dep.sum(axis=1), 0.0)
+        room = np.where(dc[None], np.minimum(cap2, 1e30), 0.0)  # (S,R)
+        if free2 is not None:
+            per_unit = np.maximum(draw.max(axis=2), TOL)  # (S,A)
+            room = np.minimum(room, free2.min(axis=1) / per_unit.max(axis=1, keepdims=True))
+        w = room / np.maximum(room.sum(axis=1, keepdims=True), TOL)
+        dep = dep + _fit(left[:, :, None] * w[:, None, :], draw, free2, cap2)
+    return dep
+
+
+def _fit(ask: np.ndarray, draw: np.ndarray, free: np.ndarray | None, cap: np.ndarray
+         ) -> np.ndarray:  # fmt: skip
+    """Scale each region's asks (S,A,R) into its free MW (S,K,R) and approvals (S,R)."""
+    k = np.ones(cap.shape)
+    if free is not None:
+        need = np.einsum("sar,sak->skr", ask, draw)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            k = np.where(need > TOL, np.minimum(1.0, free / need), 1.0).min(axis=1)
+    n = ask.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kc = np.where(n > TOL, np.minimum(1.0, cap / n), 1.0)
+    return ask * np.minimum(k, kc)[:, None, :]
+
+
+# ------------------------------------------------------------------ driver
+@dataclass
+class ReplayResult:
+    """Replay of a plan under ``samples`` futures (summaries; full arrays optional)."""
+
+    dataset: xr.Dataset  # sample x period (and stage x period) results
+    seconds: float
+    notes: list[str]
+
+
+def replay(
+    net: Network,
+    plan: Plan,
+    samples: xr.Dataset | None,
+    probe: Probe | None,
+    events: list[SampledEvent],
+    *,
+    n: int | None = None,
+    chunk: int = 2048,
+    progress: Callable[[int], None] | None = None,
+    keep_activity: bool = False,
+) -> ReplayResult:
+    """Simulate the fixed plan under every sample; chunks of ``chunk`` samples at a time."""
+    t0 = time.perf_counter()
+    st = structure(net)
+    N = samples.sizes[SAMPLE] if samples is not None else int(n or 1)
+    T = plan.activity.shape[-1]
+    cats = list(dict.fromkeys(str(c) for c in net.ds["category"].values))
+    cat_of = np.array([cats.index(str(c)) for c in net.ds["category"].values])
+    out = {k: np.zeros((N, T)) for k in ("compute_h100e", "spend_usd", "funding_usd",
+                                         "usable_money_usd", "cash_usd")}  # fmt: skip
+    stage_out = np.zeros((N, len(cats), T))
+    acc_h = np.zeros((N, plan.deployed.shape[0], T))
+    acts = []
+    for lo in range(0, N, chunk):
+        sl = slice(lo, min(N, lo + chunk))
+        fa = future_arrays(net, probe, samples, sl, events, n=sl.stop - sl.start)
+        r = replay_chunk(net, plan, st, fa)
+        out["compute_h100e"][sl] = r.compute_h100e
+        out["spend_usd"][sl] = r.spend_usd
+        out["funding_usd"][sl] = r.funding_usd
+        out["usable_money_usd"][sl] = r.usable_money_usd
+        out["cash_usd"][sl] = r.cash_usd
+        # output of each stage, as a share of the plan's (1 = as planned)
+        for k in range(len(cats)):
+            ps = cat_of == k
+            stage_out[sl, k] = r.activity[:, ps].sum(axis=(1, 2))
+        h = fa.arrays["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE
+        acc_h[sl] = (r.installed * h[:, :, None, None]).sum(axis=2)
+        if keep_activity:
+            acts.append(r.activity)
+        if progress is not None:
+            progress(sl.stop - sl.start)
+    plan_stage = np.array([plan.activity[cat_of == k].sum(axis=(0, 1)) for k in range(len(cats))])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(plan_stage[None] > 0, stage_out / plan_stage[None], np.nan)
+    ds = net.ds
+    coords = {SAMPLE: np.arange(N), "period": ds.indexes["period"], "year": ("period",
+              ds["year"].values)}  # fmt: skip
+    res = xr.Dataset(
+        {
+            "compute_h100e": ((SAMPLE, "period"), out["compute_h100e"], {"units": "H100e"}),
+            "spend_usd": ((SAMPLE, "period"), out["spend_usd"], {"units": "USD"}),
+            "funding_usd": ((SAMPLE, "period"), out["funding_usd"], {"units": "USD"}),
+            "usable_money_usd": ((SAMPLE, "period"), out["usable_money_usd"], {
+                "units": "USD", "description": "cash carried in plus money arriving"}),
+            "cash_usd": ((SAMPLE, "period"), out["cash_usd"], {"units": "USD"}),
+            "stage_output_share": ((SAMPLE, "stage", "period"), share, {
+                "units": "1", "description": "activity of the stage / the plan's"}),
+            "accelerator_h100e": ((SAMPLE, "accelerator", "period"), acc_h, {"units": "H100e"}),
+            "plan_compute_h100e": (("period",), plan.compute_h100e, {"units": "H100e"}),
+        },
+        coords={**coords, "stage": cats, "accelerator": ds.indexes["accelerator"]},
+    )
+    if keep_activity:
+        res["activity"] = ((SAMPLE, "process", "region", "period"), np.concatenate(acts))
+        res = res.assign_coords(process=ds.indexes["process"], region=ds.indexes["region"])
+    return ReplayResult(res, time.perf_counter() - t0, [])
