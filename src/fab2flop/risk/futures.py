@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import sparse
 
 from .. import events as evm
 from ..constants import PERIOD, REGION
@@ -82,6 +83,7 @@ class Probe:
     """Every parameter's :class:`Response`, and which parameters replay varies."""
 
     responses: list[Response]
+    design: dict[str, Any] | None = None  # per array: a Design (built on first use)
 
     @property
     def varied(self) -> list[str]:
@@ -268,24 +270,73 @@ class FutureArrays:
         return int(self.arrays["availability"].shape[0])
 
 
+@dataclass(frozen=True)
+class Design:
+    """Every response of one array combined for fast evaluation over many samples.
+
+    Elements with a nonzero nominal value move by a product of factors ``1 + dx_i · rho``
+    (``rho`` the relative change per unit of parameter i): its logarithm is a sum of
+    per-sample columns ``log(1 + dx_i · rho)`` (one per distinct ``rho`` of a parameter)
+    times an incidence matrix, one matrix product. Elements nominally 0 move additively.
+    """
+
+    idx: np.ndarray  # flat indices of the elements any parameter changes
+    cols: list[tuple[int, float]]  # (parameter position, rho) per column of M
+    M: Any  # (cols, idx) sparse 0/1 incidence of each column on the elements
+    add: Any  # (parameters, idx) sparse additive change per unit where the nominal is 0
+    nz: np.ndarray  # (idx,) nominal value is nonzero
+
+
+def designs(probe: Probe) -> dict[str, Design]:
+    """One :class:`Design` per sampled array a parameter of ``probe`` changes."""
+    out = {}
+    for a in SAMPLED:
+        hits = [(i, r.changes[a]) for i, r in enumerate(probe.responses) if a in r.changes]
+        if not hits:
+            continue
+        idx = np.unique(np.concatenate([h[1][0] for h in hits]))
+        pos = {int(e): j for j, e in enumerate(idx)}
+        nz = np.zeros(len(idx), bool)
+        add = np.zeros((len(probe.responses), len(idx)))
+        cols: list[tuple[int, float]] = []
+        rows = []
+        for i, (e, v0, d) in hits:
+            js = np.array([pos[int(x)] for x in e])
+            nonzero = v0 != 0
+            nz[js[nonzero]] = True
+            add[i, js[~nonzero]] = d[~nonzero]
+            rho = np.round(d[nonzero] / v0[nonzero], 12)
+            for val in np.unique(rho):
+                row = np.zeros(len(idx))
+                row[js[nonzero][rho == val]] = 1.0
+                cols.append((i, float(val)))
+                rows.append(row)
+        M = sparse.csr_matrix(np.array(rows) if rows else np.zeros((0, len(idx))))
+        out[a] = Design(idx, cols, M, sparse.csr_matrix(add), nz)
+    return out
+
+
 def _apply_responses(
     base: xr.Dataset, probe: Probe, samples: xr.Dataset, sl: slice
 ) -> dict[str, np.ndarray]:
     S = len(range(*sl.indices(samples.sizes["sample"])))
     out = {a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)).copy()
            for a in SAMPLED}  # fmt: skip
-    # per array: multiplicative factors where nominal != 0, additive where it is 0
-    for r in probe.responses:
-        if not r.changes:
-            continue
-        dx = samples[r.name].values[sl] - r.nominal  # (S,)
-        for a, (idx, v0, d) in r.changes.items():
-            flat = out[a].reshape(S, -1)
-            delta = dx[:, None] * d[None, :]
-            nz = v0 != 0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                factor = np.where(nz, 1.0 + delta / np.where(nz, v0, 1.0), 1.0)
-            flat[:, idx] = np.where(nz, flat[:, idx] * factor, flat[:, idx] + delta)
+    if probe.design is None:
+        probe.design = designs(probe)
+    dx = np.column_stack(
+        [samples[r.name].values[sl] - r.nominal for r in probe.responses]
+    ) if probe.responses else np.zeros((S, 0))  # fmt: skip
+    for a, dz in probe.design.items():
+        flat = out[a].reshape(S, -1)
+        v0 = flat[:, dz.idx]
+        if dz.cols:
+            g = np.column_stack([np.log(np.maximum(1.0 + dx[:, i] * rho, 1e-12))
+                                 for i, rho in dz.cols])  # fmt: skip
+            factor = np.exp((dz.M.T @ g.T).T)
+        else:
+            factor = 1.0
+        flat[:, dz.idx] = np.where(dz.nz, v0 * factor, v0 + (dz.add.T @ dx.T).T)
     for a in NONNEG:
         np.maximum(out[a], 0.0, out=out[a])
     np.clip(out["availability"], 0.0, 1.0, out=out["availability"])

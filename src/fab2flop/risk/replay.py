@@ -21,7 +21,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -118,30 +117,102 @@ def structure(net: Network) -> Structure:
 
 # ------------------------------------------------------------------ re-timed builds
 def retime(plan_new: np.ndarray, lead: np.ndarray, open_lead: np.ndarray,
-           extra: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
-    """Openings (S,P,R,T) and their construction periods when starts take ``extra`` periods
-    more. Starts are the plan's (:func:`dynamics.build_start`); openings whose start lies
-    before the horizon keep their timing; builds opening after the horizon are lost."""
+           extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """Openings and their construction periods (S,n,T) of cells whose starts take ``extra``
+    (S,n,T) periods more. ``plan_new``, ``open_lead`` (n,T), ``lead`` (n,) of those cells.
+    Starts are the plan's (:func:`dynamics.build_start`); openings whose start lies before
+    the horizon keep their timing; builds that would open after the horizon are lost; the
+    construction time of an opening is that of its latest start (as the events module
+    sets ``open_lead_periods``)."""
     T = plan_new.shape[-1]
-    if extra is None or not extra.any():
-        return plan_new[None], open_lead[None]
-    starts = dyn.build_start(plan_new, open_lead)  # (P,R,T) by start period
-    t = np.arange(T)
-    pre = np.where(t - open_lead < 0, plan_new, 0.0)  # started before the horizon
     S = extra.shape[0]
-    new = np.broadcast_to(pre, (S, *pre.shape)).copy()
-    best = np.where(open_lead >= 0, t - open_lead, -(10**6))[None].repeat(S, 0)
-    best = np.where(t - open_lead < 0, best, -(10**6))
-    L = lead[:, None]  # (P,1)
+    starts = dyn.build_start(plan_new, open_lead)  # by start period
+    t = np.arange(T)
+    early = t - open_lead < 0  # started before the horizon
+    new = np.broadcast_to(np.where(early, plan_new, 0.0), (S, *plan_new.shape)).copy()
+    none = -(10**6)
+    best = np.broadcast_to(np.where(early & (open_lead >= 0), t - open_lead, none),
+                           new.shape).copy()  # fmt: skip
     for u in range(T):
-        tgt = u + L[None] + extra[..., u]  # (S,P,R) opening period of starts in u
+        tgt = u + lead[None, :] + extra[..., u]  # (S,n): opening period of starts in u
         for k in range(u, T):
             hit = tgt == k
             if hit.any():
                 new[..., k] += np.where(hit, starts[..., u], 0.0)
                 best[..., k] = np.where(hit, np.maximum(best[..., k], u), best[..., k])
-    ol = np.where(best > -(10**6), t - best, -1)
-    return new, ol
+    return new, np.where(best > none, t - best, -1)
+
+
+def capex_matrix(new: np.ndarray, open_lead: np.ndarray, moved: Any = None) -> np.ndarray:
+    """(T, P·R·T): capex spent in each period per USD/unit of price of each opening
+    (p, r, u), for the openings ``new`` at construction times ``open_lead``: the weights of
+    :func:`dynamics.capex_kernel` times the openings (cells in ``moved`` left out)."""
+    new = new.copy()
+    if moved is not None:
+        new[moved[0], moved[1]] = 0.0
+    ker = dyn.capex_kernel(1.0, open_lead)
+    P, R, T = new.shape
+    W = np.zeros((T, P, R, T))
+    for k, lag in enumerate(ker.lags):
+        j = -int(lag)  # spend in t of capacity opening in t + j
+        for t in range(T - j):
+            W[t, :, :, t + j] += ker.weights[:, :, t, k] * new[:, :, t + j]
+    return W.reshape(T, -1)
+
+
+@dataclass
+class Capacities:
+    """Capacity standing, usable capacity and committed spend of a chunk."""
+
+    capacity: np.ndarray  # (S,P,R,T)
+    usable: np.ndarray  # (S,P,R,T)
+    committed_usd: np.ndarray  # (S,T) capex of the fixed builds + fixed O&M
+
+
+def capacities(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> Capacities:
+    """Capacity from the fixed builds (re-timed by delays, less destruction), with the
+    shared dynamics; capacity and capex are linear in the openings, so the nominal timing
+    is computed once and only re-timed cells per sample."""
+    ds, arr = net.ds, fa.arrays
+    S = fa.n
+    life = ds["life_periods"].values[:, None]
+    ramp = ds["ramp_periods"].values[:, None]
+    ol0 = ds["open_lead_periods"].values
+    d = arr["destroyed_fraction"] if arr["destroyed_fraction"].any() else None
+    capex = arr["capex_usd_per_unit"]
+    moved = None
+    if fa.extra_start is not None and fa.extra_start.any():
+        pi, ri = np.nonzero(fa.extra_start.any(axis=(0, 3)))
+        new_c, ol_c = retime(plan.new[pi, ri], ds["lead_periods"].values[pi],
+                             ol0[pi, ri], fa.extra_start[:, pi, ri])  # fmt: skip
+        moved = (pi, ri, new_c, ol_c)
+    if d is None:  # linear in the openings: nominal once, re-timed cells per sample
+        built = np.broadcast_to(dyn.capacity_stock(plan.new, 0.0, life), (S, *plan.new.shape))
+        unripe = np.broadcast_to(dyn.ramp_unripe(plan.new, ramp, life), built.shape)
+        if moved is not None:
+            pi, ri, new_c, _ = moved
+            dn = new_c - plan.new[pi, ri]
+            built, unripe = built.copy(), unripe.copy()
+            built[:, pi, ri] += dyn.capacity_stock(dn, 0.0, life[pi, 0])
+            unripe[:, pi, ri] += dyn.ramp_unripe(dn, ramp[pi, 0], life[pi, 0])
+    else:
+        new = np.broadcast_to(plan.new, (S, *plan.new.shape)).copy()
+        if moved is not None:
+            new[:, moved[0], moved[1]] = moved[2]
+        built = dyn.capacity_stock(new, 0.0, life, d)
+        unripe = dyn.ramp_unripe(new, ramp, life, d)
+    capacity = built + arr["existing"]
+    usable = arr["availability"] * (capacity - unripe)
+    # capex of the fixed openings is linear in the prices: one matrix (T x P·R·T)
+    cap_spend = capex_matrix(plan.new, ol0, moved) @ capex.reshape(S, -1).T
+    cap_spend = cap_spend.T
+    if moved is not None:
+        pi, ri, new_c, ol_c = moved
+        cap_spend += dyn.capex_schedule(new_c * capex[:, pi, ri], 1.0, ol_c).sum(axis=1)
+    own = ds["exists"].values & st.buildable[:, None]
+    rate = arr["fixed_om_usd_per_unit_year"][:, :, None]
+    fixed = (rate * np.where(own[None, ..., None], capacity, 0.0).sum(axis=2)).sum(axis=1) * st.dt
+    return Capacities(capacity, usable, cap_spend + fixed)
 
 
 # ------------------------------------------------------------------ the dispatch
@@ -187,14 +258,6 @@ class ReplayOut:
     cash_usd: np.ndarray  # (S,T) carried out (negative: committed spend above the money)
 
 
-class _DS:
-    def __init__(self, items: dict[str, Any], attrs: dict[str, Any]) -> None:
-        self._items, self.attrs = items, attrs
-
-    def __getitem__(self, k: str) -> Any:
-        return self._items[k]
-
-
 def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> ReplayOut:
     """Simulate the plan under the futures of one chunk, vectorised over samples."""
     ds = net.ds
@@ -204,39 +267,15 @@ def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> R
     A = plan.deployed.shape[0]
     C = st.io.shape[1]
     dt = st.dt
-    new, open_lead = retime(plan.new, ds["lead_periods"].values, ds["open_lead_periods"].values,
-                            fa.extra_start)  # fmt: skip
-    new = np.broadcast_to(new, (S, P, R, T))
-    open_lead = np.broadcast_to(open_lead, (S, P, R, T))
-    life = ds["life_periods"].values[:, None]
-    ramp = ds["ramp_periods"].values[:, None]
+    caps = capacities(net, plan, st, fa)
     avail = arr["availability"]
-    d = arr["destroyed_fraction"] if arr["destroyed_fraction"].any() else None
     existing = arr["existing"]
-    capacity = dyn.capacity_stock(new, existing, life, d)
-    usable = dyn.usable_capacity(new, existing, life, ramp, avail, d)
     exists = ds["exists"].values[:, :, None] & ds["active"].values[:, None, :]
     allowed = exists[None] & (avail > 0)
-    cap = np.where(st.buildable[None, :, None, None], usable, avail * existing)
+    cap = np.where(st.buildable[None, :, None, None], caps.usable, avail * existing)
     cap = np.where(st.unlimited[None, :, None, None], np.inf, cap)
     cap = np.where(allowed, np.maximum(cap, 0.0), 0.0)
-
-    # committed spend: capex of the fixed builds and fixed O&M of standing capacity
-    fixed_rate = arr["fixed_om_usd_per_unit_year"][:, :, None, None]
-    view = _DS({
-        "exists": SimpleNamespace(values=ds["exists"].values),
-        "buildable": SimpleNamespace(values=ds["buildable"].values),
-        "unlimited": SimpleNamespace(values=ds["unlimited"].values),
-        "capex_usd_per_unit": SimpleNamespace(values=arr["capex_usd_per_unit"]),
-        "open_lead_periods": SimpleNamespace(values=open_lead),
-        "var_cost_usd_per_unit": SimpleNamespace(values=arr["var_cost_usd_per_unit"]),
-        "fixed_om_usd_per_unit_year": SimpleNamespace(values=np.zeros(P)),
-        "acc_deploy_cost_usd": SimpleNamespace(values=arr["acc_deploy_cost_usd"]),
-    }, dict(ds.attrs))  # fmt: skip
-    sp = dyn.plan_spend(view, new, capacity, np.zeros((1, P, R, T)))  # type: ignore[arg-type]
-    own = ds["exists"].values & st.buildable[:, None]
-    fixed_om = np.where(own[None, ..., None], dyn.fixed_om_spend(capacity, fixed_rate, dt), 0.0)
-    committed = sp["capex"].sum(axis=(1, 2)) + fixed_om.sum(axis=(1, 2))  # (S,T)
+    committed = caps.committed_usd
 
     G = np.zeros((P, C), bool)
     G[np.arange(P), st.out] = True
