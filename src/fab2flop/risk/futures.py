@@ -113,9 +113,14 @@ def _with_value(scenario_data: dict[str, Any], var: xr.DataArray, x: float) -> d
 
 
 def _probe_value(var: xr.DataArray) -> float:
-    """A value far from nominal inside the sampled range: the largest draw (or the smallest)."""
+    """A value far from nominal inside the parameter's range: its 99.9th percentile (or its
+    0.1st when that one is farther), from the distribution, not from the draws."""
+    from .sampling import ppf
+    from .uncertainty import DistSpec
+
     nominal = float(var.attrs["nominal"])
-    hi, lo = float(var.max()), float(var.min())
+    d = DistSpec.model_validate_json(var.attrs["dist"])
+    hi, lo = (float(ppf(d, np.array([u]))[0]) for u in (0.999, 0.001))
     return hi if abs(hi - nominal) >= abs(lo - nominal) else lo
 
 

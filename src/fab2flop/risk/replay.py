@@ -506,3 +506,60 @@ def replay(
         res["activity"] = ((SAMPLE, "process", "region", "period"), np.concatenate(acts))
         res = res.assign_coords(process=ds.indexes["process"], region=ds.indexes["region"])
     return ReplayResult(res, time.perf_counter() - t0, [])
+
+
+# ------------------------------------------------------------------ from a scenario
+@dataclass
+class Setup:
+    """Everything replay needs: the nominal network and plan, the samples and their probe."""
+
+    net: Network
+    results: Any  # the nominal plan's Results
+    plan: Plan
+    samples: xr.Dataset
+    probe: Probe
+    events: list[SampledEvent]
+    seed: int
+
+
+def resolve_for(scenario: Any, samples: int | None = None, seed: int | None = None) -> Any:
+    """The scenario's uncertainty set (or the default), with ``samples``/``seed`` changed,
+    checked against the catalog: every problem is a ScenarioError naming the field, raised
+    before any work."""
+    from ..catalog import load_catalog
+    from .resolve import resolve_uncertainty
+    from .uncertainty import default_uncertainty_data, validate_uncertainty
+
+    unc = scenario.uncertainty
+    data = unc.model_dump(exclude_none=True) if unc is not None else default_uncertainty_data()
+    changes = {k: v for k, v in (("samples", samples), ("seed", seed)) if v is not None}
+    unc = validate_uncertainty({**data, **changes})
+    cat = load_catalog().with_overrides(scenario.catalog)
+    return resolve_uncertainty(unc, cat, scenario.model_dump())
+
+
+def setup(
+    scenario: Any,
+    samples: int | None = None,
+    seed: int | None = None,
+    status: Callable[[str], None] | None = None,
+) -> Setup:
+    """Check the uncertainty set, optimise the nominal plan, draw the samples, probe them."""
+    from ..errors import Fab2FlopError
+    from ..network import build_network
+    from ..optimizer import optimize
+    from .futures import probe_parameters, sampled_events
+    from .sampling import sample_uncertainty
+
+    say = status or (lambda _m: None)
+    res_unc = resolve_for(scenario, samples, seed)
+    say("optimising the nominal plan...")
+    net = build_network(scenario)
+    res = optimize(net)
+    if not res.status.ok:
+        raise Fab2FlopError(f"the nominal plan failed ({res.status.value}): {res.message}")
+    plan = Plan.from_solution(res.dataset, net)
+    say(f"drawing {res_unc.samples} futures and probing {len(res_unc.parameters)} parameters...")
+    ds = sample_uncertainty(res_unc)
+    probe = probe_parameters(net, ds)
+    return Setup(net, res, plan, ds, probe, sampled_events(ds), res_unc.seed)
