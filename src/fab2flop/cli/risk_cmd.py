@@ -192,3 +192,100 @@ def _print_replay(s: dict[str, Any]) -> None:
     console.print(f"[dim]{len(s['parameters_varied'])} parameters varied, "
                   f"{len(s['parameters_held_nominal'])} held at nominal (--json lists them); "
                   f"{s['seconds']:.2f}s; overspent in {s['overspent_share']:.1%} of futures[/]")  # fmt: skip
+
+
+@risk_app.command("sensitivity")
+@handle_errors
+def sensitivity_cmd(
+    scenario: str = SCENARIO_ARG,
+    set_: list[str] = SET_OPT,
+    method: str = typer.Option("sobol", "--method", help="sobol | morris"),
+    output: list[str] = typer.Option(
+        [], "--output", help="compute_YEAR | spend | cost_per_h100e_hour (repeatable; "
+        "default compute in the target year)"),  # fmt: skip
+    params: list[str] = typer.Option(
+        [], "--params", help="parameter names or fnmatch patterns (repeatable; default: every "
+        "parameter replay varies)"),  # fmt: skip
+    n_base: int = typer.Option(256, "--n-base", help="Sobol base points (a power of two)"),
+    trajectories: int = typer.Option(20, "--trajectories", help="Morris trajectories"),
+    seed: int = typer.Option(0, "--seed", help="seed of the design"),
+    top: int = typer.Option(15, "--top", help="rows shown per output"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Which uncertain parameters move the plan's outcome most (SALib, on replay).
+
+    Examples:
+
+      fab2flop risk sensitivity --output compute_2030 --params "nodes.*" --n-base 128
+
+      fab2flop risk sensitivity --method morris --output spend --json
+    """
+    import fnmatch
+    import time
+
+    from ..risk.replay import replay_model, resolve_for, setup
+    from ..risk.sensitivity import factors_from_resolved, morris_indices, sobol_indices
+
+    if method not in ("sobol", "morris"):
+        fail(f"--method {method!r}: expected sobol or morris")
+    if method == "sobol" and (n_base < 2 or n_base & (n_base - 1)):
+        fail(f"--n-base {n_base}: expected a power of two >= 2 (Sobol balance)")
+    sc = _scenario(scenario, set_)
+    outputs = output or [f"compute_{sc.objective.target_year or sc.time.end}"]
+    for o in outputs:
+        ok = o in ("spend", "cost_per_h100e_hour") or (
+            o.startswith("compute_") and o[8:].isdigit()
+            and sc.time.start <= int(o[8:]) <= sc.time.end
+        )  # fmt: skip
+        if not ok:
+            fail(f"--output {o!r}: expected compute_YEAR (a year of {sc.time.start}-"
+                 f"{sc.time.end}), spend or cost_per_h100e_hour")  # fmt: skip
+    res_unc = resolve_for(sc)
+    names = [p.name for p in res_unc.parameters]
+    for pat in params:
+        if not any(fnmatch.fnmatchcase(n, pat) for n in names):
+            fail(f"--params {pat!r} matches no uncertain parameter (e.g. {names[0]})")
+    status_console = err_console if as_json else console
+    with status_console.status("preparing...") as st:
+        su = setup(sc, 2, None, st.update)
+    varied = set(su.probe.varied)
+    chosen = [p for p in res_unc.parameters if p.name in varied and (
+        not params or any(fnmatch.fnmatchcase(p.name, pat) for pat in params))]  # fmt: skip
+    held = [n for n in names if n not in varied and (
+        not params or any(fnmatch.fnmatchcase(n, pat) for pat in params))]  # fmt: skip
+    if not chosen:
+        fail("none of the chosen parameters is varied by replay (they change the network's "
+             "structure, which replay holds at nominal; use risk sweep)")  # fmt: skip
+    factors, transform = factors_from_resolved(chosen)
+    model = replay_model(su, [p.name for p in chosen], outputs)
+    t0 = time.perf_counter()
+    with status_console.status(f"{method}: {len(chosen)} parameters on replay..."):
+        if method == "sobol":
+            rows = sobol_indices(model, factors, n_base, seed=seed, transform=transform,
+                                 outputs=outputs)  # fmt: skip
+            runs = n_base * (len(chosen) + 2)
+        else:
+            rows = morris_indices(model, factors, trajectories, seed=seed, transform=transform,
+                                  outputs=outputs)  # fmt: skip
+            runs = trajectories * (len(chosen) + 1)
+    secs = time.perf_counter() - t0
+    out = {"method": method, "outputs": outputs, "parameters": len(chosen), "runs": runs,
+           "seconds": round(secs, 3), "held_nominal": held, "indices": rows}  # fmt: skip
+    if as_json:
+        print_json(out)
+        return
+    for o in outputs:
+        t = Table(title=f"{method.title()} indices of {o} ({len(chosen)} parameters, {runs} "
+                  f"replays in {secs:.1f}s)", title_justify="left")  # fmt: skip
+        cols = (("first order", "first_order"), ("total", "total"), ("±", "confidence")) \
+            if method == "sobol" else (("mu*", "mu_star"), ("sigma", "sigma"), ("±", "confidence"))  # fmt: skip
+        t.add_column("rank", justify="right")
+        t.add_column("parameter")
+        for c, _ in cols:
+            t.add_column(c, justify="right")
+        for r in [r for r in rows if r["output"] == o][:top]:
+            t.add_row(str(r["rank"]), r["parameter"], *(f"{r[k]:.3g}" for _, k in cols))
+        console.print(t)
+    if held:
+        console.print(f"[dim]{len(held)} chosen parameters are held at nominal by replay or change no network array "
+                      "(structure: yields, lead times, lives); --json lists them[/]")  # fmt: skip

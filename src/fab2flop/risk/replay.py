@@ -563,3 +563,47 @@ def setup(
     ds = sample_uncertainty(res_unc)
     probe = probe_parameters(net, ds)
     return Setup(net, res, plan, ds, probe, sampled_events(ds), res_unc.seed)
+
+
+# ------------------------------------------------------------------ sensitivity on replay
+HOURS_PER_YEAR = 8766.0
+
+
+def output_of(name: str, ds: xr.Dataset, dt: float) -> np.ndarray:
+    """One scalar output per sample: ``compute_YEAR`` [H100e at the end of YEAR],
+    ``spend`` [USD over the horizon] or ``cost_per_h100e_hour`` [USD per H100e-hour
+    delivered: spend over the horizon / Σ installed H100e × period hours]."""
+    from .report import year_index
+
+    if name.startswith("compute_"):
+        return ds["compute_h100e"].values[:, year_index(ds, int(name.split("_", 1)[1]))]
+    spend = ds["spend_usd"].values.sum(axis=1)
+    if name == "spend":
+        return spend
+    if name == "cost_per_h100e_hour":
+        hours = ds["compute_h100e"].values.sum(axis=1) * dt * HOURS_PER_YEAR
+        return spend / np.maximum(hours, 1e-9)
+    raise KeyError(name)
+
+
+def replay_model(
+    su: Setup, names: list[str], outputs: list[str], chunk: int = 2048
+) -> Callable[[np.ndarray], np.ndarray]:
+    """``f(X) -> Y``: replay with parameters ``names`` at the values of X's columns and every
+    other parameter at nominal, no sampled event; Y has one column per output."""
+    dt = float(su.net.ds.attrs["dt_years"])
+    params = [n for n, v in su.samples.data_vars.items()
+              if v.attrs.get("kind") in ("catalog", "scenario")]
+
+    def f(x: np.ndarray) -> np.ndarray:
+        n = x.shape[0]
+        data = {}
+        for p in params:
+            v = su.samples[p]
+            col = x[:, names.index(p)] if p in names else np.full(n, float(v.attrs["nominal"]))
+            data[p] = xr.Variable(SAMPLE, col, v.attrs)
+        ds = xr.Dataset(data, coords={SAMPLE: np.arange(n)}, attrs={"events": "[]"})
+        out = replay(su.net, su.plan, ds, su.probe, [], chunk=chunk).dataset
+        return np.column_stack([output_of(o, out, dt) for o in outputs])
+
+    return f
