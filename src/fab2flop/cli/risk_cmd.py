@@ -70,7 +70,8 @@ def _paths(items: list[str]) -> dict[int, float]:
             out[int(y)] = float(v)
         except ValueError:
             raise ScenarioError(
-                f"--path {item!r}: expected YEAR=H100E, e.g. 2030=5e7", [("--path", item, "YEAR=H100E")]
+                f"--path {item!r}: expected YEAR=H100E, e.g. 2030=5e7",
+                [("--path", item, "YEAR=H100E")],
             ) from None
     return out
 
@@ -92,12 +93,15 @@ def _progress(quiet: bool) -> Progress:
 def replay_cmd(
     scenario: str = SCENARIO_ARG,
     set_: list[str] = SET_OPT,
-    samples: int | None = typer.Option(None, "--samples", help="futures to draw (default: the "
-                                       "uncertainty set's)"),  # fmt: skip
+    samples: int | None = typer.Option(
+        None, "--samples", help="futures to draw (default: the uncertainty set's)"
+    ),  # fmt: skip
     seed: int | None = typer.Option(None, "--seed", help="seed of the draws"),
     event: list[str] = typer.Option([], "--event", help="force a catalog event in every sample"),
     event_start: float | None = typer.Option(None, "--event-start", help="its start year"),
-    event_duration: float | None = typer.Option(None, "--event-duration", help="its length [years]"),
+    event_duration: float | None = typer.Option(
+        None, "--event-duration", help="its length [years]"
+    ),
     path: list[str] = typer.Option([], "--path", help="compute path YEAR=H100E (repeatable)"),
     target_year: list[int] = typer.Option([], "--target-year", help="years for CVaR (repeatable)"),
     chunk: int = typer.Option(2048, "--chunk", min=1, help="samples simulated at once"),
@@ -201,11 +205,17 @@ def sensitivity_cmd(
     set_: list[str] = SET_OPT,
     method: str = typer.Option("sobol", "--method", help="sobol | morris"),
     output: list[str] = typer.Option(
-        [], "--output", help="compute_YEAR | spend | cost_per_h100e_hour (repeatable; "
-        "default compute in the target year)"),  # fmt: skip
+        [],
+        "--output",
+        help="compute_YEAR | spend | cost_per_h100e_hour (repeatable; "
+        "default compute in the target year)",
+    ),  # fmt: skip
     params: list[str] = typer.Option(
-        [], "--params", help="parameter names or fnmatch patterns (repeatable; default: every "
-        "parameter replay varies)"),  # fmt: skip
+        [],
+        "--params",
+        help="parameter names or fnmatch patterns (repeatable; default: every "
+        "parameter replay varies)",
+    ),  # fmt: skip
     n_base: int = typer.Option(256, "--n-base", help="Sobol base points (a power of two)"),
     trajectories: int = typer.Option(20, "--trajectories", help="Morris trajectories"),
     seed: int = typer.Option(0, "--seed", help="seed of the design"),

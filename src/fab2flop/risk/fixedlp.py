@@ -65,8 +65,11 @@ def solve_fixed(net: Network, plan: Plan, fa: FutureArrays, i: int) -> FixedLPRe
         ok = var.labels.values >= 0
         val = np.where(ok, new / s_p, 0.0)
         bound = xr.DataArray(val, coords=var.lower.coords, dims=var.lower.dims)
-        var.lower = bound
-        var.upper = bound
+        if hasattr(var, "update"):
+            var.update(lower=bound, upper=bound)
+        else:  # older linopy
+            var.lower = bound
+            var.upper = bound
 
     dropped = float(np.where(_mask(snet), 0.0, new).sum())
     res = optimize(snet, hooks=(fix,))

@@ -388,8 +388,9 @@ def apply_outage_s(se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net:
     ev = se.event
     hit = evm.hit_cells(ev, idx, at)  # (P,R)
     dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
-    prof = evm.outage_profile(idx.years[None, :], idx.dt, se.start[:, None], dur,
-                              ev.recovery_years)  # fmt: skip  (S,T)
+    prof = evm.outage_profile(
+        idx.years[None, :], idx.dt, se.start[:, None], dur, ev.recovery_years
+    )  # fmt: skip  (S,T)
     loss = (se.severity[:, None] * prof * _occ(se))[:, None, None, :] * hit[None, :, :, None]
     fa.arrays["availability"] *= 1.0 - loss
     if ev.destroy_fraction > 0:

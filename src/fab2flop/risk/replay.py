@@ -312,8 +312,9 @@ def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> R
         mw_free = np.stack([made[:, c] - used[:, c] for c in draw_c], 1) if len(draw_c) else None
         dep_t = _deploy(plan.deployed[:, :, t], backlog, avail_acc, alive, draw[:, :, draw_c],
                         mw_free, dcap[..., t], dc)  # fmt: skip
-        disc = (var_cost[..., t] * a_t * dt).sum(axis=(1, 2)) + (dep_cost[:, :, t, None]
-                                                               * dep_t).sum(axis=(1, 2))
+        disc = (var_cost[..., t] * a_t * dt).sum(axis=(1, 2)) + (
+            dep_cost[:, :, t, None] * dep_t
+        ).sum(axis=(1, 2))
         # money: scale the period's operations down when the money does not reach
         money_in = (growth * cash if b.carry_over else 0.0) + fund[:, t]
         usable_money[:, t] = money_in
@@ -395,7 +396,9 @@ def _deploy(plan_dep: np.ndarray, backlog: np.ndarray, avail_acc: np.ndarray,
     split = np.where(plan_dep.sum(axis=1, keepdims=True) > TOL, split, dc / max(dc.sum(), 1))
     ask = plan_dep[None] + backlog[:, :, None] * split[None]
     tot = ask.sum(axis=2)
-    ask = ask * np.where(tot > TOL, np.minimum(1.0, avail_acc / np.maximum(tot, TOL)), 1.0)[..., None]
+    ask = (
+        ask * np.where(tot > TOL, np.minimum(1.0, avail_acc / np.maximum(tot, TOL)), 1.0)[..., None]
+    )
     free = None
     if mw_free is not None:
         # free MW of IT: made minus what the installed fleet draws (S,K,R)
@@ -492,11 +495,17 @@ def replay(
             "compute_h100e": ((SAMPLE, "period"), out["compute_h100e"], {"units": "H100e"}),
             "spend_usd": ((SAMPLE, "period"), out["spend_usd"], {"units": "USD"}),
             "funding_usd": ((SAMPLE, "period"), out["funding_usd"], {"units": "USD"}),
-            "usable_money_usd": ((SAMPLE, "period"), out["usable_money_usd"], {
-                "units": "USD", "description": "cash carried in plus money arriving"}),
+            "usable_money_usd": (
+                (SAMPLE, "period"),
+                out["usable_money_usd"],
+                {"units": "USD", "description": "cash carried in plus money arriving"},
+            ),
             "cash_usd": ((SAMPLE, "period"), out["cash_usd"], {"units": "USD"}),
-            "stage_output_share": ((SAMPLE, "stage", "period"), share, {
-                "units": "1", "description": "activity of the stage / the plan's"}),
+            "stage_output_share": (
+                (SAMPLE, "stage", "period"),
+                share,
+                {"units": "1", "description": "activity of the stage / the plan's"},
+            ),
             "accelerator_h100e": ((SAMPLE, "accelerator", "period"), acc_h, {"units": "H100e"}),
             "plan_compute_h100e": (("period",), plan.compute_h100e, {"units": "H100e"}),
         },
@@ -592,8 +601,9 @@ def replay_model(
     """``f(X) -> Y``: replay with parameters ``names`` at the values of X's columns and every
     other parameter at nominal, no sampled event; Y has one column per output."""
     dt = float(su.net.ds.attrs["dt_years"])
-    params = [n for n, v in su.samples.data_vars.items()
-              if v.attrs.get("kind") in ("catalog", "scenario")]
+    params = [
+        n for n, v in su.samples.data_vars.items() if v.attrs.get("kind") in ("catalog", "scenario")
+    ]
 
     def f(x: np.ndarray) -> np.ndarray:
         n = x.shape[0]

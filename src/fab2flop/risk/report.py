@@ -99,9 +99,7 @@ def summarise(
         "compute_h100e": {**percentiles(c), "mean": [float(v) for v in c.mean(axis=0)]},
         "spend_usd": percentiles(ds["spend_usd"].values),
         "usable_money_usd": percentiles(ds["usable_money_usd"].values),
-        "cvar5_compute_h100e": {
-            str(y): cvar(c[:, year_index(ds, y)], 0.05) for y in target_years
-        },
+        "cvar5_compute_h100e": {str(y): cvar(c[:, year_index(ds, y)], 0.05) for y in target_years},
         "overspent_share": float((ds["cash_usd"].values < -1.0).any(axis=1).mean()),
     }
     if path:
