@@ -77,8 +77,15 @@ def test_vectorised_events_give_the_arrays_build_network_gives(small, raw):
     ref = build_network(validate_scenario(data), net.catalog).ds
     ev = catalog_event(raw["use"], raw["start"], raw.get("duration_years"))
     fa = future_arrays(net, None, None, slice(0, 2), [forced_event(ev, 2)], n=2)
-    for a in ("availability", "existing", "capex_usd_per_unit", "var_cost_usd_per_unit",
-              "deploy_cap_units_per_year", "funding_usd", "acc_unit_cost_usd"):  # fmt: skip
+    for a in (
+        "availability",
+        "existing",
+        "capex_usd_per_unit",
+        "var_cost_usd_per_unit",
+        "deploy_cap_units_per_year",
+        "funding_usd",
+        "acc_unit_cost_usd",
+    ):
         np.testing.assert_allclose(fa.arrays[a][1], ref[a].values, rtol=1e-12, err_msg=a)
 
 
@@ -91,8 +98,12 @@ def test_retimed_construction_matches_the_events_modules_open_lead(small):
     fa = future_arrays(net, None, None, slice(0, 1), [forced_event(ev, 1)], n=1)
     pi, ri = np.nonzero(fa.extra_start[0].any(axis=-1))
     ds = net.ds
-    new, ol = retime(small.plan.new[pi, ri], ds["lead_periods"].values[pi],
-                     ds["open_lead_periods"].values[pi, ri], fa.extra_start[:, pi, ri])  # fmt: skip
+    new, ol = retime(
+        small.plan.new[pi, ri],
+        ds["lead_periods"].values[pi],
+        ds["open_lead_periods"].values[pi, ri],
+        fa.extra_start[:, pi, ri],
+    )
     np.testing.assert_array_equal(ol[0], ref[pi, ri])
     # a gas plant started in the window opens two periods later; none is lost in the horizon
     # before 2033 (starts of 2025-2028 + 5 + 2 years open by 2035)

@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from .common import console, err_console, fail, fmt_num, fmt_usd, handle_errors, print_json
 
 risk_app = typer.Typer(
     name="risk",
@@ -13,14 +21,6 @@ risk_app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-import json
-from pathlib import Path
-from typing import Any
-
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
-from .common import console, err_console, fail, fmt_num, fmt_usd, handle_errors, print_json
 
 SCENARIO_ARG = typer.Argument("default", help="scenario YAML file; 'default': the embedded plan")
 SET_OPT = typer.Option([], "--set", help="override KEY=VALUE (repeatable)")
@@ -95,7 +95,7 @@ def replay_cmd(
     set_: list[str] = SET_OPT,
     samples: int | None = typer.Option(
         None, "--samples", help="futures to draw (default: the uncertainty set's)"
-    ),  # fmt: skip
+    ),
     seed: int | None = typer.Option(None, "--seed", help="seed of the draws"),
     event: list[str] = typer.Option([], "--event", help="force a catalog event in every sample"),
     event_start: float | None = typer.Option(None, "--event-start", help="its start year"),
@@ -126,8 +126,10 @@ def replay_cmd(
     years = target_year or sorted({sc.objective.target_year or sc.time.end, sc.time.end})
     for y in [*years, *paths]:
         if not sc.time.start <= y <= sc.time.end:
-            fail(f"year {y} (--target-year/--path) is outside the horizon "
-                 f"{sc.time.start}-{sc.time.end}")  # fmt: skip
+            fail(
+                f"year {y} (--target-year/--path) is outside the horizon "
+                f"{sc.time.start}-{sc.time.end}"
+            )
     resolve_for(sc, samples, seed)  # every uncertainty problem, before any work
     status_console = err_console if as_json else console
     with status_console.status("preparing...") as st:
@@ -140,8 +142,15 @@ def replay_cmd(
     with _progress(as_json) as prog:
         for label, extra in runs:
             task = prog.add_task(f"replay {label}", total=n)
-            got[label] = replay(su.net, su.plan, su.samples, su.probe, su.events + extra,
-                                chunk=chunk, progress=lambda k, t=task: prog.advance(t, k))  # fmt: skip
+            got[label] = replay(
+                su.net,
+                su.plan,
+                su.samples,
+                su.probe,
+                su.events + extra,
+                chunk=chunk,
+                progress=lambda k, t=task: prog.advance(t, k),
+            )
     main = got[runs[-1][0]]
     summary = summarise(main.dataset, seed=su.seed, target_years=years, path=paths)
     summary["seconds"] = round(sum(r.seconds for r in got.values()), 3)
@@ -150,8 +159,11 @@ def replay_cmd(
     if forced:
         summary["events_forced"] = [e.model_dump(mode="json", exclude_none=True) for e in forced]
         base = summarise(got["no event"].dataset, seed=su.seed, target_years=years, path=paths)
-        summary["no_event"] = {k: base[k] for k in ("compute_h100e", "cvar5_compute_h100e",
-                                                    "path_probability") if k in base}  # fmt: skip
+        summary["no_event"] = {
+            k: base[k]
+            for k in ("compute_h100e", "cvar5_compute_h100e", "path_probability")
+            if k in base
+        }
         summary["event_loss"] = stage_loss(main.dataset, got["no event"].dataset)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
@@ -168,34 +180,50 @@ def replay_cmd(
 
 def _print_replay(s: dict[str, Any]) -> None:
     console.rule(f"[bold]risk replay[/] - {s['samples']} futures, seed {s['seed']}")
-    t = Table(title="Installed compute (H100e), spend and usable money by period",
-              title_justify="left")  # fmt: skip
+    t = Table(
+        title="Installed compute (H100e), spend and usable money by period", title_justify="left"
+    )
     for col in ("period", "plan", "P5", "P50", "P95", "spend P50", "usable P50"):
         t.add_column(col, justify="right")
     c = s["compute_h100e"]
     for i, p in enumerate(s["periods"]):
-        t.add_row(p, fmt_num(s["plan_compute_h100e"][i]), fmt_num(c["p5"][i]),
-                  fmt_num(c["p50"][i]), fmt_num(c["p95"][i]), fmt_usd(s["spend_usd"]["p50"][i]),
-                  fmt_usd(s["usable_money_usd"]["p50"][i]))  # fmt: skip
+        t.add_row(
+            p,
+            fmt_num(s["plan_compute_h100e"][i]),
+            fmt_num(c["p5"][i]),
+            fmt_num(c["p50"][i]),
+            fmt_num(c["p95"][i]),
+            fmt_usd(s["spend_usd"]["p50"][i]),
+            fmt_usd(s["usable_money_usd"]["p50"][i]),
+        )
     console.print(t)
     cv = ", ".join(f"{y}: {fmt_num(v)}" for y, v in s["cvar5_compute_h100e"].items())
     console.print(f"[bold]CVaR 5% of compute (H100e):[/] {cv}")
     if s.get("path_probability") is not None:
         console.print(f"[bold]P(reach the path {s['path']}):[/] {s['path_probability']:.1%}")
     if "event_loss" in s:
-        t = Table(title="Where the event's loss comes from (output lost vs the no-event replay "
-                  "of the same futures, mean over samples)", title_justify="left")  # fmt: skip
+        t = Table(
+            title="Where the event's loss comes from (output lost vs the no-event replay "
+            "of the same futures, mean over samples)",
+            title_justify="left",
+        )
         t.add_column("stage")
         t.add_column("output lost", justify="right")
         for r in s["event_loss"]["stages"]:
             t.add_row(r["stage"], f"{r['output_lost_share']:.1%}")
         console.print(t)
         lost = s["event_loss"]["compute_lost_h100e"]
-        console.print("[bold]compute lost (H100e, mean):[/] " + ", ".join(
-            f"{p} {fmt_num(v)}" for p, v in zip(s["periods"], lost, strict=True) if v > 1))  # fmt: skip
-    console.print(f"[dim]{len(s['parameters_varied'])} parameters varied, "
-                  f"{len(s['parameters_held_nominal'])} held at nominal (--json lists them); "
-                  f"{s['seconds']:.2f}s; overspent in {s['overspent_share']:.1%} of futures[/]")  # fmt: skip
+        console.print(
+            "[bold]compute lost (H100e, mean):[/] "
+            + ", ".join(
+                f"{p} {fmt_num(v)}" for p, v in zip(s["periods"], lost, strict=True) if v > 1
+            )
+        )
+    console.print(
+        f"[dim]{len(s['parameters_varied'])} parameters varied, "
+        f"{len(s['parameters_held_nominal'])} held at nominal (--json lists them); "
+        f"{s['seconds']:.2f}s; overspent in {s['overspent_share']:.1%} of futures[/]"
+    )
 
 
 @risk_app.command("sensitivity")
@@ -209,13 +237,13 @@ def sensitivity_cmd(
         "--output",
         help="compute_YEAR | spend | cost_per_h100e_hour (repeatable; "
         "default compute in the target year)",
-    ),  # fmt: skip
+    ),
     params: list[str] = typer.Option(
         [],
         "--params",
         help="parameter names or fnmatch patterns (repeatable; default: every "
         "parameter replay varies)",
-    ),  # fmt: skip
+    ),
     n_base: int = typer.Option(256, "--n-base", help="Sobol base points (a power of two)"),
     trajectories: int = typer.Option(20, "--trajectories", help="Morris trajectories"),
     seed: int = typer.Option(0, "--seed", help="seed of the design"),
@@ -244,12 +272,15 @@ def sensitivity_cmd(
     outputs = output or [f"compute_{sc.objective.target_year or sc.time.end}"]
     for o in outputs:
         ok = o in ("spend", "cost_per_h100e_hour") or (
-            o.startswith("compute_") and o[8:].isdigit()
+            o.startswith("compute_")
+            and o[8:].isdigit()
             and sc.time.start <= int(o[8:]) <= sc.time.end
-        )  # fmt: skip
+        )
         if not ok:
-            fail(f"--output {o!r}: expected compute_YEAR (a year of {sc.time.start}-"
-                 f"{sc.time.end}), spend or cost_per_h100e_hour")  # fmt: skip
+            fail(
+                f"--output {o!r}: expected compute_YEAR (a year of {sc.time.start}-"
+                f"{sc.time.end}), spend or cost_per_h100e_hour"
+            )
     res_unc = resolve_for(sc)
     names = [p.name for p in res_unc.parameters]
     for pat in params:
@@ -259,36 +290,60 @@ def sensitivity_cmd(
     with status_console.status("preparing...") as st:
         su = setup(sc, 2, None, st.update)
     varied = set(su.probe.varied)
-    chosen = [p for p in res_unc.parameters if p.name in varied and (
-        not params or any(fnmatch.fnmatchcase(p.name, pat) for pat in params))]  # fmt: skip
-    held = [n for n in names if n not in varied and (
-        not params or any(fnmatch.fnmatchcase(n, pat) for pat in params))]  # fmt: skip
+    chosen = [
+        p
+        for p in res_unc.parameters
+        if p.name in varied
+        and (not params or any(fnmatch.fnmatchcase(p.name, pat) for pat in params))
+    ]
+    held = [
+        n
+        for n in names
+        if n not in varied and (not params or any(fnmatch.fnmatchcase(n, pat) for pat in params))
+    ]
     if not chosen:
-        fail("none of the chosen parameters is varied by replay (they change the network's "
-             "structure, which replay holds at nominal; use risk sweep)")  # fmt: skip
+        fail(
+            "none of the chosen parameters is varied by replay (they change the network's "
+            "structure, which replay holds at nominal; use risk sweep)"
+        )
     factors, transform = factors_from_resolved(chosen)
     model = replay_model(su, [p.name for p in chosen], outputs)
     t0 = time.perf_counter()
     with status_console.status(f"{method}: {len(chosen)} parameters on replay..."):
         if method == "sobol":
-            rows = sobol_indices(model, factors, n_base, seed=seed, transform=transform,
-                                 outputs=outputs)  # fmt: skip
+            rows = sobol_indices(
+                model, factors, n_base, seed=seed, transform=transform, outputs=outputs
+            )
             runs = n_base * (len(chosen) + 2)
         else:
-            rows = morris_indices(model, factors, trajectories, seed=seed, transform=transform,
-                                  outputs=outputs)  # fmt: skip
+            rows = morris_indices(
+                model, factors, trajectories, seed=seed, transform=transform, outputs=outputs
+            )
             runs = trajectories * (len(chosen) + 1)
     secs = time.perf_counter() - t0
-    out = {"method": method, "outputs": outputs, "parameters": len(chosen), "runs": runs,
-           "seconds": round(secs, 3), "held_nominal": held, "indices": rows}  # fmt: skip
+    out = {
+        "method": method,
+        "outputs": outputs,
+        "parameters": len(chosen),
+        "runs": runs,
+        "seconds": round(secs, 3),
+        "held_nominal": held,
+        "indices": rows,
+    }
     if as_json:
         print_json(out)
         return
     for o in outputs:
-        t = Table(title=f"{method.title()} indices of {o} ({len(chosen)} parameters, {runs} "
-                  f"replays in {secs:.1f}s)", title_justify="left")  # fmt: skip
-        cols = (("first order", "first_order"), ("total", "total"), ("±", "confidence")) \
-            if method == "sobol" else (("mu*", "mu_star"), ("sigma", "sigma"), ("±", "confidence"))  # fmt: skip
+        t = Table(
+            title=f"{method.title()} indices of {o} ({len(chosen)} parameters, {runs} "
+            f"replays in {secs:.1f}s)",
+            title_justify="left",
+        )
+        cols = (
+            (("first order", "first_order"), ("total", "total"), ("±", "confidence"))
+            if method == "sobol"
+            else (("mu*", "mu_star"), ("sigma", "sigma"), ("±", "confidence"))
+        )
         t.add_column("rank", justify="right")
         t.add_column("parameter")
         for c, _ in cols:
@@ -297,5 +352,8 @@ def sensitivity_cmd(
             t.add_row(str(r["rank"]), r["parameter"], *(f"{r[k]:.3g}" for _, k in cols))
         console.print(t)
     if held:
-        console.print(f"[dim]{len(held)} chosen parameters are held at nominal by replay or change no network array "
-                      "(structure: yields, lead times, lives); --json lists them[/]")  # fmt: skip
+        console.print(
+            f"[dim]{len(held)} chosen parameters are held at nominal by replay or change "
+            "no network array "
+            "(structure: yields, lead times, lives); --json lists them[/]"
+        )

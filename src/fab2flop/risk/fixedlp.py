@@ -30,8 +30,9 @@ class FixedLPResult:
     seconds: float
 
 
-def sample_network(net: Network, plan: Plan, fa: FutureArrays, i: int) -> tuple[Network,
-                                                                                np.ndarray]:  # fmt: skip
+def sample_network(
+    net: Network, plan: Plan, fa: FutureArrays, i: int
+) -> tuple[Network, np.ndarray]:
     """The network of sample ``i`` of a chunk, and its openings (P,R,T) re-timed."""
     ds = net.ds.copy(deep=True)
     for a in (*SAMPLED, "destroyed_fraction"):
@@ -40,8 +41,12 @@ def sample_network(net: Network, plan: Plan, fa: FutureArrays, i: int) -> tuple[
     ol = ds["open_lead_periods"].values.copy()
     if fa.extra_start is not None and fa.extra_start[i].any():
         pi, ri = np.nonzero(fa.extra_start[i].any(axis=-1))
-        n_c, ol_c = retime(plan.new[pi, ri], ds["lead_periods"].values[pi], ol[pi, ri],
-                           fa.extra_start[i : i + 1, pi, ri])  # fmt: skip
+        n_c, ol_c = retime(
+            plan.new[pi, ri],
+            ds["lead_periods"].values[pi],
+            ol[pi, ri],
+            fa.extra_start[i : i + 1, pi, ri],
+        )
         new[pi, ri], ol[pi, ri] = n_c[0], ol_c[0]
     ds["open_lead_periods"] = (ds["open_lead_periods"].dims, ol)
     ds["build_io"] = xr.zeros_like(ds["build_io"])

@@ -61,9 +61,18 @@ STRUCTURAL: tuple[str, ...] = (
     "max_capacity",
     "max_new_per_year",
 )
-NONNEG = {"capex_usd_per_unit", "var_cost_usd_per_unit", "existing", "fixed_om_usd_per_unit_year",
-          "deploy_cap_units_per_year", "funding_usd", "acc_unit_cost_usd", "acc_deploy_cost_usd",
-          "flops_bf16_dense", "fleet_draw"}  # fmt: skip
+NONNEG = {
+    "capex_usd_per_unit",
+    "var_cost_usd_per_unit",
+    "existing",
+    "fixed_om_usd_per_unit_year",
+    "deploy_cap_units_per_year",
+    "funding_usd",
+    "acc_unit_cost_usd",
+    "acc_deploy_cost_usd",
+    "flops_bf16_dense",
+    "fleet_draw",
+}
 
 
 @dataclass(frozen=True)
@@ -158,8 +167,9 @@ _PROBES: dict[str, Probe] = {}
 
 def probe_parameters(net: Network, samples: xr.Dataset, progress: Any = None) -> Probe:
     """Every sampled parameter's :class:`Response` (memoised per scenario and parameter set)."""
-    names = [n for n, v in samples.data_vars.items() if v.attrs.get("kind") in ("catalog",
-             "scenario")]  # fmt: skip
+    names = [
+        n for n, v in samples.data_vars.items() if v.attrs.get("kind") in ("catalog", "scenario")
+    ]
     key = json.dumps([net.scenario.digest(), net.catalog.data_hash, names])
     if key in _PROBES:
         return _PROBES[key]
@@ -325,19 +335,24 @@ def _apply_responses(
     base: xr.Dataset, probe: Probe, samples: xr.Dataset, sl: slice
 ) -> dict[str, np.ndarray]:
     S = len(range(*sl.indices(samples.sizes["sample"])))
-    out = {a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)).copy()
-           for a in SAMPLED}  # fmt: skip
+    out = {
+        a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)).copy()
+        for a in SAMPLED
+    }
     if probe.design is None:
         probe.design = designs(probe)
-    dx = np.column_stack(
-        [samples[r.name].values[sl] - r.nominal for r in probe.responses]
-    ) if probe.responses else np.zeros((S, 0))  # fmt: skip
+    dx = (
+        np.column_stack([samples[r.name].values[sl] - r.nominal for r in probe.responses])
+        if probe.responses
+        else np.zeros((S, 0))
+    )
     for a, dz in probe.design.items():
         flat = out[a].reshape(S, -1)
         v0 = flat[:, dz.idx]
         if dz.cols:
-            g = np.column_stack([np.log(np.maximum(1.0 + dx[:, i] * rho, 1e-12))
-                                 for i, rho in dz.cols])  # fmt: skip
+            g = np.column_stack(
+                [np.log(np.maximum(1.0 + dx[:, i] * rho, 1e-12)) for i, rho in dz.cols]
+            )
             factor = np.exp((dz.M.T @ g.T).T)
         else:
             factor = 1.0
@@ -362,8 +377,10 @@ def future_arrays(
         arr = _apply_responses(base, probe, samples, sl)
     else:
         S = int(n or 1)
-        arr = {a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)).copy()
-               for a in SAMPLED}  # fmt: skip
+        arr = {
+            a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)).copy()
+            for a in SAMPLED
+        }
     S = arr["availability"].shape[0]
     arr["destroyed_fraction"] = np.broadcast_to(
         base["destroyed_fraction"].values, (S, *base["destroyed_fraction"].shape)
@@ -371,8 +388,7 @@ def future_arrays(
     fa = FutureArrays(arr)
     idx = event_index(net)
     for i, se in enumerate(events):
-        part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl],
-                            se.severity[sl])  # fmt: skip
+        part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl], se.severity[sl])
         if part.occurs.any():
             APPLY_SAMPLED[se.event.kind](part, fa, idx, net, f"events.{i}")
     return fa
@@ -382,15 +398,14 @@ def _occ(se: SampledEvent) -> np.ndarray:
     return se.occurs.astype(float)[:, None]
 
 
-def apply_outage_s(se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network,
-                   at: str) -> None:  # fmt: skip
+def apply_outage_s(
+    se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network, at: str
+) -> None:
     """Availability x (1 − fraction x profile), per sample; destruction at the start period."""
     ev = se.event
     hit = evm.hit_cells(ev, idx, at)  # (P,R)
     dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
-    prof = evm.outage_profile(
-        idx.years[None, :], idx.dt, se.start[:, None], dur, ev.recovery_years
-    )  # fmt: skip  (S,T)
+    prof = evm.outage_profile(idx.years[None, :], idx.dt, se.start[:, None], dur, ev.recovery_years)
     loss = (se.severity[:, None] * prof * _occ(se))[:, None, None, :] * hit[None, :, :, None]
     fa.arrays["availability"] *= 1.0 - loss
     if ev.destroy_fraction > 0:
@@ -404,8 +419,9 @@ def apply_outage_s(se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net:
         fa.arrays["existing"] *= 1.0 - ex
 
 
-def apply_price_s(se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network,
-                  at: str) -> None:  # fmt: skip
+def apply_price_s(
+    se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network, at: str
+) -> None:
     """Costs x (1 + severity x share of the period in the window), per sample."""
     ev = se.event
     end = se.start + se.duration
@@ -432,8 +448,9 @@ def apply_price_s(se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: 
         fa.arrays["acc_deploy_cost_usd"] *= np.where(sel[None, :, None], f[:, None, :], 1.0)
 
 
-def apply_export_s(se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network,
-                   at: str) -> None:  # fmt: skip
+def apply_export_s(
+    se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network, at: str
+) -> None:
     """Approvals of the region move from nominal towards the event's cap by ``severity`` over
     the window (time-weighted in a partly covered period; an unlimited cap stays unlimited
     unless the whole period is in the window)."""
@@ -451,8 +468,9 @@ def apply_export_s(se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net:
     )
 
 
-def apply_funding_s(se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network,
-                    at: str) -> None:  # fmt: skip
+def apply_funding_s(
+    se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network, at: str
+) -> None:
     """The funder's money arriving in the window x (1 − severity), per sample."""
     ev = se.event
     if fa.funding_by_funder is None:
@@ -470,8 +488,9 @@ def apply_funding_s(se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net
     fa.arrays["funding_usd"] = fa.funding_by_funder.sum(axis=1)
 
 
-def apply_delay_s(se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network,
-                  at: str) -> None:  # fmt: skip
+def apply_delay_s(
+    se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network, at: str
+) -> None:
     """Builds of hit cells started in the window take the event's extra periods."""
     ev = se.event
     hit = evm.hit_cells(ev, idx, at, buildable_only=True)

@@ -116,8 +116,9 @@ def structure(net: Network) -> Structure:
 
 
 # ------------------------------------------------------------------ re-timed builds
-def retime(plan_new: np.ndarray, lead: np.ndarray, open_lead: np.ndarray,
-           extra: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+def retime(
+    plan_new: np.ndarray, lead: np.ndarray, open_lead: np.ndarray, extra: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Openings and their construction periods (S,n,T) of cells whose starts take ``extra``
     (S,n,T) periods more. ``plan_new``, ``open_lead`` (n,T), ``lead`` (n,) of those cells.
     Starts are the plan's (:func:`dynamics.build_start`); openings whose start lies before
@@ -131,8 +132,9 @@ def retime(plan_new: np.ndarray, lead: np.ndarray, open_lead: np.ndarray,
     early = t - open_lead < 0  # started before the horizon
     new = np.broadcast_to(np.where(early, plan_new, 0.0), (S, *plan_new.shape)).copy()
     none = -(10**6)
-    best = np.broadcast_to(np.where(early & (open_lead >= 0), t - open_lead, none),
-                           new.shape).copy()  # fmt: skip
+    best = np.broadcast_to(
+        np.where(early & (open_lead >= 0), t - open_lead, none), new.shape
+    ).copy()
     for u in range(T):
         tgt = u + lead[None, :] + extra[..., u]  # (S,n): opening period of starts in u
         for k in range(u, T):
@@ -183,8 +185,9 @@ def capacities(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> Cap
     moved = None
     if fa.extra_start is not None and fa.extra_start.any():
         pi, ri = np.nonzero(fa.extra_start.any(axis=(0, 3)))
-        new_c, ol_c = retime(plan.new[pi, ri], ds["lead_periods"].values[pi],
-                             ol0[pi, ri], fa.extra_start[:, pi, ri])  # fmt: skip
+        new_c, ol_c = retime(
+            plan.new[pi, ri], ds["lead_periods"].values[pi], ol0[pi, ri], fa.extra_start[:, pi, ri]
+        )
         moved = (pi, ri, new_c, ol_c)
     if d is None:  # linear in the openings: nominal once, re-timed cells per sample
         built = np.broadcast_to(dyn.capacity_stock(plan.new, 0.0, life), (S, *plan.new.shape))
@@ -300,8 +303,7 @@ def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> R
     cash = np.zeros(S)
     draw_c = np.flatnonzero(draw.reshape(-1, C).any(axis=0))
     for t in range(T):
-        target = _fill(np.broadcast_to(plan.activity[:, :, t], (S, P, R)), cap[..., t], G,
-                       glob_out)  # fmt: skip
+        target = _fill(np.broadcast_to(plan.activity[:, :, t], (S, P, R)), cap[..., t], G, glob_out)
         a_t, made, used = _run_chain(target, st, inv, S, R, C)
         # deployment
         avail_acc = inv[:, st.acc_c] + made[:, st.acc_c].sum(axis=2) - used[:, st.acc_c].sum(2)
@@ -310,8 +312,16 @@ def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> R
             lo = max(0, t - int(acc_life[a]) + 1)
             alive[:, a] = dep[:, a, :, lo:t].sum(axis=-1)
         mw_free = np.stack([made[:, c] - used[:, c] for c in draw_c], 1) if len(draw_c) else None
-        dep_t = _deploy(plan.deployed[:, :, t], backlog, avail_acc, alive, draw[:, :, draw_c],
-                        mw_free, dcap[..., t], dc)  # fmt: skip
+        dep_t = _deploy(
+            plan.deployed[:, :, t],
+            backlog,
+            avail_acc,
+            alive,
+            draw[:, :, draw_c],
+            mw_free,
+            dcap[..., t],
+            dc,
+        )
         disc = (var_cost[..., t] * a_t * dt).sum(axis=(1, 2)) + (
             dep_cost[:, :, t, None] * dep_t
         ).sum(axis=(1, 2))
@@ -321,8 +331,11 @@ def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> R
         k = np.ones(S)
         if b.enforce:
             room = money_in - committed[:, t]
-            k = np.where(disc > room * (1 + 1e-9) + 1.0, np.clip(room / np.maximum(disc, 1e-30),
-                         0.0, 1.0), 1.0)  # fmt: skip
+            k = np.where(
+                disc > room * (1 + 1e-9) + 1.0,
+                np.clip(room / np.maximum(disc, 1e-30), 0.0, 1.0),
+                1.0,
+            )
         a_t *= k[:, None, None]
         dep_t *= k[:, None, None]
         made *= k[:, None, None]
@@ -342,8 +355,11 @@ def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> R
     installed = dyn.fleet_stock(dep, acc_life[None, :, None])
     h = arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE  # (S,A)
     # the fleet runs where MW of IT hold it (all of it unless supply fell below the draw)
-    mw_have = np.stack([(act * st.io[:, c][None, :, None, None]).clip(0).sum(1) for c in draw_c],
-                       1) if len(draw_c) else None  # fmt: skip
+    mw_have = (
+        np.stack([(act * st.io[:, c][None, :, None, None]).clip(0).sum(1) for c in draw_c], 1)
+        if len(draw_c)
+        else None
+    )
     powered = np.ones((S, R, T))
     if mw_have is not None:
         need = np.einsum("sarx,sac->scrx", installed, draw[:, :, draw_c])
@@ -354,8 +370,9 @@ def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> R
     return ReplayOut(compute, act, dep, installed, spend, fund, usable_money, cash_out)
 
 
-def _run_chain(target: np.ndarray, st: Structure, inv: np.ndarray, S: int, R: int, C: int
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+def _run_chain(
+    target: np.ndarray, st: Structure, inv: np.ndarray, S: int, R: int, C: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One period through the chain in stage order: activity (S,P,R), carriers made and used
     (S,C,R) [per period amounts for quantities, rates for rate carriers]."""
     P = target.shape[1]
@@ -384,9 +401,16 @@ def _run_chain(target: np.ndarray, st: Structure, inv: np.ndarray, S: int, R: in
     return a, made, used
 
 
-def _deploy(plan_dep: np.ndarray, backlog: np.ndarray, avail_acc: np.ndarray,
-            alive: np.ndarray, draw: np.ndarray, mw_free: np.ndarray | None,
-            cap: np.ndarray, dc: np.ndarray) -> np.ndarray:  # fmt: skip
+def _deploy(
+    plan_dep: np.ndarray,
+    backlog: np.ndarray,
+    avail_acc: np.ndarray,
+    alive: np.ndarray,
+    draw: np.ndarray,
+    mw_free: np.ndarray | None,
+    cap: np.ndarray,
+    dc: np.ndarray,
+) -> np.ndarray:
     """Accelerators (S,A,R) deployed in a period: the plan's deployments plus the backlog
     (spread like the plan's, over regions), within the accelerators on hand, the free MW
     of IT of each region and its export approvals; what a region cannot take goes to
@@ -417,8 +441,7 @@ def _deploy(plan_dep: np.ndarray, backlog: np.ndarray, avail_acc: np.ndarray,
     return dep
 
 
-def _fit(ask: np.ndarray, draw: np.ndarray, free: np.ndarray | None, cap: np.ndarray
-         ) -> np.ndarray:  # fmt: skip
+def _fit(ask: np.ndarray, draw: np.ndarray, free: np.ndarray | None, cap: np.ndarray) -> np.ndarray:
     """Scale each region's asks (S,A,R) into its free MW (S,K,R) and approvals (S,R)."""
     k = np.ones(cap.shape)
     if free is not None:
@@ -460,8 +483,10 @@ def replay(
     T = plan.activity.shape[-1]
     cats = list(dict.fromkeys(str(c) for c in net.ds["category"].values))
     cat_of = np.array([cats.index(str(c)) for c in net.ds["category"].values])
-    out = {k: np.zeros((N, T)) for k in ("compute_h100e", "spend_usd", "funding_usd",
-                                         "usable_money_usd", "cash_usd")}  # fmt: skip
+    out = {
+        k: np.zeros((N, T))
+        for k in ("compute_h100e", "spend_usd", "funding_usd", "usable_money_usd", "cash_usd")
+    }
     stage_out = np.zeros((N, len(cats), T))
     acc_h = np.zeros((N, plan.deployed.shape[0], T))
     acts = []
@@ -488,8 +513,11 @@ def replay(
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(plan_stage[None] > 0, stage_out / plan_stage[None], np.nan)
     ds = net.ds
-    coords = {SAMPLE: np.arange(N), "period": ds.indexes["period"], "year": ("period",
-              ds["year"].values)}  # fmt: skip
+    coords = {
+        SAMPLE: np.arange(N),
+        "period": ds.indexes["period"],
+        "year": ("period", ds["year"].values),
+    }
     res = xr.Dataset(
         {
             "compute_h100e": ((SAMPLE, "period"), out["compute_h100e"], {"units": "H100e"}),
