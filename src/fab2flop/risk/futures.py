@@ -335,12 +335,11 @@ def _apply_responses(
     base: xr.Dataset, probe: Probe, samples: xr.Dataset, sl: slice
 ) -> dict[str, np.ndarray]:
     S = len(range(*sl.indices(samples.sizes["sample"])))
-    out = {
-        a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)).copy()
-        for a in SAMPLED
-    }
     if probe.design is None:
         probe.design = designs(probe)
+    out = _nominal(base, S)
+    for a in probe.design:
+        out[a] = out[a].copy()
     dx = (
         np.column_stack([samples[r.name].values[sl] - r.nominal for r in probe.responses])
         if probe.responses
@@ -357,10 +356,16 @@ def _apply_responses(
         else:
             factor = 1.0
         flat[:, dz.idx] = np.where(dz.nz, v0 * factor, v0 + (dz.add.T @ dx.T).T)
-    for a in NONNEG:
+    for a in NONNEG & set(probe.design):
         np.maximum(out[a], 0.0, out=out[a])
-    np.clip(out["availability"], 0.0, 1.0, out=out["availability"])
+    if "availability" in probe.design:
+        np.clip(out["availability"], 0.0, 1.0, out=out["availability"])
     return out
+
+
+def _nominal(base: xr.Dataset, S: int) -> dict[str, np.ndarray]:
+    """The nominal arrays broadcast over S samples (read-only views: copy before changing)."""
+    return {a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)) for a in SAMPLED}
 
 
 def future_arrays(
@@ -376,15 +381,11 @@ def future_arrays(
     if samples is not None and probe is not None:
         arr = _apply_responses(base, probe, samples, sl)
     else:
-        S = int(n or 1)
-        arr = {
-            a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)).copy()
-            for a in SAMPLED
-        }
+        arr = _nominal(base, int(n or 1))
     S = arr["availability"].shape[0]
     arr["destroyed_fraction"] = np.broadcast_to(
         base["destroyed_fraction"].values, (S, *base["destroyed_fraction"].shape)
-    ).copy()
+    )
     fa = FutureArrays(arr)
     idx = event_index(net)
     for i, se in enumerate(events):
@@ -406,8 +407,10 @@ def apply_outage_s(
     hit = evm.hit_cells(ev, idx, at)  # (P,R)
     dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
     prof = evm.outage_profile(idx.years[None, :], idx.dt, se.start[:, None], dur, ev.recovery_years)
-    loss = (se.severity[:, None] * prof * _occ(se))[:, None, None, :] * hit[None, :, :, None]
-    fa.arrays["availability"] *= 1.0 - loss
+    pi, ri = np.nonzero(hit)
+    av = fa.arrays["availability"].copy()
+    av[:, pi, ri, :] *= 1.0 - (se.severity[:, None] * prof * _occ(se))[:, None, :]
+    fa.arrays["availability"] = av
     if ev.destroy_fraction > 0:
         ts = np.clip(np.searchsorted(idx.years, se.start + 1e-9, side="right") - 1, 0, None)
         d = ev.destroy_fraction * (hit & idx.buildable[:, None])
@@ -416,7 +419,7 @@ def apply_outage_s(
         dd = d[None, :, :, None] * at_t[:, None, None, :]
         fa.arrays["destroyed_fraction"] = 1.0 - (1.0 - fa.arrays["destroyed_fraction"]) * (1 - dd)
         ex = ev.destroy_fraction * hit[None, :, :, None] * (prof * _occ(se))[:, None, None, :]
-        fa.arrays["existing"] *= 1.0 - ex
+        fa.arrays["existing"] = fa.arrays["existing"] * (1.0 - ex)
 
 
 def apply_price_s(
@@ -431,21 +434,27 @@ def apply_price_s(
     hit = evm.hit_cells(ev, idx, at) if selects else np.zeros_like(idx.exists)
     h4 = hit[None, :, :, None]
     if "variable" in ev.costs:
-        fa.arrays["var_cost_usd_per_unit"] *= np.where(h4, f[:, None, None, :], 1.0)
+        fa.arrays["var_cost_usd_per_unit"] = fa.arrays["var_cost_usd_per_unit"] * (
+            np.where(h4, f[:, None, None, :], 1.0)
+        )
     if "capex" in ev.costs:
         ol = net.ds["open_lead_periods"].values
         s = np.arange(len(idx.years))[None, None, :] - ol
         ok = (ol >= 0) & (s >= 0)
         fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,P,R,T)
-        fa.arrays["capex_usd_per_unit"] *= np.where(h4, fs, 1.0)
+        fa.arrays["capex_usd_per_unit"] = fa.arrays["capex_usd_per_unit"] * (np.where(h4, fs, 1.0))
     made = {idx.main_output[i] for i in np.flatnonzero(hit.any(axis=1))}
     accs = np.array([c in made for c in idx.acc_carrier], bool)
     if "variable" in ev.costs:
         sel = (accs & idx.acc_merchant)[None, :, None]
-        fa.arrays["acc_unit_cost_usd"] *= np.where(sel, f[:, None, :], 1.0)
+        fa.arrays["acc_unit_cost_usd"] = fa.arrays["acc_unit_cost_usd"] * (
+            np.where(sel, f[:, None, :], 1.0)
+        )
     if "systems" in ev.costs:
         sel = accs if hit.any() else np.ones(len(idx.acc_carrier), bool)
-        fa.arrays["acc_deploy_cost_usd"] *= np.where(sel[None, :, None], f[:, None, :], 1.0)
+        fa.arrays["acc_deploy_cost_usd"] = fa.arrays["acc_deploy_cost_usd"] * (
+            np.where(sel[None, :, None], f[:, None, :], 1.0)
+        )
 
 
 def apply_export_s(
@@ -458,6 +467,7 @@ def apply_export_s(
     end = se.start + se.duration
     w = evm.window_share(idx.years[None, :], idx.dt, se.start[:, None], end[:, None]) * _occ(se)
     j = idx.regions.index(ev.region)
+    fa.arrays["deploy_cap_units_per_year"] = fa.arrays["deploy_cap_units_per_year"].copy()
     old = fa.arrays["deploy_cap_units_per_year"][:, j, :]  # (S,T)
     low = np.minimum(old, ev.deploy_cap_units_per_year)
     with np.errstate(invalid="ignore"):
