@@ -101,3 +101,19 @@ def test_sensitivity_json_ranks_a_price_above_nothing_for_spend(tmp_path):
     # the plan buys HBM4E stacks and builds HBM lines: both prices move its spend
     assert rows[0]["rank"] == 1 and rows[0]["total"] > 0
     assert {r["parameter"] for r in rows} == {p["id"] for p in params}
+
+
+def test_the_scenarios_uncertainty_field_is_validated_with_the_scenario():
+    from fab2flop.errors import ScenarioError
+    from fab2flop.scenario import validate_scenario
+
+    data, _ = load_scenario_dict(None)
+    data["uncertainty"] = {"samples": 0}
+    try:
+        validate_scenario(data)
+    except ScenarioError as exc:
+        assert any(p[0] == "uncertainty.samples" for p in exc.problems), exc.problems
+    else:
+        raise AssertionError("samples: 0 was accepted")
+    data["uncertainty"] = {"samples": 3, "seed": 4}
+    assert validate_scenario(data).uncertainty.samples == 3
