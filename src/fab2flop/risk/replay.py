@@ -475,6 +475,7 @@ def replay(
     chunk: int = 2048,
     progress: Callable[[int], None] | None = None,
     keep_activity: bool = False,
+    workers: int = 2,
 ) -> ReplayResult:
     """Simulate the fixed plan under every sample; chunks of ``chunk`` samples at a time."""
     t0 = time.perf_counter()
@@ -490,10 +491,16 @@ def replay(
     stage_out = np.zeros((N, len(cats), T))
     acc_h = np.zeros((N, plan.deployed.shape[0], T))
     acts = []
-    for lo in range(0, N, chunk):
+    # probe designs are built once, before chunks run side by side
+    if probe is not None and probe.design is None and samples is not None:
+        future_arrays(net, probe, samples, slice(0, 1), [])
+
+    def one(lo: int) -> tuple[slice, ReplayOut, FutureArrays]:
         sl = slice(lo, min(N, lo + chunk))
         fa = future_arrays(net, probe, samples, sl, events, n=sl.stop - sl.start)
-        r = replay_chunk(net, plan, st, fa)
+        return sl, replay_chunk(net, plan, st, fa), fa
+
+    def keep(sl: slice, r: ReplayOut, fa: FutureArrays) -> None:
         out["compute_h100e"][sl] = r.compute_h100e
         out["spend_usd"][sl] = r.spend_usd
         out["funding_usd"][sl] = r.funding_usd
@@ -501,14 +508,25 @@ def replay(
         out["cash_usd"][sl] = r.cash_usd
         # output of each stage, as a share of the plan's (1 = as planned)
         for k in range(len(cats)):
-            ps = cat_of == k
-            stage_out[sl, k] = r.activity[:, ps].sum(axis=(1, 2))
+            stage_out[sl, k] = r.activity[:, cat_of == k].sum(axis=(1, 2))
         h = fa.arrays["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE
         acc_h[sl] = (r.installed * h[:, :, None, None]).sum(axis=2)
         if keep_activity:
             acts.append(r.activity)
         if progress is not None:
             progress(sl.stop - sl.start)
+
+    starts = list(range(0, N, chunk))
+    if workers > 1 and len(starts) > 1:
+        # numpy releases the GIL in its array loops: chunks run on several cores
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for res in pool.map(one, starts):
+                keep(*res)
+    else:
+        for lo in starts:
+            keep(*one(lo))
     plan_stage = np.array([plan.activity[cat_of == k].sum(axis=(0, 1)) for k in range(len(cats))])
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(plan_stage[None] > 0, stage_out / plan_stage[None], np.nan)
