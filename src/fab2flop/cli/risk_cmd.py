@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,7 @@ def replay_cmd(
     with status_console.status("preparing...") as st:
         su = setup(sc, samples, seed, st.update)
     n = su.samples.sizes["sample"]
-    runs = [("no event" if forced else "replay", [])]
+    runs: list[tuple[str, list]] = [("no event" if forced else "replay", [])]
     if forced:
         runs.append(("with event", [forced_event(e, n) for e in forced]))
     got = {}
@@ -149,7 +150,7 @@ def replay_cmd(
                 su.probe,
                 su.events + extra,
                 chunk=chunk,
-                progress=lambda k, t=task: prog.advance(t, k),
+                progress=partial(prog.advance, task),
             )
     main = got[runs[-1][0]]
     summary = summarise(main.dataset, seed=su.seed, target_years=years, path=paths)

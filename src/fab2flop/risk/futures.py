@@ -395,6 +395,12 @@ def future_arrays(
     return fa
 
 
+def _window(se: SampledEvent, idx: evm.EventIndex) -> np.ndarray:
+    """(S,T) share of each period in each sample's window ``[start, start + duration)``."""
+    end = se.start + se.duration
+    return evm.window_share(idx.years[None, :], idx.dt, se.start[:, None], end[:, None])  # type: ignore[arg-type]
+
+
 def _occ(se: SampledEvent) -> np.ndarray:
     return se.occurs.astype(float)[:, None]
 
@@ -406,7 +412,8 @@ def apply_outage_s(
     ev = se.event
     hit = evm.hit_cells(ev, idx, at)  # (P,R)
     dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
-    prof = evm.outage_profile(idx.years[None, :], idx.dt, se.start[:, None], dur, ev.recovery_years)
+    start = se.start[:, None]
+    prof = evm.outage_profile(idx.years[None, :], idx.dt, start, dur, ev.recovery_years)  # type: ignore[arg-type]
     pi, ri = np.nonzero(hit)
     av = fa.arrays["availability"].copy()
     av[:, pi, ri, :] *= 1.0 - (se.severity[:, None] * prof * _occ(se))[:, None, :]
@@ -427,8 +434,7 @@ def apply_price_s(
 ) -> None:
     """Costs x (1 + severity x share of the period in the window), per sample."""
     ev = se.event
-    end = se.start + se.duration
-    w = evm.window_share(idx.years[None, :], idx.dt, se.start[:, None], end[:, None]) * _occ(se)
+    w = _window(se, idx) * _occ(se)
     f = 1.0 + se.severity[:, None] * w  # (S,T)
     selects = ev.selects_processes or ev.region is not None
     hit = evm.hit_cells(ev, idx, at) if selects else np.zeros_like(idx.exists)
@@ -464,8 +470,7 @@ def apply_export_s(
     the window (time-weighted in a partly covered period; an unlimited cap stays unlimited
     unless the whole period is in the window)."""
     ev = se.event
-    end = se.start + se.duration
-    w = evm.window_share(idx.years[None, :], idx.dt, se.start[:, None], end[:, None]) * _occ(se)
+    w = _window(se, idx) * _occ(se)
     j = idx.regions.index(ev.region)
     fa.arrays["deploy_cap_units_per_year"] = fa.arrays["deploy_cap_units_per_year"].copy()
     old = fa.arrays["deploy_cap_units_per_year"][:, j, :]  # (S,T)
@@ -491,8 +496,7 @@ def apply_funding_s(
         with np.errstate(divide="ignore", invalid="ignore"):
             scale = np.where(tot > 0, fa.arrays["funding_usd"] / np.where(tot > 0, tot, 1), 1.0)
         fa.funding_by_funder *= scale[:, None, :]
-    end = se.start + se.duration
-    w = evm.window_share(idx.years[None, :], idx.dt, se.start[:, None], end[:, None]) * _occ(se)
+    w = _window(se, idx) * _occ(se)
     rows = np.array([ev.funder is None or f == ev.funder for f in idx.funders], bool)
     fa.funding_by_funder *= 1.0 - se.severity[:, None, None] * rows[None, :, None] * w[:, None]
     fa.arrays["funding_usd"] = fa.funding_by_funder.sum(axis=1)
@@ -505,8 +509,7 @@ def apply_delay_s(
     ev = se.event
     hit = evm.hit_cells(ev, idx, at, buildable_only=True)
     nper = max(1, int(np.ceil(round(ev.years / idx.dt, 6))))
-    end = se.start + se.duration
-    w = evm.window_share(idx.years[None, :], idx.dt, se.start[:, None], end[:, None])
+    w = _window(se, idx)
     started = (w >= 0.5 - 1e-9) & se.occurs[:, None]  # (S,T)
     P, R = hit.shape
     if fa.extra_start is None:

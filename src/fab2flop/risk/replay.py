@@ -348,7 +348,7 @@ def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> R
         # inventory of storable worldwide carriers; deployed accelerators leave theirs
         net_flow = made.sum(axis=2) - used.sum(axis=2)  # (S,C)
         out_acc = np.zeros((S, C))
-        np.add.at(out_acc, (slice(None), st.acc_c), dep_t.sum(axis=2))
+        np.add.at(out_acc, (slice(None), st.acc_c), dep_t.sum(axis=2))  # type: ignore[arg-type]
         inv = np.where(st.storable[None], np.maximum(inv + net_flow - out_acc, 0.0), 0.0)
         asked = plan.deployed[:, :, t].sum(axis=1)[None] + backlog
         backlog = np.maximum(asked - dep_t.sum(axis=2), 0.0)
@@ -522,8 +522,8 @@ def replay(
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            for res in pool.map(one, starts):
-                keep(*res)
+            for item in pool.map(one, starts):
+                keep(*item)
     else:
         for lo in starts:
             keep(*one(lo))
