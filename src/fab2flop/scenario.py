@@ -38,6 +38,7 @@ from .events import Event, check_events
 from .finance.schema import FinanceConfig
 from .policy import PolicyConfig, check_policy_regions
 from .yaml_io import safe_load
+from .risk.uncertainty import Uncertainty
 
 Series = float | dict[int, float]
 
@@ -476,6 +477,11 @@ class Scenario(_Model):
     )
     policy: Annotated[PolicyConfig, AfterValidator(check_policy_regions)] = Field(
         default_factory=PolicyConfig
+    )
+    uncertainty: Uncertainty | None = Field(
+        None,
+        description="what is uncertain and how it is sampled (docs/risk.md); null: the "
+        "default set, risk.uncertainty.default_uncertainty()",
     )
 
     @field_validator("regions", mode="before")

@@ -16,6 +16,7 @@ from . import (
     scenario_cmd,
     serve_cmd,
 )
+from .risk_cmd import risk_app
 
 app = typer.Typer(
     name="fab2flop",
@@ -35,6 +36,7 @@ app.add_typer(chip.app, name="chip")
 app.command("serve")(serve_cmd.serve)
 app.command("report")(report_cmd.report)
 app.add_typer(runs_cmd.app, name="runs")
+app.add_typer(risk_app, name="risk")
 
 
 def main() -> None:

@@ -1,0 +1,142 @@
+"""Risk benchmarks: replay against a per-sample LP with fixed builds, replay at scale, Sobol.
+
+Usage:  python benchmarks/risk.py [--gap 200] [--lp 5] [--big 100000] [--sobol-n 128]
+        [--out benchmarks/risk.json]
+
+One run measures everything, so ratios are of the same machine state; the load average is
+recorded with them (the machine may be shared).
+
+- ``replay_per_sample_s`` vs ``lp_per_sample_s``: the same samples, replayed (one chunk)
+  and solved as an LP with the plan's builds fixed (risk/fixedlp.py), ``--lp`` of them.
+- ``gap``: on ``--gap`` sampled futures, discounted compute of replay / of the LP with the
+  same fixed builds (1 = replay is as good as any dispatch could be).
+- ``big``: ``--big`` samples of the default uncertainty set: seconds (sampling, probe and
+  replay apart) and peak memory of the process.
+- ``sobol``: Sobol indices of compute in 2030 and spend for 20 parameters on replay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gap", type=int, default=200)
+    ap.add_argument("--lp", type=int, default=5)
+    ap.add_argument("--big", type=int, default=100_000)
+    ap.add_argument("--sobol-n", type=int, default=128)
+    ap.add_argument("--chunk", type=int, default=2048)
+    ap.add_argument("--out", type=Path, default=HERE / "risk.json")
+    args = ap.parse_args()
+
+    from fab2flop import load_scenario
+    from fab2flop.risk.fixedlp import discounted, solve_fixed
+    from fab2flop.risk.futures import future_arrays
+    from fab2flop.risk.replay import replay, replay_chunk, replay_model, setup, structure
+    from fab2flop.risk.sensitivity import factors_from_resolved, sobol_indices
+
+    out: dict = {
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg(),
+    }
+    sc = load_scenario()
+    t = time.perf_counter()
+    su = setup(sc, samples=max(args.gap, args.lp), seed=11)
+    out["setup_s"] = time.perf_counter() - t
+    net, plan = su.net, su.plan
+    st = structure(net)
+
+    # replay vs LP, same samples
+    n = max(args.gap, args.lp)
+    fa = future_arrays(net, su.probe, su.samples, slice(0, n), su.events)
+    t = time.perf_counter()
+    r = replay_chunk(net, plan, st, fa)
+    out["replay_per_sample_s"] = (time.perf_counter() - t) / n
+    mine = discounted(net, r.compute_h100e)
+    lp_s, ratios, failed = [], [], {}
+    for i in range(n):
+        lp = solve_fixed(net, plan, fa, i)
+        if i < args.lp:
+            lp_s.append(lp.seconds)
+        if i >= args.gap:
+            continue
+        if not lp.status.startswith("optimal"):
+            failed[lp.status] = failed.get(lp.status, 0) + 1
+            continue
+        ratios.append(mine[i] / discounted(net, lp.compute_h100e))
+        if i % 20 == 0:
+            print(f"gap: {i}/{args.gap}", file=sys.stderr, flush=True)
+    out["lp_per_sample_s"] = float(np.mean(lp_s))
+    out["lp_over_replay"] = out["lp_per_sample_s"] / out["replay_per_sample_s"]
+    q = np.asarray(ratios) if ratios else np.ones(1)
+    out["gap"] = {
+        "samples": args.gap,
+        "solved": int(q.size),
+        "not_solved": failed,
+        "replay_over_lp_mean": float(q.mean()),
+        "p5": float(np.percentile(q, 5)),
+        "p50": float(np.percentile(q, 50)),
+        "min": float(q.min()),
+        "max": float(q.max()),
+    }
+    print(json.dumps(out, indent=1), file=sys.stderr)
+
+    # Sobol, 20 parameters
+    names = su.probe.varied[:20]
+    chosen = [p for p in _resolved(sc) if p.name in names]
+    factors, transform = factors_from_resolved(chosen)
+    model = replay_model(su, [p.name for p in chosen], ["compute_2030", "spend"])
+    t = time.perf_counter()
+    sobol_indices(model, factors, args.sobol_n, seed=1, transform=transform)
+    out["sobol"] = {
+        "parameters": len(chosen),
+        "n_base": args.sobol_n,
+        "runs": args.sobol_n * (len(chosen) + 2),
+        "seconds": time.perf_counter() - t,
+    }
+
+    # scale
+    t = time.perf_counter()
+    big = setup(sc, samples=args.big, seed=12)
+    out["big_setup_s"] = time.perf_counter() - t  # optimise + sample + probe
+    t = time.perf_counter()
+    rb = replay(net, plan, big.samples, big.probe, big.events, chunk=args.chunk)
+    out["big"] = {
+        "samples": args.big,
+        "replay_s": time.perf_counter() - t,
+        "peak_rss_mb": _rss_mb(),
+        "chunk": args.chunk,
+        "p50_compute_2035": float(np.median(rb.dataset["compute_h100e"].values[:, -1])),
+    }
+    out["load_after"] = os.getloadavg()
+    args.out.write_text(json.dumps(out, indent=1))
+    print(json.dumps(out, indent=1))
+
+
+def _resolved(sc):
+    from fab2flop.risk.replay import resolve_for
+
+    return resolve_for(sc).parameters
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,541 @@
+"""Sampled futures as network arrays with a leading ``sample`` dimension.
+
+Two sources change the arrays of the network contract (docs/risk.md, "Futures as arrays"):
+
+- **Parameters** (catalog numbers, scenario fields). Each is *probed* once: the network is
+  rebuilt with the parameter at its high (or low) value and the arrays that can vary per
+  sample (:data:`SAMPLED`) are compared with the nominal ones. An array element moves
+  linearly in the parameter; several parameters hitting the same element combine
+  multiplicatively (exact for prices x multipliers, and for a single parameter). What a
+  parameter changes outside :data:`SAMPLED` (yields and sizes that change ``io``, lead
+  times, lives, the fleet) is **held at nominal** in replay; :func:`probe_parameters`
+  reports which parameters those are. ``risk sweep`` rebuilds the network per sample instead.
+- **Events** (sampled, or forced with ``--event``): applied with :mod:`fab2flop.events`'
+  profiles, vectorised over samples.
+
+Arrays are produced a chunk of samples at a time (:func:`future_arrays`), so 100,000
+samples never sit in memory at once.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import xarray as xr
+from scipy import sparse
+
+from .. import events as evm
+from ..constants import PERIOD, REGION
+from ..network import Network, _funding_by_funder, build_network
+from ..scenario import apply_override, validate_scenario
+from .sampling import EVENT_PREFIX
+
+# arrays a sample may change, and their leading (non-sample) dims
+SAMPLED: tuple[str, ...] = (
+    "capex_usd_per_unit",
+    "var_cost_usd_per_unit",
+    "existing",
+    "availability",
+    "fixed_om_usd_per_unit_year",
+    "deploy_cap_units_per_year",
+    "funding_usd",
+    "acc_unit_cost_usd",
+    "acc_deploy_cost_usd",
+    "flops_bf16_dense",
+    "fleet_draw",
+)
+# arrays replay holds at nominal: a parameter changing them is (partly) held
+STRUCTURAL: tuple[str, ...] = (
+    "io",
+    "build_io",
+    "lead_periods",
+    "ramp_periods",
+    "life_periods",
+    "acc_life_periods",
+    "exists",
+    "active",
+    "max_capacity",
+    "max_new_per_year",
+)
+NONNEG = {
+    "capex_usd_per_unit",
+    "var_cost_usd_per_unit",
+    "existing",
+    "fixed_om_usd_per_unit_year",
+    "deploy_cap_units_per_year",
+    "funding_usd",
+    "acc_unit_cost_usd",
+    "acc_deploy_cost_usd",
+    "flops_bf16_dense",
+    "fleet_draw",
+}
+
+
+@dataclass(frozen=True)
+class Response:
+    """How one parameter moves the sampled arrays: per array, the flat indices it changes,
+    their nominal values and the change per unit of the parameter."""
+
+    name: str
+    nominal: float
+    changes: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    held: tuple[str, ...] = ()  # structural arrays it changes (held at nominal in replay)
+    error: str = ""
+
+
+@dataclass
+class Probe:
+    """Every parameter's :class:`Response`, and which parameters replay varies."""
+
+    responses: list[Response]
+    design: dict[str, Any] | None = None  # per array: a Design (built on first use)
+
+    @property
+    def varied(self) -> list[str]:
+        return [r.name for r in self.responses if r.changes]
+
+    @property
+    def held(self) -> list[str]:
+        return [r.name for r in self.responses if r.held or r.error]
+
+    @property
+    def inert(self) -> list[str]:
+        """Parameters that change no network array (used by metrics or not at all)."""
+        return [r.name for r in self.responses if not (r.changes or r.held or r.error)]
+
+
+def _with_value(scenario_data: dict[str, Any], var: xr.DataArray, x: float) -> dict[str, Any]:
+    data = copy.deepcopy(scenario_data)
+    value: Any = x
+    if "series" in var.attrs:
+        value = {int(y): float(v) * x for y, v in json.loads(var.attrs["series"]).items()}
+    if var.attrs["kind"] == "catalog":
+        data.setdefault("catalog", {})
+        data["catalog"] = {**(data["catalog"] or {}), var.attrs["target"]: value}
+    else:
+        apply_override(data, var.attrs["target"].split("."), value)
+    return data
+
+
+def _probe_value(var: xr.DataArray) -> float:
+    """A value far from nominal inside the parameter's range: its 99.9th percentile (or its
+    0.1st when that one is farther), from the distribution, not from the draws."""
+    from .sampling import ppf
+    from .uncertainty import DistSpec
+
+    nominal = float(var.attrs["nominal"])
+    d = DistSpec.model_validate_json(var.attrs["dist"])
+    hi, lo = (float(ppf(d, np.array([u]))[0]) for u in (0.999, 0.001))
+    return hi if abs(hi - nominal) >= abs(lo - nominal) else lo
+
+
+def probe_one(net: Network, data: dict[str, Any], var: xr.DataArray, x1: float) -> Response:
+    """Rebuild the network with one parameter at ``x1`` and compare the arrays."""
+    name = str(var.name)
+    x0 = float(var.attrs["nominal"])
+    if x1 == x0:
+        return Response(name, x0, {})
+    try:
+        alt = build_network(validate_scenario(_with_value(data, var, x1)), net.catalog).ds
+    except Exception as exc:  # a value the supply chain cannot take: hold it
+        return Response(name, x0, {}, error=f"{type(exc).__name__}: {exc}")
+    base = net.ds
+    changes = {}
+    for a in SAMPLED:
+        v0, v1 = base[a].values.astype(float), alt[a].values.astype(float)
+        if v0.shape != v1.shape:
+            return Response(name, x0, {}, error=f"{a} changed shape")
+        diff = ~((v0 == v1) | (np.isnan(v0) & np.isnan(v1)))
+        both = diff & np.isfinite(v0) & np.isfinite(v1)
+        idx = np.flatnonzero(both)
+        if idx.size:
+            changes[a] = (idx, v0.ravel()[idx], (v1.ravel()[idx] - v0.ravel()[idx]) / (x1 - x0))
+    held = tuple(
+        a
+        for a in STRUCTURAL
+        if base[a].shape != alt[a].shape or not np.array_equal(base[a].values, alt[a].values)
+    )
+    return Response(name, x0, changes, held)
+
+
+_PROBES: dict[str, Probe] = {}
+
+
+def probe_parameters(net: Network, samples: xr.Dataset, progress: Any = None) -> Probe:
+    """Every sampled parameter's :class:`Response` (memoised per scenario and parameter set)."""
+    names = [
+        n for n, v in samples.data_vars.items() if v.attrs.get("kind") in ("catalog", "scenario")
+    ]
+    key = json.dumps([net.scenario.digest(), net.catalog.data_hash, names])
+    if key in _PROBES:
+        return _PROBES[key]
+    data = net.scenario.model_dump(mode="json", exclude_none=True)
+    data["events"] = []
+    out = []
+    for n in names:
+        out.append(probe_one(net, data, samples[n], _probe_value(samples[n])))
+        if progress is not None:
+            progress()
+    _PROBES[key] = Probe(out)
+    return _PROBES[key]
+
+
+# ------------------------------------------------------------------ sampled events
+@dataclass(frozen=True)
+class SampledEvent:
+    """An event of the events catalog applied in some samples: per sample, whether it occurs,
+    its start [year], duration [years] (inf: to the end) and severity (outage/funding: share
+    lost; price: multiplier − 1; export: share of the approvals lost, between nominal and the
+    event's cap; delay: ignored, the catalog's extra years apply)."""
+
+    event: Any  # an events.AnyEvent
+    occurs: np.ndarray  # (S,) bool
+    start: np.ndarray  # (S,)
+    duration: np.ndarray  # (S,)
+    severity: np.ndarray  # (S,)
+
+
+def catalog_event(name: str, start: float | None = None, duration: float | None = None) -> Any:
+    """A catalog event as a validated model (start/duration as given or the catalog's)."""
+    raw: dict[str, Any] = {"use": name}
+    if start is not None:
+        raw["start"] = start
+    if duration is not None:
+        raw["duration_years"] = duration
+    return evm.validate_event(raw)
+
+
+def _severity_of(ev: Any) -> float:
+    if ev.kind == "price":
+        return float(ev.multiplier) - 1.0
+    if ev.kind == "export":
+        return 1.0
+    return float(getattr(ev, "fraction", 1.0))
+
+
+def forced_event(ev: Any, n: int) -> SampledEvent:
+    """An event that happens in every one of ``n`` samples, as the catalog (or caller) says."""
+    dur = np.inf if ev.duration_years is None else float(ev.duration_years)
+    return SampledEvent(
+        ev,
+        np.ones(n, bool),
+        np.full(n, float(ev.start)),
+        np.full(n, dur),
+        np.full(n, _severity_of(ev)),
+    )
+
+
+def sampled_events(samples: xr.Dataset) -> list[SampledEvent]:
+    """The stochastic events of a sampled Dataset (``event.NAME.*`` variables)."""
+    out = []
+    for name in json.loads(samples.attrs.get("events", "[]")):
+        pre = f"{EVENT_PREFIX}{name}."
+        occ = samples[pre + "occurs"].values.astype(bool)
+        start = np.where(occ, samples[pre + "start"].values, 0.0)
+        ev = catalog_event(name, start=float(start[occ][0]) if occ.any() else 2025.0)
+        out.append(
+            SampledEvent(
+                ev,
+                occ,
+                start,
+                np.where(occ, samples[pre + "duration_years"].values, 0.0),
+                np.where(occ, samples[pre + "fraction"].values, 0.0),
+            )
+        )
+    return out
+
+
+def event_index(net: Network) -> evm.EventIndex:
+    """The labels events are matched against, from a built network."""
+    ds = net.ds
+    funders, _ = _funding_by_funder(net.scenario, net.periods, [])
+    return evm.EventIndex(
+        processes=list(ds.indexes["process"]),
+        categories=[str(c) for c in ds["category"].values],
+        main_output=[str(c) for c in ds["main_output"].values],
+        exists=ds["exists"].values,
+        buildable=ds["buildable"].values & ~ds["unlimited"].values,
+        lead=ds["lead_periods"].values,
+        regions=list(ds.indexes[REGION]),
+        periods=list(ds.indexes[PERIOD]),
+        years=ds["year"].values.astype(float),
+        dt=float(ds.attrs["dt_years"]),
+        acc_carrier=[str(c) for c in ds["acc_carrier"].values],
+        acc_merchant=np.array([f.kind == "merchant" for f in net.fleet.values()], bool),
+        funders=funders,
+    )
+
+
+# ------------------------------------------------------------------ the arrays of a chunk
+@dataclass
+class FutureArrays:
+    """Network arrays of a chunk of samples: ``arrays[name]`` is (S, *dims of name)."""
+
+    arrays: dict[str, np.ndarray]
+    extra_start: np.ndarray | None = None  # (S,P,R,T) extra construction periods by start
+    funding_by_funder: np.ndarray | None = None  # (S,F,T)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return int(self.arrays["availability"].shape[0])
+
+
+@dataclass(frozen=True)
+class Design:
+    """Every response of one array combined for fast evaluation over many samples.
+
+    Elements with a nonzero nominal value move by a product of factors ``1 + dx_i · rho``
+    (``rho`` the relative change per unit of parameter i): its logarithm is a sum of
+    per-sample columns ``log(1 + dx_i · rho)`` (one per distinct ``rho`` of a parameter)
+    times an incidence matrix, one matrix product. Elements nominally 0 move additively.
+    """
+
+    idx: np.ndarray  # flat indices of the elements any parameter changes
+    cols: list[tuple[int, float]]  # (parameter position, rho) per column of M
+    M: Any  # (cols, idx) sparse 0/1 incidence of each column on the elements
+    add: Any  # (parameters, idx) sparse additive change per unit where the nominal is 0
+    nz: np.ndarray  # (idx,) nominal value is nonzero
+
+
+def designs(probe: Probe) -> dict[str, Design]:
+    """One :class:`Design` per sampled array a parameter of ``probe`` changes."""
+    out = {}
+    for a in SAMPLED:
+        hits = [(i, r.changes[a]) for i, r in enumerate(probe.responses) if a in r.changes]
+        if not hits:
+            continue
+        idx = np.unique(np.concatenate([h[1][0] for h in hits]))
+        pos = {int(e): j for j, e in enumerate(idx)}
+        nz = np.zeros(len(idx), bool)
+        add = np.zeros((len(probe.responses), len(idx)))
+        cols: list[tuple[int, float]] = []
+        rows = []
+        for i, (e, v0, d) in hits:
+            js = np.array([pos[int(x)] for x in e])
+            nonzero = v0 != 0
+            nz[js[nonzero]] = True
+            add[i, js[~nonzero]] = d[~nonzero]
+            rho = np.round(d[nonzero] / v0[nonzero], 12)
+            for val in np.unique(rho):
+                row = np.zeros(len(idx))
+                row[js[nonzero][rho == val]] = 1.0
+                cols.append((i, float(val)))
+                rows.append(row)
+        M = sparse.csr_matrix(np.array(rows) if rows else np.zeros((0, len(idx))))
+        out[a] = Design(idx, cols, M, sparse.csr_matrix(add), nz)
+    return out
+
+
+def _apply_responses(
+    base: xr.Dataset, probe: Probe, samples: xr.Dataset, sl: slice
+) -> dict[str, np.ndarray]:
+    S = len(range(*sl.indices(samples.sizes["sample"])))
+    if probe.design is None:
+        probe.design = designs(probe)
+    out = _nominal(base, S)
+    for a in probe.design:
+        out[a] = out[a].copy()
+    dx = (
+        np.column_stack([samples[r.name].values[sl] - r.nominal for r in probe.responses])
+        if probe.responses
+        else np.zeros((S, 0))
+    )
+    for a, dz in probe.design.items():
+        flat = out[a].reshape(S, -1)
+        v0 = flat[:, dz.idx]
+        if dz.cols:
+            g = np.column_stack(
+                [np.log(np.maximum(1.0 + dx[:, i] * rho, 1e-12)) for i, rho in dz.cols]
+            )
+            factor = np.exp((dz.M.T @ g.T).T)
+        else:
+            factor = 1.0
+        flat[:, dz.idx] = np.where(dz.nz, v0 * factor, v0 + (dz.add.T @ dx.T).T)
+    for a in NONNEG & set(probe.design):
+        np.maximum(out[a], 0.0, out=out[a])
+    if "availability" in probe.design:
+        np.clip(out["availability"], 0.0, 1.0, out=out["availability"])
+    return out
+
+
+def _nominal(base: xr.Dataset, S: int) -> dict[str, np.ndarray]:
+    """The nominal arrays broadcast over S samples (read-only views: copy before changing)."""
+    return {a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)) for a in SAMPLED}
+
+
+def future_arrays(
+    net: Network,
+    probe: Probe | None,
+    samples: xr.Dataset | None,
+    sl: slice,
+    events: list[SampledEvent],
+    n: int | None = None,
+) -> FutureArrays:
+    """The arrays of samples ``sl``: parameters through ``probe``, then ``events``."""
+    base = net.ds
+    if samples is not None and probe is not None:
+        arr = _apply_responses(base, probe, samples, sl)
+    else:
+        arr = _nominal(base, int(n or 1))
+    S = arr["availability"].shape[0]
+    arr["destroyed_fraction"] = np.broadcast_to(
+        base["destroyed_fraction"].values, (S, *base["destroyed_fraction"].shape)
+    )
+    fa = FutureArrays(arr)
+    idx = event_index(net)
+    for i, se in enumerate(events):
+        part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl], se.severity[sl])
+        if part.occurs.any():
+            APPLY_SAMPLED[se.event.kind](part, fa, idx, net, f"events.{i}")
+    return fa
+
+
+def _window(se: SampledEvent, idx: evm.EventIndex) -> np.ndarray:
+    """(S,T) share of each period in each sample's window ``[start, start + duration)``."""
+    end = se.start + se.duration
+    return evm.window_share(idx.years[None, :], idx.dt, se.start[:, None], end[:, None])  # type: ignore[arg-type]
+
+
+def _occ(se: SampledEvent) -> np.ndarray:
+    return se.occurs.astype(float)[:, None]
+
+
+def apply_outage_s(
+    se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network, at: str
+) -> None:
+    """Availability x (1 − fraction x profile), per sample; destruction at the start period."""
+    ev = se.event
+    hit = evm.hit_cells(ev, idx, at)  # (P,R)
+    dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
+    start = se.start[:, None]
+    prof = evm.outage_profile(idx.years[None, :], idx.dt, start, dur, ev.recovery_years)  # type: ignore[arg-type]
+    pi, ri = np.nonzero(hit)
+    av = fa.arrays["availability"].copy()
+    av[:, pi, ri, :] *= 1.0 - (se.severity[:, None] * prof * _occ(se))[:, None, :]
+    fa.arrays["availability"] = av
+    if ev.destroy_fraction > 0:
+        ts = np.clip(np.searchsorted(idx.years, se.start + 1e-9, side="right") - 1, 0, None)
+        d = ev.destroy_fraction * (hit & idx.buildable[:, None])
+        T = len(idx.years)
+        at_t = (np.arange(T)[None, :] == ts[:, None]) & se.occurs[:, None]  # (S,T)
+        dd = d[None, :, :, None] * at_t[:, None, None, :]
+        fa.arrays["destroyed_fraction"] = 1.0 - (1.0 - fa.arrays["destroyed_fraction"]) * (1 - dd)
+        ex = ev.destroy_fraction * hit[None, :, :, None] * (prof * _occ(se))[:, None, None, :]
+        fa.arrays["existing"] = fa.arrays["existing"] * (1.0 - ex)
+
+
+def apply_price_s(
+    se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network, at: str
+) -> None:
+    """Costs x (1 + severity x share of the period in the window), per sample."""
+    ev = se.event
+    w = _window(se, idx) * _occ(se)
+    f = 1.0 + se.severity[:, None] * w  # (S,T)
+    selects = ev.selects_processes or ev.region is not None
+    hit = evm.hit_cells(ev, idx, at) if selects else np.zeros_like(idx.exists)
+    h4 = hit[None, :, :, None]
+    if "variable" in ev.costs:
+        fa.arrays["var_cost_usd_per_unit"] = fa.arrays["var_cost_usd_per_unit"] * (
+            np.where(h4, f[:, None, None, :], 1.0)
+        )
+    if "capex" in ev.costs:
+        ol = net.ds["open_lead_periods"].values
+        s = np.arange(len(idx.years))[None, None, :] - ol
+        ok = (ol >= 0) & (s >= 0)
+        fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,P,R,T)
+        fa.arrays["capex_usd_per_unit"] = fa.arrays["capex_usd_per_unit"] * (np.where(h4, fs, 1.0))
+    made = {idx.main_output[i] for i in np.flatnonzero(hit.any(axis=1))}
+    accs = np.array([c in made for c in idx.acc_carrier], bool)
+    if "variable" in ev.costs:
+        sel = (accs & idx.acc_merchant)[None, :, None]
+        fa.arrays["acc_unit_cost_usd"] = fa.arrays["acc_unit_cost_usd"] * (
+            np.where(sel, f[:, None, :], 1.0)
+        )
+    if "systems" in ev.costs:
+        sel = accs if hit.any() else np.ones(len(idx.acc_carrier), bool)
+        fa.arrays["acc_deploy_cost_usd"] = fa.arrays["acc_deploy_cost_usd"] * (
+            np.where(sel[None, :, None], f[:, None, :], 1.0)
+        )
+
+
+def apply_export_s(
+    se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network, at: str
+) -> None:
+    """Approvals of the region move from nominal towards the event's cap by ``severity`` over
+    the window (time-weighted in a partly covered period; an unlimited cap stays unlimited
+    unless the whole period is in the window)."""
+    ev = se.event
+    w = _window(se, idx) * _occ(se)
+    j = idx.regions.index(ev.region)
+    fa.arrays["deploy_cap_units_per_year"] = fa.arrays["deploy_cap_units_per_year"].copy()
+    old = fa.arrays["deploy_cap_units_per_year"][:, j, :]  # (S,T)
+    low = np.minimum(old, ev.deploy_cap_units_per_year)
+    with np.errstate(invalid="ignore"):
+        cut = np.where(np.isfinite(old), old - se.severity[:, None] * (old - low), low)
+        mixed = old * (1.0 - w) + cut * w
+    fa.arrays["deploy_cap_units_per_year"][:, j, :] = np.where(
+        w >= 1.0 - 1e-12, cut, np.where((w > 0) & np.isfinite(old), mixed, old)
+    )
+
+
+def apply_funding_s(
+    se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network, at: str
+) -> None:
+    """The funder's money arriving in the window x (1 − severity), per sample."""
+    ev = se.event
+    if fa.funding_by_funder is None:
+        _, byf = _funding_by_funder(net.scenario, net.periods, [])
+        fa.funding_by_funder = np.broadcast_to(byf, (fa.n, *byf.shape)).copy()
+        # parameter changes of the total funding scale every funder alike
+        tot = byf.sum(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(tot > 0, fa.arrays["funding_usd"] / np.where(tot > 0, tot, 1), 1.0)
+        fa.funding_by_funder *= scale[:, None, :]
+    w = _window(se, idx) * _occ(se)
+    rows = np.array([ev.funder is None or f == ev.funder for f in idx.funders], bool)
+    fa.funding_by_funder *= 1.0 - se.severity[:, None, None] * rows[None, :, None] * w[:, None]
+    fa.arrays["funding_usd"] = fa.funding_by_funder.sum(axis=1)
+
+
+def apply_delay_s(
+    se: SampledEvent, fa: FutureArrays, idx: evm.EventIndex, net: Network, at: str
+) -> None:
+    """Builds of hit cells started in the window take the event's extra periods."""
+    ev = se.event
+    hit = evm.hit_cells(ev, idx, at, buildable_only=True)
+    nper = max(1, int(np.ceil(round(ev.years / idx.dt, 6))))
+    w = _window(se, idx)
+    started = (w >= 0.5 - 1e-9) & se.occurs[:, None]  # (S,T)
+    P, R = hit.shape
+    if fa.extra_start is None:
+        fa.extra_start = np.zeros((fa.n, P, R, len(idx.years)), np.int64)
+    fa.extra_start += nper * (hit[None, :, :, None] & started[:, None, None, :])
+
+
+APPLY_SAMPLED = {
+    "outage": apply_outage_s,
+    "price": apply_price_s,
+    "export": apply_export_s,
+    "funding": apply_funding_s,
+    "delay": apply_delay_s,
+}
+
+
+def sample_event_as_scenario_event(ev: dict[str, Any]) -> dict[str, Any]:
+    """A sampled event (``sample_inputs(...).events`` item) as a scenario ``events:`` entry
+    with the same meaning replay gives it (for re-optimising a sample)."""
+    cat = evm.event_catalog()[ev["name"]]
+    kind = cat["kind"]
+    out: dict[str, Any] = {"use": ev["name"], "start": ev["start"]}
+    if ev.get("duration_years"):
+        out["duration_years"] = ev["duration_years"]
+    if kind in ("outage", "funding"):
+        out["fraction"] = ev["fraction"]
+    elif kind == "price":
+        out["multiplier"] = 1.0 + ev["fraction"]
+    return out
