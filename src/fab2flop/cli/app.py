@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from . import chip, data_cmd, run_cmd, scenario_cmd
+from . import chip, data_cmd, risk_cmd, run_cmd, scenario_cmd
 
 app = typer.Typer(
     name="fab2flop",
@@ -18,6 +18,7 @@ app.command("run")(run_cmd.run)
 app.add_typer(scenario_cmd.app, name="scenario")
 app.add_typer(data_cmd.app, name="data")
 app.add_typer(chip.app, name="chip")
+app.add_typer(risk_cmd.risk_app, name="risk")
 
 
 def main() -> None:
