@@ -501,11 +501,12 @@ def year_index(period_years: np.ndarray, year: int) -> int:
 
 
 def target_years(scenario: Scenario) -> list[int]:
-    """Years whose compute CVaR is reported: the objective's target year or path years,
-    and the horizon's last year."""
+    """Years whose compute CVaR is reported: the objective's target year or path years
+    inside the horizon, and the horizon's last year."""
     obj = scenario.objective
     years = set(obj.compute_path_h100e) | ({obj.target_year} if obj.target_year else set())
-    return sorted({int(y) for y in years} | {int(scenario.time.end)})
+    t = scenario.time
+    return sorted({int(y) for y in years if t.start <= y <= t.end} | {int(t.end)})
 
 
 def summarize(result: SweepResult, years: Sequence[int], seed: int | None) -> dict[str, Any]:
@@ -525,9 +526,9 @@ def summarize(result: SweepResult, years: Sequence[int], seed: int | None) -> di
         "nominal_compute_h100e": result.nominal_compute_h100e.tolist(),
         "compute_h100e": percentile_bands(comp),
         "spend_usd": percentile_bands(ds["spend_usd"].values),
-        "mean_compute_h100e": [None if n_ok == 0 else float(x) for x in np.nanmean(comp, axis=0)]
-        if n_ok
-        else [None] * len(periods),
+        "mean_compute_h100e": (
+            np.nanmean(comp, axis=0).tolist() if n_ok else [None] * len(periods)
+        ),
         "cvar5_compute_h100e": {str(y): cvar_lower(comp[:, year_index(py, y)]) for y in years},
         "failures": [{"sample": i, "status": s, "reason": r} for i, s, r in result.failures],
         "seconds": result.seconds,
