@@ -509,6 +509,10 @@ def target_years(scenario: Scenario) -> list[int]:
     return sorted({int(y) for y in years if t.start <= y <= t.end} | {int(t.end)})
 
 
+def _none_if_nan(x: float) -> float | None:
+    return None if np.isnan(x) else x
+
+
 def summarize(result: SweepResult, years: Sequence[int], seed: int | None) -> dict[str, Any]:
     """The JSON payload: bands by period, CVaR 5% in ``years``, failures with reasons."""
     ds = result.dataset
@@ -529,7 +533,9 @@ def summarize(result: SweepResult, years: Sequence[int], seed: int | None) -> di
         "mean_compute_h100e": (
             np.nanmean(comp, axis=0).tolist() if n_ok else [None] * len(periods)
         ),
-        "cvar5_compute_h100e": {str(y): cvar_lower(comp[:, year_index(py, y)]) for y in years},
+        "cvar5_compute_h100e": {
+            str(y): _none_if_nan(cvar_lower(comp[:, year_index(py, y)])) for y in years
+        },
         "failures": [{"sample": i, "status": s, "reason": r} for i, s, r in result.failures],
         "seconds": result.seconds,
     }
