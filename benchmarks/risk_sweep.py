@@ -6,8 +6,9 @@ Usage:  PYTHONPATH=src python benchmarks/risk_sweep.py [--samples 200] [--worker
 Both runs sweep the same N sampled futures of the default uncertainty set (seed 0, perfect
 foresight; every sample is a full network + LP rebuild and a HiGHS solve) in one process run,
 serial first, then on the cluster (its start-up included). The machine's load average is
-recorded before and after each run: on a shared 2-core machine the ratio, not the seconds,
-is what to compare, and a loaded machine makes the ratio worse than an idle one.
+recorded before and after each run, and the CPU seconds of each run (this process plus, for
+Dask, the workers' whole life): on a shared, loaded machine the wall-time ratio says how much
+of the machine the workers got; the CPU seconds say how much work the parallel run added.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import time
 from pathlib import Path
 
@@ -34,13 +36,25 @@ HERE = Path(__file__).resolve().parent
 HELD = ("packaging.cowos.interposer_spacing_fraction",)
 
 
-def _timed(sc, inputs, evaluator) -> tuple[float, np.ndarray, list[float]]:
+def _cpu_s() -> float:
+    """CPU seconds (user + system) of this process so far."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def _timed(sc, inputs, evaluator) -> tuple[float, np.ndarray, list[float], float]:
+    """Wall seconds, compute by sample, load average before/after, CPU seconds of this
+    process and of the Dask workers (their whole life: start-up included)."""
     load0 = os.getloadavg()[0]
+    cpu0 = _cpu_s()
     t0 = time.perf_counter()
     with evaluator as ev:
         res = run_sweep(sc, inputs, evaluator=ev)
+        client = getattr(ev, "client", None)
+        workers = sum(client.run(_cpu_s).values()) if client is not None else 0.0
     seconds = time.perf_counter() - t0
-    return seconds, res.dataset["compute_h100e"].values, [load0, os.getloadavg()[0]]
+    cpu = _cpu_s() - cpu0 + workers
+    return seconds, res.dataset["compute_h100e"].values, [load0, os.getloadavg()[0]], cpu
 
 
 def main() -> None:
@@ -54,9 +68,9 @@ def main() -> None:
         SampleInputs({k: v for k, v in s.catalog_overrides.items() if k not in HELD}, *s[1:])
         for s in draw_samples(sc, default_uncertainty(), args.samples, 0)
     ]
-    serial_s, serial, load_s = _timed(sc, inputs, SequentialEvaluator())
+    serial_s, serial, load_s, cpu_s = _timed(sc, inputs, SequentialEvaluator())
     print(f"serial: {serial_s:.1f} s (load {load_s[0]:.1f} -> {load_s[1]:.1f})", flush=True)
-    par_s, par, load_p = _timed(sc, inputs, DaskEvaluator(n_workers=args.workers))
+    par_s, par, load_p, cpu_p = _timed(sc, inputs, DaskEvaluator(n_workers=args.workers))
     print(f"{args.workers} workers: {par_s:.1f} s (load {load_p[0]:.1f} -> {load_p[1]:.1f})")
     same = bool(np.allclose(serial, par, rtol=1e-9, equal_nan=True))
     out = {
@@ -66,6 +80,10 @@ def main() -> None:
         "parallel_s": par_s,
         "ratio": par_s / serial_s,
         "per_sample_serial_s": serial_s / args.samples,
+        "cpu_serial_s": cpu_s,
+        "cpu_parallel_s": cpu_p,
+        # wall time on an idle machine with w free cores, if CPU work splits evenly
+        "idle_ratio_estimate": cpu_p / args.workers / cpu_s,
         "optimal": int(np.isfinite(serial[:, -1]).sum()),
         "held_at_value": list(HELD),
         "same_results": same,
