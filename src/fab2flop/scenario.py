@@ -37,8 +37,8 @@ from .errors import ScenarioError
 from .events import Event, check_events
 from .finance.schema import FinanceConfig
 from .policy import PolicyConfig, check_policy_regions
-from .yaml_io import safe_load
 from .risk.uncertainty import Uncertainty
+from .yaml_io import safe_load
 
 Series = float | dict[int, float]
 

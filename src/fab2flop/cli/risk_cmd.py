@@ -358,3 +358,8 @@ def sensitivity_cmd(
             "no network array "
             "(structure: yields, lead times, lives); --json lists them[/]"
         )
+
+
+from .risk_sweep_cmd import sweep  # noqa: E402  (its own module; registered on this sub-app)
+
+risk_app.command("sweep")(sweep)
