@@ -127,6 +127,9 @@ def _regional(p: ProcessSpec, attr: str, r: str, default):
 
 def build_network(scenario: Scenario, catalog: Catalog | None = None) -> Network:
     """The network of ``scenario``: its supply chain from the catalog, as labelled arrays."""
+    from ._compat import defer_dask_import
+
+    defer_dask_import()  # before the first xarray array (no-op once dask is loaded)
     t0 = time.perf_counter()
     base_cat = catalog or load_catalog()
     cat = base_cat.with_overrides(scenario.catalog)
