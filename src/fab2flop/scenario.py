@@ -744,9 +744,12 @@ def accepts_bool(annotation: Any) -> bool:
 
 
 def bool_problems(model: Any, raw: Any, path: str = "") -> list[Problem]:
-    """Booleans the user wrote where a number was expected. Pydantic's lax mode reads
-    ``true`` as 1; walk the validated model beside the raw data and refuse those."""
+    """Booleans the user wrote where a number was expected (pydantic's lax mode reads
+    ``true`` as 1) and texts read as NaN or infinity: walk the validated model beside the
+    raw data and refuse those."""
     out: list[Problem] = []
+    if isinstance(model, float) and not math.isfinite(model):  # e.g. the text "nan"
+        return [(path or "<root>", raw, "a finite number (not NaN or infinity)")]
     if isinstance(raw, bool):
         if isinstance(model, int | float) and not isinstance(model, bool):
             out.append((path or "<root>", raw, "a number, not a boolean"))
