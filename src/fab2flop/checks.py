@@ -110,9 +110,7 @@ def catalog_override_problems(overrides: Mapping[str, Any], cat: Catalog) -> lis
         if not isinstance(rid, str) or rid not in cat:
             near = [k for k in cat.records if k.rsplit(".", 1)[0] == str(rid).rsplit(".", 1)[0]]
             hint = f" (beside it: {', '.join(sorted(near)[:6])})" if near else ""
-            out.append(
-                (f"catalog.{rid}", val, f"a catalog id (fab2flop data list){hint}")
-            )
+            out.append((f"catalog.{rid}", val, f"a catalog id (fab2flop data list){hint}"))
             continue
         out += _catalog_value_problems(rid, val, cat.record(rid))
     return out
@@ -203,12 +201,16 @@ def _where(exc: Exception, sc: Scenario) -> str:
 
 def _build(sc: Scenario, cat: Catalog) -> Network:
     """The network, with every failure a ScenarioError naming a field."""
-    from .network import build_network
+    from .network import build_network_unchecked
 
     try:
-        return build_network(sc, cat)
-    except ScenarioError:
-        raise
+        return build_network_unchecked(sc, cat)
+    except ScenarioError as exc:  # raised deeper, with user text perhaps uncut
+        probs = [
+            (short_repr(p, 200).strip("'\""), short_repr(v), short_repr(e, 400).strip("'\""))
+            for p, v, e in exc.problems
+        ] or [("<scenario>", "<network>", short_repr(str(exc), 400))]
+        raise ScenarioError(_cut(str(exc)), probs) from None
     except (Fab2FlopError, ValidationError, ValueError, KeyError, TypeError) as exc:
         if isinstance(exc, ValidationError):
             msg = "; ".join(
@@ -222,6 +224,11 @@ def _build(sc: Scenario, cat: Catalog) -> Network:
             format_problems("scenario", [(path, "<network>", msg)]),
             [(path, "<network>", msg)],
         ) from None
+
+
+def _cut(text: str, limit: int = 1000) -> str:
+    """A message cut short (a long one echoes user text)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def network_problems(net: Network) -> list[Problem]:
@@ -251,9 +258,7 @@ def validate_scenario_deep(
     """Everything ``run`` checks before solving; the network on success, else one
     :class:`ScenarioError` listing each problem with its field path."""
     if not isinstance(scenario, Scenario):
-        probs: list[Problem] = [
-            ("scenario", short_repr(scenario), "a Scenario (fab2flop.load_scenario)")
-        ]
+        probs: list[Problem] = [("scenario", scenario, "a Scenario (fab2flop.load_scenario)")]
         raise ScenarioError(format_problems(origin, probs), probs)
     cat = catalog if catalog is not None else load_catalog()
     probs = catalog_override_problems(scenario.catalog, cat)

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from .constants import Objective, Solver, Status
+from .errors import ScenarioError
 from .network import Network, build_network
 from .scenario import Scenario
 
@@ -61,6 +62,20 @@ def _quiet_stdout(enabled: bool):
         os.close(saved)
 
 
+@contextmanager
+def _quiet_linopy():
+    """linopy logs a solver report on failure; the run explains failures itself."""
+    import logging
+
+    log = logging.getLogger("linopy")
+    old = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(old)
+
+
 def _status(linopy_status: str, termination: str) -> Status:
     t = str(termination).lower()
     if t == "optimal":
@@ -92,9 +107,10 @@ def explain_failure(net: Network, status: Status) -> str:
         if sc.objective.kind is Objective.MIN_COST_FOR_PATH:
             path = sc.objective.compute_path_h100e
             first = min(path) if path else None
+            ask = f"{path[first]:,.0f} H100e in {first}" if first is not None else "compute"
             hints.append(
                 "objective.compute_path_h100e cannot be met: the installed compute it asks "
-                f"for (from {first}) is more than money, lead times and supply caps allow. "
+                f"for (from {ask}) is more than money, lead times and supply caps allow. "
                 "Lower or delay the path, raise budget.total_usd, or set budget.enforce=false "
                 "to see its unconstrained cost."
             )
@@ -118,6 +134,19 @@ def explain_failure(net: Network, status: Status) -> str:
     return " ".join(hints) or f"solver ended with status {status.value}"
 
 
+def _method(method: Solver | str | None) -> Solver | None:
+    """The solver method, or a ScenarioError with the command line's message."""
+    if method is None or isinstance(method, Solver):
+        return method
+    known = ", ".join(m.value for m in Solver)
+    if not isinstance(method, str) or method not in {m.value for m in Solver}:
+        raise ScenarioError(
+            f"--solver {str(method)[:40]!r}: expected one of {known}",
+            [("solver.method", str(method)[:80], f"one of {known}")],
+        )
+    return Solver(method)
+
+
 def optimize(
     scenario: Scenario | Network,
     hooks: tuple[Hook, ...] = (),
@@ -128,6 +157,7 @@ def optimize(
     from .lp.model import build_lp
     from .results import Results
 
+    meth = _method(method)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     net = scenario if isinstance(scenario, Network) else build_network(scenario)
@@ -138,9 +168,8 @@ def optimize(
     lp = build_lp(net, hooks, options)
     timings["build_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    meth = Solver(method) if method is not None else None
     try:
-        with _quiet_stdout(not net.scenario.solver.log):
+        with _quiet_stdout(not net.scenario.solver.log), _quiet_linopy():
             st, term = lp.model.solve(
                 solver_name="highs", io_api="direct", **_highs_options(net.scenario, meth)
             )

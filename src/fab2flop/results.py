@@ -129,7 +129,7 @@ class Results:
         )
         res = cls(
             status,
-            "optimal",
+            _optimal_message(out),
             float(out.attrs["objective_value"]),
             out,
             net,
@@ -143,6 +143,12 @@ class Results:
         return res
 
     # ----------------------------------------------------------------- metrics
+    @property
+    def buys_nothing(self) -> bool:
+        """An optimal plan that never has one whole accelerator installed: the money buys
+        no usable compute, and per-unit metrics of it have no meaning."""
+        return self.status.ok and _peak_units(self.dataset) < 1.0
+
     @property
     def periods(self) -> list:
         return [p.item() if isinstance(p, np.generic) else p for p in self.dataset.indexes[PERIOD]]
@@ -212,10 +218,10 @@ class Results:
                 "spend_total_usd": self.total_spend(),
                 "funding_total_usd": float(ds["funding_usd"].sum()),
                 "residual_value_usd": float(residual),
-                "cost_per_h100e_hour_usd": _f(
-                    metrics.cost_per_h100e_hour(self.network.ds, ds, residual)
-                ),
-                "capex_per_gw_usd": self.capex_per_gw(),
+                "cost_per_h100e_hour_usd": None
+                if self.buys_nothing
+                else _f(metrics.cost_per_h100e_hour(self.network.ds, ds, residual)),
+                "capex_per_gw_usd": None if self.buys_nothing else self.capex_per_gw(),
                 "regional_share": self.regional_share(),
                 "regional_share_by_period": {
                     str(r): [float(v) for v in rshare_by_period.sel({REGION: r}).values]
@@ -335,6 +341,27 @@ class Results:
             status, saved["message"], saved["objective_value"], ds, net, items, timings, meta,
             registry,
         )  # fmt: skip
+
+
+def _peak_units(ds: xr.Dataset) -> float:
+    """Most accelerators installed in any period (all kinds and regions) [units]."""
+    if "installed_units" not in ds or not ds["installed_units"].size:
+        return 0.0
+    per_period = ds["installed_units"].sum([d for d in ds["installed_units"].dims if d != PERIOD])
+    return float(per_period.max())
+
+
+def _optimal_message(ds: xr.Dataset) -> str:
+    """'optimal', or what an optimal plan that buys nothing usable means."""
+    peak = _peak_units(ds)
+    if peak >= 1.0:
+        return "optimal"
+    return (
+        f"optimal, but the plan buys no usable compute: at most {peak:.2g} accelerators are "
+        "installed in any period (less than one whole accelerator). The budget is too small "
+        "for the prices, lead times and limits of the scenario; raise budget.total_usd or "
+        "lengthen the horizon."
+    )
 
 
 _SAVED = "saved_run"  # metadata.json: what Results.load needs beyond the run's meta

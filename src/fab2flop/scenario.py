@@ -126,7 +126,10 @@ class ObjectiveConfig(_Model):
         0.08, ge=0.0, lt=1.0, description="annual discount rate for compute and money [1/year]"
     )
     target_year: int | None = Field(
-        None, ge=YEAR_MIN, le=YEAR_MAX, description="year whose compute is maximised (max_compute_in_year) [year]"
+        None,
+        ge=YEAR_MIN,
+        le=YEAR_MAX,
+        description="year whose compute is maximised (max_compute_in_year) [year]",
     )
     compute_path_h100e: dict[int, float] = Field(
         default_factory=dict,
@@ -467,8 +470,8 @@ class SolverConfig(_Model):
 class Scenario(_Model):
     """A complete, validated build-out scenario."""
 
-    name: str = "unnamed"
-    description: str = ""
+    name: str = Field("unnamed", max_length=200)
+    description: str = Field("", max_length=20_000)
     seed: int = Field(0, ge=0, lt=2**63, description="seed of every random draw of the run [1]")
     currency_base_year: int = Field(
         2025, ge=2000, le=2100, description="year whose US dollars all money is stated in [year]"

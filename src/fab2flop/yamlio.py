@@ -48,9 +48,7 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) 
             if key in stated:
                 line = key_node.start_mark.line + 1
                 shown = repr(key)[:80]
-                raise _DuplicateKey(
-                    f"key {shown} appears twice in one mapping (line {line})", key
-                )
+                raise _DuplicateKey(f"key {shown} appears twice in one mapping (line {line})", key)
             stated.add(key)
         out[key] = loader.construct_object(value_node, deep=deep)
     return out

@@ -127,6 +127,8 @@ def _print_summary(res, top: int) -> None:
     if not res.status.ok:
         console.print(f"[bold red]{res.status.value}[/]: {escape(res.message)}")
         return
+    if res.message != "optimal":
+        console.print(f"[bold yellow]note:[/] {escape(res.message)}")
     ds = res.dataset
     t = Table(
         title="Compute by year (installed accelerators, H100-equivalents, dense BF16 FLOP/s, "
