@@ -82,7 +82,7 @@ def lock_out_dir(out: Path) -> Iterator[Path]:
                 pid = int(lock.read_text().split()[0])
             except (OSError, ValueError, IndexError):
                 pid = -1
-            if pid > 0 and _pid_alive(pid) and pid != os.getpid():
+            if pid > 0 and _pid_alive(pid):  # this process too: another thread writes
                 raise OutputError(
                     f"--out {str(out)!r}: another run (process {pid}) is writing to this "
                     "folder; wait for it or choose another folder"
