@@ -52,7 +52,7 @@ _FRACTION = re.compile(r"(share|fraction|yield|utilization|availability|mfu)", r
 # network arrays that may be infinite (no limit); every other array must be finite
 _MAY_BE_INFINITE = frozenset({"max_capacity", "max_new_per_year", "deploy_cap_units_per_year"})
 # arrays that may be negative (net input-output coefficients)
-_MAY_BE_NEGATIVE = frozenset({"io"})
+_MAY_BE_NEGATIVE = frozenset({"io", "open_lead_periods"})  # -1: never opens
 # larger than this, a number in the network is a typo (or an attack), not a plan: the
 # solver's tolerances are relative to ~1e9 and the largest shipped number is ~1e16
 MAX_MAGNITUDE = 1e21
