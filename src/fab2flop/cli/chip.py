@@ -10,12 +10,12 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, Any, NoReturn
 
 import typer
-import yaml
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from ..errors import Fab2FlopError
+from ..yamlio import load_yaml
 
 app = typer.Typer(
     name="chip",
@@ -98,7 +98,7 @@ def _parse_sets(sets: Sequence[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise Fab2FlopError(f"--set {item!r}: expected FIELD=VALUE, e.g. --set hbm_stacks=6")
-        out[key.strip()] = yaml.safe_load(raw)
+        out[key.strip()] = load_yaml(raw, f"--set {key.strip()[:60]}", syntax_errors_as_text=True)
     return out
 
 

@@ -100,11 +100,16 @@ def _load(
 ):
     """The scenario with ``--set`` overrides applied and the ``--event`` catalog events
     appended (``--event-start``/``--event-duration`` override theirs), then validated."""
-    from ..scenario import apply_override, load_scenario_dict, parse_override, validate_scenario
+    from ..scenario import (
+        apply_override,
+        load_scenario_dict,
+        parse_override,
+        short_repr,
+        validate_scenario,
+    )
+    from .common import fail
 
     if (start is not None or duration is not None) and not events:
-        from .common import fail
-
         fail("--event-start and --event-duration apply to --event events; name one with --event")
     data, origin = load_scenario_dict(None if scenario == "default" else scenario)
     for item in sets:
@@ -117,7 +122,11 @@ def _load(
         if duration is not None:
             ev["duration_years"] = duration
         added.append(ev)
-    data["events"] = list(data.get("events") or []) + added
+    if added:
+        have = data.get("events") or []
+        if not isinstance(have, list):
+            fail(f"events is {short_repr(have)}; expected a list to add the --event events to")
+        data["events"] = have + added
     return validate_scenario(data, origin)
 
 
