@@ -383,3 +383,12 @@ def test_results_load_refuses_what_is_not_a_whole_run(tmp_path):
         fab2flop.Results.load(tmp_path / "half")
     with pytest.raises(OutputError, match="expected a folder path"):
         fab2flop.Results.load(3)
+
+
+def test_unknown_regions_of_a_user_process_are_refused():
+    proc = (
+        "processes=[{name: my_line, regions: [US, QQ], activity_unit: units/year, "
+        "outputs: {acc_H100: 1}, by_region: {ZZ: {existing: 1}}}]"
+    )
+    err = _refused([proc])
+    assert {"processes.0.regions.1", "processes.0.by_region.ZZ"} <= set(_paths(err))

@@ -152,6 +152,13 @@ def name_problems(sc: Scenario, cat: Catalog) -> list[Problem]:
         if n not in accs
     ]
     out += _unknown("accelerators.assembly_regions", a.assembly_regions, regions, "region")
+    for i, proc in enumerate(sc.processes):
+        for j, r in enumerate(proc.regions):
+            if r not in regions:
+                out.append((f"processes.{i}.regions.{j}", r, f"a region among {regions}"))
+        for r in proc.by_region:
+            if r not in regions:
+                out.append((f"processes.{i}.by_region.{r}", r, f"a region among {regions}"))
     for key, r in sc.market.supplier_regions.items():
         if r not in regions:
             out.append((f"market.supplier_regions.{key}", r, f"a region among {regions}"))

@@ -79,7 +79,7 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} in JSON output")
 
 
-def _answer_ok(res, folder: Path | None) -> str | None:
+def _answer_ok(res) -> str | None:
     """Why a solved run's answer breaks the promise (None: it keeps it)."""
     text = res.to_json()
     json.loads(text, parse_constant=_no_constant)  # NaN/Infinity are not JSON
@@ -93,12 +93,16 @@ def _answer_ok(res, folder: Path | None) -> str | None:
     for name in ("installed", "deployed", "activity", "capacity", "new_capacity"):
         if float(res.dataset[name].min()) < 0:
             return f"negative {name}"
-    if folder is not None:
-        out = folder / "out"
-        res.save(out)
-        left = [p.name for p in folder.iterdir() if p.name.startswith(".out")]
-        if not (out / ".complete").is_file() or left:
-            return f"saved folder incomplete or leftovers {left}"
+    return None
+
+
+def _saved_ok(res, folder: Path) -> str | None:
+    """Why a saved run breaks the promise (None: whole, with its marker, no leftovers)."""
+    out = folder / "out"
+    res.save(out)
+    left = [p.name for p in folder.iterdir() if p.name.startswith(".out")]
+    if not (out / ".complete").is_file() or left:
+        return f"saved folder incomplete or leftovers {left}"
     return None
 
 
@@ -121,9 +125,12 @@ def classify(case: Case, solve: bool = True, save: bool = False) -> tuple[str, s
         if not solve or periods > MAX_SOLVE_PERIODS:
             return "valid", f"{periods} periods"
         res = optimize(net)
-        why = _answer_ok(res, folder if save else None)
+        why = _answer_ok(res)
         if why:
             return "FAIL_insane", why
+        why = _saved_ok(res, folder) if save else None
+        if why:
+            return "FAIL_output", why
         if res.status is not Status.OPTIMAL:
             return "not_optimal", res.status.value
         return ("buys_nothing" if res.buys_nothing else "optimal"), ""
