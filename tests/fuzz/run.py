@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"{outcome}: {detail}")
         n = sum(counts.values())
         if n % 500 == 0:
-            print(f"  {n} cases, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+            tally = ", ".join(f"{k} {v}" for k, v in counts.most_common())
+            print(f"  {n} cases, {time.perf_counter() - t0:.0f} s: {tally}", flush=True)
 
     one()
     elapsed = time.perf_counter() - t0
