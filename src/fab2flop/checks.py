@@ -79,7 +79,7 @@ def _catalog_value_problems(rid: str, val: Any, rec: Record) -> list[Problem]:
         if len(val) > 200:
             return [(path, val, "a label of at most 200 characters")]
         return []
-    points: dict[Any, Any] = val if isinstance(val, Mapping) else {None: val}
+    points: Mapping[Any, Any] = val if isinstance(val, Mapping) else {None: val}
     if isinstance(val, Mapping) and not val:
         return [(path, val, "a number or a non-empty {year: number} series")]
     out: list[Problem] = []
@@ -213,7 +213,7 @@ def _build(sc: Scenario, cat: Catalog) -> Network:
     try:
         return build_network_unchecked(sc, cat)
     except ScenarioError as exc:  # raised deeper, with user text perhaps uncut
-        probs = [
+        probs: list[Problem] = [
             (short_repr(p, 200).strip("'\""), short_repr(v), short_repr(e, 400).strip("'\""))
             for p, v, e in exc.problems
         ] or [("<scenario>", "<network>", short_repr(str(exc), 400))]

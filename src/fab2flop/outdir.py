@@ -101,7 +101,7 @@ def lock_out_dir(out: Path) -> Iterator[Path]:
 
 def clean_leftovers(out: Path) -> list[Path]:
     """Remove hidden temporary folders of earlier runs to ``out`` (call under the lock)."""
-    removed = []
+    removed: list[Path] = []
     if not out.parent.is_dir():
         return removed
     for prefix in (f".{out.name}{_TMP}", f".{out.name}{_OLD}"):
