@@ -392,3 +392,12 @@ def test_unknown_regions_of_a_user_process_are_refused():
     )
     err = _refused([proc])
     assert {"processes.0.regions.1", "processes.0.by_region.ZZ"} <= set(_paths(err))
+
+
+def test_integers_too_large_for_a_float_are_refused_not_crashed():
+    # found by the fuzzer: math.isfinite(10**400) raises OverflowError
+    big = str(10**400)
+    err = _refused([f"catalog.nodes.N3.wafer_price_usd={big}"])
+    assert _paths(err) == ["catalog.nodes.N3.wafer_price_usd"]
+    err = _refused([f"regions.US.grid_mw_available={{{big}: 1}}"])
+    assert len(str(err)) < 1000

@@ -92,6 +92,8 @@ def _catalog_value_problems(rid: str, val: Any, rec: Record) -> list[Problem]:
             out.append((here, year, f"a year between {YEAR_MIN} and {YEAR_MAX} as series key"))
         elif isinstance(x, bool) or not isinstance(x, int | float):
             out.append((here, x, f"a number (unit {rec.unit}), like the catalog's {old!r}"))
+        elif isinstance(x, int) and abs(x) > MAX_MAGNITUDE:  # too large even for a float
+            out.append((here, x, f"a value of at most {MAX_MAGNITUDE:g} [{rec.unit}]"))
         elif not math.isfinite(x):
             out.append((here, x, "a finite number (not NaN or infinity)"))
         elif x < 0:

@@ -49,7 +49,7 @@ MAX_EXTENDS = 20  # files in one `extends` chain
 
 def _check_year(y: Any, what: str = "year") -> None:
     if not isinstance(y, int) or isinstance(y, bool) or not YEAR_MIN <= y <= YEAR_MAX:
-        raise ValueError(f"{what} {y!r} is not a year between {YEAR_MIN} and {YEAR_MAX}")
+        raise ValueError(f"{what} {short_repr(y)} is not a year between {YEAR_MIN} and {YEAR_MAX}")
 
 
 def _nonneg_series(v: Any) -> Any:
