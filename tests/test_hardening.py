@@ -401,3 +401,13 @@ def test_integers_too_large_for_a_float_are_refused_not_crashed():
     assert _paths(err) == ["catalog.nodes.N3.wafer_price_usd"]
     err = _refused([f"regions.US.grid_mw_available={{{big}: 1}}"])
     assert len(str(err)) < 1000
+
+
+def test_no_accelerator_at_all_is_refused_before_the_solve():
+    # found by the fuzzer (and in the issue): the LP builder raised a bare ValueError
+    err = _refused(["accelerators.merchant=[]", "accelerators.custom={}"])
+    assert _paths(err) == ["accelerators"]
+    r = runner.invoke(
+        app, ["run", "--set", "accelerators.merchant=[]", "--set", "accelerators.custom={}"]
+    )
+    assert r.exit_code == 2 and "at least one to buy" in r.stderr

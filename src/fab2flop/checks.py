@@ -153,6 +153,10 @@ def name_problems(sc: Scenario, cat: Catalog) -> list[Problem]:
         for n in a.custom
         if n not in accs
     ]
+    if not a.merchant and not a.custom:  # every objective counts or asks for compute
+        out.append(
+            ("accelerators", "no accelerator", "at least one to buy (merchant) or build (custom)")
+        )
     out += _unknown("accelerators.assembly_regions", a.assembly_regions, regions, "region")
     for i, proc in enumerate(sc.processes):
         for j, r in enumerate(proc.regions):
