@@ -19,6 +19,8 @@ __version__ = "0.1.0"
 __all__ = [
     "Scenario",
     "load_scenario",
+    "check_scenario",
+    "validate_scenario_deep",
     "load_catalog",
     "build_network",
     "Network",
@@ -31,6 +33,8 @@ __all__ = [
 _LAZY = {
     "Scenario": ("fab2flop.scenario", "Scenario"),
     "load_scenario": ("fab2flop.scenario", "load_scenario"),
+    "check_scenario": ("fab2flop.checks", "check_scenario"),
+    "validate_scenario_deep": ("fab2flop.checks", "validate_scenario_deep"),
     "load_catalog": ("fab2flop.catalog", "load_catalog"),
     "build_network": ("fab2flop.network", "build_network"),
     "Network": ("fab2flop.network", "Network"),
@@ -41,6 +45,7 @@ _LAZY = {
 
 if TYPE_CHECKING:  # pragma: no cover
     from .catalog import load_catalog
+    from .checks import check_scenario, validate_scenario_deep
     from .constants import Status
     from .network import Network, build_network
     from .optimizer import optimize

@@ -28,3 +28,8 @@ class DesignError(Fab2FlopError, ValueError):
 
 class NetworkError(Fab2FlopError, ValueError):
     """The supply-chain network built from a scenario is inconsistent."""
+
+
+class OutputError(Fab2FlopError, ValueError):
+    """An output folder cannot be written (exists, not empty, locked, not writable) or a
+    saved run cannot be read back."""

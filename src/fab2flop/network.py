@@ -126,7 +126,18 @@ def _regional(p: ProcessSpec, attr: str, r: str, default):
 
 
 def build_network(scenario: Scenario, catalog: Catalog | None = None) -> Network:
-    """The network of ``scenario``: its supply chain from the catalog, as labelled arrays."""
+    """The network of ``scenario``: its supply chain from the catalog, as labelled arrays.
+
+    Checked first as ``run`` checks it (:func:`fab2flop.checks.validate_scenario_deep`): a
+    bad scenario raises a ScenarioError naming the field.
+    """
+    from .checks import validate_scenario_deep
+
+    return validate_scenario_deep(scenario, catalog)
+
+
+def build_network_unchecked(scenario: Scenario, catalog: Catalog | None = None) -> Network:
+    """:func:`build_network` without the front-door checks (they call this)."""
     from ._compat import defer_dask_import
 
     defer_dask_import()  # before the first xarray array (no-op once dask is loaded)

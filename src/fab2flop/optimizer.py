@@ -7,11 +7,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import TYPE_CHECKING
 
 from .constants import Objective, Solver, Status
+from .errors import ScenarioError
 from .network import Network, build_network
 from .scenario import Scenario
 
@@ -68,6 +70,24 @@ def _absorb_highs_banner() -> None:
         _banner_written = True
 
 
+class _LinopyReportFilter(logging.Filter):
+    """linopy logs a solver report on failure; the run explains failures itself."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR
+
+
+_LINOPY_FILTER = _LinopyReportFilter()
+
+
+def _quiet_linopy() -> None:
+    """Install the filter once (idempotent; no per-call change of global state, so it is
+    safe with optimisations running in several threads)."""
+    log = logging.getLogger("linopy")
+    if _LINOPY_FILTER not in log.filters:
+        log.addFilter(_LINOPY_FILTER)
+
+
 def _status(linopy_status: str, termination: str) -> Status:
     t = str(termination).lower()
     if t == "optimal":
@@ -99,9 +119,10 @@ def explain_failure(net: Network, status: Status) -> str:
         if sc.objective.kind is Objective.MIN_COST_FOR_PATH:
             path = sc.objective.compute_path_h100e
             first = min(path) if path else None
+            ask = f"{path[first]:,.0f} H100e in {first}" if first is not None else "compute"
             hints.append(
                 "objective.compute_path_h100e cannot be met: the installed compute it asks "
-                f"for (from {first}) is more than money, lead times and supply caps allow. "
+                f"for (from {ask}) is more than money, lead times and supply caps allow. "
                 "Lower or delay the path, raise budget.total_usd, or set budget.enforce=false "
                 "to see its unconstrained cost."
             )
@@ -125,6 +146,19 @@ def explain_failure(net: Network, status: Status) -> str:
     return " ".join(hints) or f"solver ended with status {status.value}"
 
 
+def _method(method: Solver | str | None) -> Solver | None:
+    """The solver method, or a ScenarioError with the command line's message."""
+    if method is None or isinstance(method, Solver):
+        return method
+    known = ", ".join(m.value for m in Solver)
+    if not isinstance(method, str) or method not in {m.value for m in Solver}:
+        raise ScenarioError(
+            f"--solver {str(method)[:40]!r}: expected one of {known}",
+            [("solver.method", str(method)[:80], f"one of {known}")],
+        )
+    return Solver(method)
+
+
 def optimize(
     scenario: Scenario | Network,
     hooks: tuple[Hook, ...] = (),
@@ -137,8 +171,9 @@ def optimize(
     from .policy import policy_hooks
     from .results import Results
 
+    meth = _method(method)
     defer_dask_import()  # before the network's first xarray array (no-op if dask is loaded)
-
+    _quiet_linopy()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     net = scenario if isinstance(scenario, Network) else build_network(scenario)
@@ -149,7 +184,6 @@ def optimize(
     lp = build_lp(net, (*policy_hooks(net.scenario), *hooks), options)
     timings["build_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
-    meth = Solver(method) if method is not None else None
     try:
         if not net.scenario.solver.log:  # with solver.log the banner belongs to the log
             _absorb_highs_banner()

@@ -20,6 +20,7 @@ from . import metrics
 from .bottlenecks import Bottleneck, bottlenecks, first_binding, group_bottlenecks
 from .constants import ACCELERATOR, PERIOD, PROCESS, REGION, Status
 from .dependence import dependence_coords, dependence_summary
+from .errors import OutputError
 from .lp.registry import Registry
 from .metrics import SPEND_CATEGORIES, MetricParams, with_metrics
 from .network import Network
@@ -130,7 +131,7 @@ class Results:
         )
         res = cls(
             status,
-            "optimal",
+            _optimal_message(out),
             float(out.attrs["objective_value"]),
             out,
             net,
@@ -144,6 +145,12 @@ class Results:
         return res
 
     # ----------------------------------------------------------------- metrics
+    @property
+    def buys_nothing(self) -> bool:
+        """An optimal plan that never has one whole accelerator installed: the money buys
+        no usable compute, and per-unit metrics of it have no meaning."""
+        return self.status.ok and _peak_units(self.dataset) < 1.0
+
     @property
     def periods(self) -> list:
         return [p.item() if isinstance(p, np.generic) else p for p in self.dataset.indexes[PERIOD]]
@@ -213,10 +220,10 @@ class Results:
                 "spend_total_usd": self.total_spend(),
                 "funding_total_usd": float(ds["funding_usd"].sum()),
                 "residual_value_usd": float(residual),
-                "cost_per_h100e_hour_usd": _f(
-                    metrics.cost_per_h100e_hour(self.network.ds, ds, residual)
-                ),
-                "capex_per_gw_usd": self.capex_per_gw(),
+                "cost_per_h100e_hour_usd": None
+                if self.buys_nothing
+                else _f(metrics.cost_per_h100e_hour(self.network.ds, ds, residual)),
+                "capex_per_gw_usd": None if self.buys_nothing else self.capex_per_gw(),
                 "regional_share": self.regional_share(),
                 "regional_share_by_period": {
                     str(r): [float(v) for v in rshare_by_period.sel({REGION: r}).values]
@@ -244,58 +251,59 @@ class Results:
         return base
 
     def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.summary(), indent=indent, default=_json_default)
+        """The summary as strict JSON: a metric without meaning is null, never NaN."""
+        return _dumps(self.summary(), indent=indent)
 
-    def save(self, out_dir: str | Path) -> list[Path]:
+    def save(self, out_dir: str | Path, force: bool = False) -> list[Path]:
         """Write what reloads the run (results.nc, network.nc, scenario.yaml, metadata.json
         with the registry) plus summary.json and Parquet tables; see :meth:`load`.
 
-        Files are written to a temporary folder first and moved in at the end, so a failed
-        save leaves nothing half-written.
+        The folder is written whole or not at all (:func:`fab2flop.outdir.write_dir`): into a
+        temporary folder beside it, marker ``.complete`` last, then renamed into place. An
+        existing non-empty folder is refused unless ``force`` (then replaced whole).
         """
-        import shutil
-        import tempfile
+        from .outdir import MARKER, write_dir
 
-        out = Path(out_dir)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".fab2flop-", dir=out.parent))
-        try:
-            files = ["scenario.yaml", "metadata.json", "summary.json", "network.nc"]
-            (tmp / "scenario.yaml").write_text(self.network.scenario.to_yaml(), encoding="utf-8")
-            meta = {
-                **self.meta,
-                _SAVED: {
-                    "status": self.status.value,
-                    "message": self.message,
-                    "objective_value": self.objective_value,
-                    "notes": list(self.network.notes),
-                    "registry": self.registry.to_list() if self.registry else None,
-                },
-            }
-            (tmp / "metadata.json").write_text(json.dumps(meta, indent=2, default=_json_default))
-            (tmp / "summary.json").write_text(self.to_json())
-            if len(self.network.catalog):  # the sourced values this run used, for audit and load
-                recs = {r.id: r.to_dict() for r in self.network.catalog}
-                (tmp / "catalog.json").write_text(json.dumps(recs, default=_json_default))
-                files.append("catalog.json")
-            _to_netcdf(self.network.ds, tmp / "network.nc")
-            if self.status.ok:
-                _to_netcdf(self.dataset, tmp / "results.nc")
-                files.append("results.nc")
-                for name in ("activity", "new_capacity", "capacity", "installed", "spend_usd"):
-                    da = self.dataset[name]
-                    da = da.drop_vars([c for c in da.coords if str(c).startswith("scale_")])
-                    df = da.to_dataframe().reset_index()
-                    df.to_parquet(tmp / f"{name}.parquet", index=False)
-                    files.append(f"{name}.parquet")
-            out.mkdir(parents=True, exist_ok=True)
-            written = []
-            for f in files:
-                shutil.move(str(tmp / f), out / f)
-                written.append(out / f)
+        written: list[str] = []
+
+        def write(tmp: Path) -> list[str]:
+            written.extend(self._write_files(tmp))
             return written
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+        out = write_dir(out_dir, write, force=force)
+        return [out / f for f in [*written, MARKER]]
+
+    def _write_files(self, tmp: Path) -> list[str]:
+        """The files of a saved run, written into ``tmp``; their names."""
+        files = ["scenario.yaml", "metadata.json", "summary.json", "network.nc"]
+        (tmp / "scenario.yaml").write_text(self.network.scenario.to_yaml(), encoding="utf-8")
+        meta = {
+            **self.meta,
+            _SAVED: {
+                "status": self.status.value,
+                "message": self.message,
+                "objective_value": self.objective_value,
+                "notes": list(self.network.notes),
+                "registry": self.registry.to_list() if self.registry else None,
+            },
+        }
+        (tmp / "metadata.json").write_text(_dumps(meta, indent=2))
+        (tmp / "summary.json").write_text(self.to_json())
+        if len(self.network.catalog):  # the sourced values this run used, for audit and load
+            recs = {r.id: r.to_dict() for r in self.network.catalog}
+            (tmp / "catalog.json").write_text(_dumps(recs))
+            files.append("catalog.json")
+        _to_netcdf(self.network.ds, tmp / "network.nc")
+        if self.status.ok:
+            _to_netcdf(self.dataset, tmp / "results.nc")
+            files.append("results.nc")
+            for name in ("activity", "new_capacity", "capacity", "installed", "spend_usd"):
+                da = self.dataset[name]
+                da = da.drop_vars([c for c in da.coords if str(c).startswith("scale_")])
+                df = da.to_dataframe().reset_index()
+                df.to_parquet(tmp / f"{name}.parquet", index=False)
+                files.append(f"{name}.parquet")
+        return files
 
     @classmethod
     def load(cls, out_dir: str | Path) -> Results:
@@ -306,10 +314,15 @@ class Results:
         from .catalog import Catalog, Record
         from .scenario import Scenario
 
-        d = Path(out_dir)
-        meta = json.loads((d / "metadata.json").read_text())
-        saved = meta.pop(_SAVED)
-        scenario = Scenario.model_validate(yaml.safe_load((d / "scenario.yaml").read_text()))
+        d = _saved_run_dir(out_dir)
+        try:
+            meta = json.loads((d / "metadata.json").read_text())
+            saved = meta.pop(_SAVED)
+            scenario = Scenario.model_validate(yaml.safe_load((d / "scenario.yaml").read_text()))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise OutputError(
+                f"{str(d)!r} is not a readable fab2flop run: {str(exc)[:300]}"
+            ) from None
         net_ds = xr.load_dataset(d / "network.nc", engine="h5netcdf")
         periods = Periods(
             pd.Index(list(net_ds.indexes[PERIOD]), name=PERIOD),
@@ -344,7 +357,46 @@ class Results:
         )  # fmt: skip
 
 
+def _peak_units(ds: xr.Dataset) -> float:
+    """Most accelerators installed in any period (all kinds and regions) [units]."""
+    if "installed_units" not in ds or not ds["installed_units"].size:
+        return 0.0
+    per_period = ds["installed_units"].sum([d for d in ds["installed_units"].dims if d != PERIOD])
+    return float(per_period.max())
+
+
+def _optimal_message(ds: xr.Dataset) -> str:
+    """'optimal', or what an optimal plan that buys nothing usable means."""
+    peak = _peak_units(ds)
+    if peak >= 1.0:
+        return "optimal"
+    return (
+        f"optimal, but the plan buys no usable compute: at most {peak:.2g} accelerators are "
+        "installed in any period (less than one whole accelerator). The budget is too small "
+        "for the prices, lead times and limits of the scenario; raise budget.total_usd or "
+        "lengthen the horizon."
+    )
+
+
 _SAVED = "saved_run"  # metadata.json: what Results.load needs beyond the run's meta
+
+
+def _saved_run_dir(out_dir: Any) -> Path:
+    """``out_dir`` if it holds a whole saved run; else an OutputError saying what is wrong."""
+    from .outdir import MARKER
+
+    if not isinstance(out_dir, str | Path):
+        raise OutputError(f"Results.load({out_dir!r:.80}): expected a folder path")
+    d = Path(out_dir)
+    if not d.is_dir():
+        raise OutputError(f"{str(d)!r} is not a folder; expected a run saved with --out")
+    if not (d / "metadata.json").is_file():
+        raise OutputError(f"{str(d)!r} has no metadata.json; expected a run saved with --out")
+    if not (d / MARKER).is_file():
+        raise OutputError(
+            f"{str(d)!r} has no {MARKER} marker: the run that wrote it did not finish"
+        )
+    return d
 
 
 def _to_netcdf(ds: xr.Dataset, path: Path) -> None:
@@ -368,7 +420,25 @@ def _attr(v: Any) -> Any:
 
 def _json_default(o: Any) -> Any:
     if isinstance(o, np.generic):
-        return o.item()
+        return finite_or_none(o.item())
     if isinstance(o, np.ndarray):
-        return o.tolist()
+        return finite_or_none(o.tolist())
     return str(o)
+
+
+def finite_or_none(o: Any) -> Any:
+    """``o`` with every NaN or infinite number (also inside mappings and lists) as None."""
+    if isinstance(o, float | np.floating):
+        return float(o) if np.isfinite(o) else None
+    if isinstance(o, dict):
+        return {k: finite_or_none(v) for k, v in o.items()}
+    if isinstance(o, list | tuple):
+        return [finite_or_none(v) for v in o]
+    if isinstance(o, np.ndarray):
+        return finite_or_none(o.tolist())
+    return o
+
+
+def _dumps(obj: Any, indent: int | None = 2) -> str:
+    """Strict JSON (``allow_nan=False``): non-finite numbers become null first."""
+    return json.dumps(finite_or_none(obj), indent=indent, default=_json_default, allow_nan=False)

@@ -16,6 +16,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
@@ -38,14 +40,27 @@ from .events import Event, check_events
 from .finance.schema import FinanceConfig
 from .policy import PolicyConfig, check_policy_regions
 from .risk.uncertainty import Uncertainty
-from .yaml_io import safe_load
+from .yamlio import load_yaml
 
 Series = float | dict[int, float]
+
+# years a scenario may name (series keys, funders, availability); a horizon's length
+YEAR_MIN, YEAR_MAX = 1990, 2200
+MAX_HORIZON_YEARS = 100
+MAX_EXTENDS = 20  # files in one `extends` chain
+
+
+def _check_year(y: Any, what: str = "year") -> None:
+    if not isinstance(y, int) or isinstance(y, bool) or not YEAR_MIN <= y <= YEAR_MAX:
+        raise ValueError(f"{what} {short_repr(y)} is not a year between {YEAR_MIN} and {YEAR_MAX}")
 
 
 def _nonneg_series(v: Any) -> Any:
     if v is None:
         return v
+    if isinstance(v, dict):
+        for y in v:
+            _check_year(y, "series key")
     for x in v.values() if isinstance(v, dict) else [v]:
         if x < 0:
             raise ValueError(f"values must be >= 0; got {x}")
@@ -75,7 +90,7 @@ Amounts = Annotated[dict[str, float], AfterValidator(_nonneg_values)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class TimeConfig(_Model):
@@ -91,6 +106,11 @@ class TimeConfig(_Model):
     def _order(self) -> TimeConfig:
         if self.end < self.start:
             raise ValueError(f"end ({self.end}) must not be before start ({self.start})")
+        if self.end - self.start >= MAX_HORIZON_YEARS:
+            raise ValueError(
+                f"the horizon {self.start}-{self.end} is {self.end - self.start + 1} years; "
+                f"expected at most {MAX_HORIZON_YEARS}"
+            )
         return self
 
     @property
@@ -109,7 +129,10 @@ class ObjectiveConfig(_Model):
         0.08, ge=0.0, lt=1.0, description="annual discount rate for compute and money [1/year]"
     )
     target_year: int | None = Field(
-        None, description="year whose compute is maximised (max_compute_in_year) [year]"
+        None,
+        ge=YEAR_MIN,
+        le=YEAR_MAX,
+        description="year whose compute is maximised (max_compute_in_year) [year]",
     )
     compute_path_h100e: dict[int, float] = Field(
         default_factory=dict,
@@ -120,6 +143,7 @@ class ObjectiveConfig(_Model):
     @classmethod
     def _nonneg(cls, v: dict[int, float]) -> dict[int, float]:
         for y, x in v.items():
+            _check_year(y, "compute path year")
             if x < 0:
                 raise ValueError(f"compute path value for {y} is {x}; expected >= 0")
         return v
@@ -131,8 +155,10 @@ class Funder(_Model):
     name: str
     share: float | None = Field(None, ge=0.0, le=1.0, description="share of budget.total_usd [1]")
     amount_usd: float | None = Field(None, ge=0.0, description="fixed commitment [USD]")
-    start: int = Field(description="first year money arrives [year]")
-    end: int = Field(description="last year money arrives, inclusive [year]")
+    start: int = Field(ge=YEAR_MIN, le=YEAR_MAX, description="first year money arrives [year]")
+    end: int = Field(
+        ge=YEAR_MIN, le=YEAR_MAX, description="last year money arrives, inclusive [year]"
+    )
     profile: Literal["flat", "ramp_up", "front_loaded"] = Field(
         "flat", description="how the money is spread over [start, end]"
     )
@@ -334,8 +360,12 @@ class ProcessSpec(_Model):
     max_new_per_year: NonNegSeries | None = Field(
         None, description="cap on capacity opened per year (null: none) [activity unit/year]"
     )
-    available_from: int | None = Field(None, description="first year it can run [year]")
-    available_until: int | None = Field(None, description="last year it can run, inclusive [year]")
+    available_from: int | None = Field(
+        None, ge=YEAR_MIN, le=YEAR_MAX, description="first year it can run [year]"
+    )
+    available_until: int | None = Field(
+        None, ge=YEAR_MIN, le=YEAR_MAX, description="last year it can run, inclusive [year]"
+    )
     regional_multiplier: str | None = Field(
         None,
         description="catalog field of regions.<R> that scales capex (e.g. fab_capex_multiplier)",
@@ -443,11 +473,11 @@ class SolverConfig(_Model):
 class Scenario(_Model):
     """A complete, validated build-out scenario."""
 
-    name: str = "unnamed"
-    description: str = ""
-    seed: int = Field(0, description="seed of every random draw of the run [1]")
+    name: str = Field("unnamed", max_length=200)
+    description: str = Field("", max_length=20_000)
+    seed: int = Field(0, ge=0, lt=2**63, description="seed of every random draw of the run [1]")
     currency_base_year: int = Field(
-        2025, description="year whose US dollars all money is stated in [year]"
+        2025, ge=2000, le=2100, description="year whose US dollars all money is stated in [year]"
     )
     time: TimeConfig = Field(default_factory=TimeConfig)
     objective: ObjectiveConfig = Field(default_factory=ObjectiveConfig)
@@ -561,25 +591,41 @@ def default_scenario_text() -> str:
     )
 
 
-def _parse_value(text: str) -> Any:
-    try:
-        return safe_load(text)
-    except yaml.YAMLError:
-        return text
+def _parse_value(text: str, origin: str = "--set") -> Any:
+    """A ``--set`` value read as YAML (within the same limits as a file); text that is not
+    YAML stays the string it is."""
+    return load_yaml(text, origin, syntax_errors_as_text=True)
+
+
+MAX_SET_KEY_PARTS = 40  # dotted parts of one --set key
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
     """``"budget.total_usd=3.5e12"`` → (["budget", "total_usd"], 3.5e12)."""
+    if not isinstance(item, str):
+        raise ScenarioError(
+            f"override {short_repr(item)}: expected a string KEY=VALUE, e.g. "
+            "'budget.total_usd=3.5e12'",
+            [("--set", short_repr(item), "a string KEY=VALUE")],
+        )
     if "=" not in item:
         raise ScenarioError(
-            f"--set {item!r}: expected KEY=VALUE, e.g. budget.total_usd=3.5e12",
-            [(item, item, "KEY=VALUE")],
+            f"--set {short_repr(item)}: expected KEY=VALUE, e.g. budget.total_usd=3.5e12",
+            [(short_repr(item), short_repr(item), "KEY=VALUE")],
         )
     key, _, raw = item.partition("=")
     path = [p for p in key.strip().split(".") if p]
     if not path:
-        raise ScenarioError(f"--set {item!r}: empty key", [(item, item, "KEY=VALUE")])
-    value = _parse_value(raw.strip())
+        raise ScenarioError(
+            f"--set {short_repr(item)}: empty key", [(short_repr(item), item, "KEY=VALUE")]
+        )
+    if len(path) > MAX_SET_KEY_PARTS:
+        raise ScenarioError(
+            f"--set {short_repr(key)}: {len(path)} dotted parts; expected at most "
+            f"{MAX_SET_KEY_PARTS}",
+            [(short_repr(key), len(path), f"at most {MAX_SET_KEY_PARTS} parts")],
+        )
+    value = _parse_value(raw.strip(), f"--set {short_repr(key.strip(), 60)}")
     if isinstance(value, str) and value.lower() in {"null", "none", "~"}:
         value = None
     return path, value
@@ -587,6 +633,7 @@ def parse_override(item: str) -> tuple[list[str], Any]:
 
 def apply_override(data: dict[str, Any], path: Sequence[str], value: Any) -> None:
     """Set ``value`` at ``path`` in a raw scenario dict (creating mappings as needed)."""
+    full = short_repr(".".join(path), 100)
     node: Any = data
     for i, key in enumerate(path[:-1]):
         here = ".".join(path[: i + 1])
@@ -595,19 +642,25 @@ def apply_override(data: dict[str, Any], path: Sequence[str], value: Any) -> Non
                 node = node[int(key)]
             except (ValueError, IndexError):
                 raise ScenarioError(
-                    f"--set {'.'.join(path)}: {here!r} is not an index of a list of {len(node)}",
+                    f"--set {full}: {short_repr(here)} is not an index of a list of {len(node)}",
                     [(here, key, f"an index 0..{len(node) - 1}")],
                 ) from None
             continue
         if not isinstance(node, dict):
             raise ScenarioError(
-                f"--set {'.'.join(path)}: {here!r} is not a mapping",
-                [(here, node, "a mapping")],
+                f"--set {full}: {short_repr(here)} is not a mapping",
+                [(here, short_repr(node), "a mapping")],
             )
         # a dotted catalog id is one key of the `catalog` mapping
         if path[0] == "catalog" and i == 0:
-            node = node.setdefault("catalog", {})
-            node[".".join(path[1:])] = value
+            if node.get("catalog") is None:
+                node["catalog"] = {}
+            if not isinstance(node["catalog"], dict):
+                raise ScenarioError(
+                    f"--set {full}: 'catalog' is {short_repr(node['catalog'])}, not a mapping",
+                    [("catalog", short_repr(node["catalog"]), "a mapping of catalog ids")],
+                )
+            node["catalog"][".".join(path[1:])] = value
             return
         if node.get(key) is None:
             node[key] = {}
@@ -616,22 +669,66 @@ def apply_override(data: dict[str, Any], path: Sequence[str], value: Any) -> Non
     if not isinstance(node, dict | list):
         parent = ".".join(path[:-1])
         raise ScenarioError(
-            f"--set {'.'.join(path)}: {parent!r} is a value ({node!r}), not a mapping",
-            [(parent, node, "a mapping to set a key in")],
+            f"--set {full}: {short_repr(parent)} is a value ({short_repr(node)}), not a mapping",
+            [(parent, short_repr(node), "a mapping to set a key in")],
         )
     if isinstance(node, list):
         try:
             node[int(last)] = value
         except (ValueError, IndexError):
             raise ScenarioError(
-                f"--set {'.'.join(path)}: {last!r} is not an index of a list of {len(node)}",
+                f"--set {full}: {short_repr(last)} is not an index of a list of {len(node)}",
                 [(".".join(path), last, "an index")],
             ) from None
     else:
         node[last] = value
 
 
-def _problems(exc: ValidationError, data: Mapping[str, Any]) -> list[tuple[str, object, str]]:
+# ----------------------------------------------------------------------- problems, echoed
+
+
+def _make_repr() -> reprlib.Repr:
+    r = reprlib.Repr()
+    r.maxstring = r.maxother = 60
+    r.maxlist = r.maxtuple = r.maxdict = r.maxset = 6
+    r.maxlevel = 3
+    r.maxlong = 40
+    return r
+
+
+_REPR = _make_repr()
+
+
+def short_repr(value: Any, limit: int = 80) -> str:
+    """``value`` as a short, printable text: whatever its size, at most ``limit`` characters,
+    with control characters escaped (``repr``) — safe to put in an error message."""
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # e.g. an int too long to print; a broken __repr__
+        text = f"<{type(value).__name__}>"
+    if not isinstance(value, str):
+        text = text.encode("unicode_escape", "backslashreplace").decode("ascii")
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+Problem = tuple[str, object, str]
+
+
+def format_problems(origin: str, probs: Sequence[Problem]) -> str:
+    """The message of a ScenarioError: one line per problem, values and texts cut short."""
+    n = len(probs)
+    lines = [f"{origin} is invalid ({n} problem{'s' * (n > 1)}):"]
+    for loc, val, msg in probs[:50]:
+        shown = val if isinstance(val, str) and val.startswith("<") else short_repr(val)
+        text = " ".join(str(msg).split())
+        text = text if len(text) <= 400 else text[:397] + "..."
+        lines.append(f"  - {short_repr(loc, 120).strip(chr(39))}: got {shown}; {text}")
+    if n > 50:
+        lines.append(f"  ... and {n - 50} more")
+    return "\n".join(lines)
+
+
+def _problems(exc: ValidationError, data: Mapping[str, Any]) -> list[Problem]:
     out = []
     for e in exc.errors():
         loc = ".".join(str(p) for p in e["loc"])
@@ -639,19 +736,112 @@ def _problems(exc: ValidationError, data: Mapping[str, Any]) -> list[tuple[str, 
     return out
 
 
+def nonfinite_problems(node: Any, path: str = "") -> list[Problem]:
+    """Every NaN or infinite number in a raw (YAML-read) structure, by field path."""
+    out: list[Problem] = []
+    if isinstance(node, float) and not math.isfinite(node):
+        out.append((path or "<root>", node, "a finite number (not NaN or infinity)"))
+    elif isinstance(node, Mapping):
+        for k, v in node.items():
+            here = f"{path}.{k}" if path else str(k)
+            if isinstance(k, float) and not math.isfinite(k):
+                out.append((here, k, "a finite number as a key"))
+            out += nonfinite_problems(v, here)
+    elif isinstance(node, list | tuple):
+        for i, v in enumerate(node):
+            out += nonfinite_problems(v, f"{path}.{i}" if path else str(i))
+    return out
+
+
+def accepts_bool(annotation: Any) -> bool:
+    """Whether a field of this type may hold a boolean (bool itself, Any, or a union with
+    one of those)."""
+    if annotation is bool or annotation is Any:
+        return True
+    return any(accepts_bool(a) for a in getattr(annotation, "__args__", ()) or ())
+
+
+def bool_problems(model: Any, raw: Any, path: str = "") -> list[Problem]:
+    """Booleans the user wrote where a number was expected (pydantic's lax mode reads
+    ``true`` as 1) and texts read as NaN or infinity: walk the validated model beside the
+    raw data and refuse those."""
+    out: list[Problem] = []
+    if isinstance(model, float) and not math.isfinite(model):  # e.g. the text "nan"
+        return [(path or "<root>", raw, "a finite number (not NaN or infinity)")]
+    if isinstance(raw, bool):
+        if isinstance(model, int | float) and not isinstance(model, bool):
+            out.append((path or "<root>", raw, "a number, not a boolean"))
+        return out
+    if isinstance(model, BaseModel) and isinstance(raw, Mapping):
+        for name in type(model).model_fields:
+            if name in raw:
+                here = f"{path}.{name}" if path else name
+                out += bool_problems(getattr(model, name), raw[name], here)
+    elif isinstance(model, Mapping) and isinstance(raw, Mapping):
+        by_text = {str(k): v for k, v in model.items()}
+        for k, v in raw.items():
+            here = f"{path}.{k}" if path else str(k)
+            if isinstance(k, bool) and any(
+                isinstance(mk, int) and not isinstance(mk, bool) for mk in model
+            ):
+                out.append((here, k, "a year or number as a key, not a boolean"))
+            elif str(k) in by_text:
+                out += bool_problems(by_text[str(k)], v, here)
+    elif isinstance(model, list) and isinstance(raw, list) and len(model) == len(raw):
+        for i, (m, r) in enumerate(zip(model, raw, strict=True)):
+            out += bool_problems(m, r, f"{path}.{i}" if path else str(i))
+    return out
+
+
 def validate_scenario(data: Mapping[str, Any], origin: str = "scenario") -> Scenario:
-    """Validate a raw dict; raise ScenarioError listing every problem (path, value, expected)."""
+    """Validate a raw dict; raise ScenarioError listing every problem (path, value, expected).
+
+    Beyond the schema: no NaN or infinity anywhere, no boolean where a number is expected.
+    """
+    if not isinstance(data, Mapping):
+        probs: list[Problem] = [("<root>", short_repr(data), "a mapping of scenario fields")]
+        raise ScenarioError(format_problems(origin, probs), probs)
+    probs = nonfinite_problems(data)
+    if probs:
+        raise ScenarioError(format_problems(origin, probs), probs)
     try:
-        return Scenario.model_validate(data)
+        sc = Scenario.model_validate(data)
     except ValidationError as exc:
         probs = _problems(exc, data)
-        lines = [f"{origin} is invalid ({len(probs)} problem{'s' * (len(probs) > 1)}):"]
-        for loc, val, msg in probs:
-            shown = repr(val)
-            if len(shown) > 80:
-                shown = shown[:77] + "..."
-            lines.append(f"  - {loc}: got {shown}; {msg}")
-        raise ScenarioError("\n".join(lines), probs) from None
+        raise ScenarioError(format_problems(origin, probs), probs) from None
+    except RecursionError:
+        probs = [("<root>", "<deeply nested>", "a scenario nested less deeply")]
+        raise ScenarioError(format_problems(origin, probs), probs) from None
+    probs = bool_problems(sc, data)
+    if probs:
+        raise ScenarioError(format_problems(origin, probs), probs)
+    return sc
+
+
+def _read_user_yaml(path: Path) -> Any:
+    """A user's YAML file, within the limits of :mod:`fab2flop.yamlio`."""
+    from .yamlio import MAX_BYTES
+
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise ScenarioError(
+            f"scenario file {short_repr(str(path), 200)} {what}",
+            [("SCENARIO", str(path), "a YAML file")],
+        )
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ScenarioError(
+                f"{path}: {size:,} bytes is larger than the limit of {MAX_BYTES:,} bytes",
+                [("<file>", f"{size} bytes", f"at most {MAX_BYTES} bytes")],
+            )
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(
+            f"{path}: cannot be read ({exc.strerror or exc})",
+            [("<file>", str(path), "a readable file")],
+        ) from None
+    return load_yaml(raw, str(path))
 
 
 def load_scenario_dict(
@@ -659,38 +849,56 @@ def load_scenario_dict(
 ) -> tuple[dict[str, Any], str]:
     """The raw dict of a scenario file (None → the embedded default) and its origin label."""
     if source is None or str(source) == DEFAULT_SCENARIO:
-        return safe_load(default_scenario_text()), "default scenario"
-    path = Path(source)
-    if not path.is_file():
+        return load_yaml(default_scenario_text(), "default scenario"), "default scenario"
+    if not isinstance(source, str | Path):
         raise ScenarioError(
-            f"scenario file {str(path)!r} does not exist", [("SCENARIO", str(path), "a YAML file")]
+            f"scenario source is {type(source).__name__}; expected a file path, "
+            f"{DEFAULT_SCENARIO!r} or None (a dict goes to validate_scenario)",
+            [("SCENARIO", short_repr(source), "a path to a YAML file")],
         )
-    try:
-        data = safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ScenarioError(
-            f"{path}: not valid YAML: {exc}", [("<file>", str(path), "valid YAML")]
-        ) from None
+    path = Path(source)
+    data = _read_user_yaml(path)
     if not isinstance(data, dict):
         raise ScenarioError(
             f"{path}: top level is {type(data).__name__}; expected a mapping of scenario fields",
-            [("<root>", data, "a mapping")],
+            [("<root>", short_repr(data), "a mapping")],
         )
     base = data.pop("extends", None)
     if base is not None:
-        # a scenario may extend the default (or another file) and change only what it names
-        me = path.resolve()
-        if me in _seen:
-            chain = " -> ".join(str(p) for p in (*_seen, me))
-            raise ScenarioError(
-                f"{path}: 'extends' goes round in a circle: {chain}",
-                [("extends", str(base), "a chain of files that ends at a scenario")],
-            )
-        parent, _ = load_scenario_dict(
-            base if base == DEFAULT_SCENARIO else (path.parent / str(base)), (*_seen, me)
-        )
-        data = deep_merge(parent, data)
+        data = _extend(path, base, data, _seen)
     return data, str(path)
+
+
+def _extend(path: Path, base: Any, data: dict[str, Any], seen: tuple[Path, ...]) -> dict:
+    """``data`` (read from ``path``) laid over the scenario it ``extends``."""
+    if not isinstance(base, str) or not base.strip():
+        raise ScenarioError(
+            f"{path}: extends is {short_repr(base)}; expected a file name or 'default'",
+            [("extends", short_repr(base), "a file name (relative to this file) or 'default'")],
+        )
+    me = path.resolve()
+    if me in seen:
+        chain = " -> ".join(str(p) for p in (*seen, me))
+        raise ScenarioError(
+            f"{path}: 'extends' goes round in a circle: {chain}",
+            [("extends", str(base), "a chain of files that ends at a scenario")],
+        )
+    if len(seen) >= MAX_EXTENDS:
+        raise ScenarioError(
+            f"{path}: 'extends' chain is longer than {MAX_EXTENDS} files",
+            [("extends", str(base), f"at most {MAX_EXTENDS} files in a chain")],
+        )
+    target = base if base == DEFAULT_SCENARIO else path.parent / base
+    try:
+        parent, _ = load_scenario_dict(target, (*seen, me))
+    except ScenarioError as exc:
+        if exc.args and "goes round in a circle" in str(exc.args[0]):
+            raise
+        raise ScenarioError(
+            f"{path}: extends {short_repr(base, 200)}, which failed: {exc}",
+            [("extends", str(base), "a readable, valid scenario file"), *exc.problems],
+        ) from None
+    return deep_merge(parent, data)
 
 
 # Collections an extending file lists whole: its version replaces the parent's (lists
@@ -743,6 +951,12 @@ def deep_merge(
 
 def load_scenario(source: str | Path | None = None, overrides: Iterable[str] = ()) -> Scenario:
     """Load, override and validate a scenario. Raises ScenarioError before any work is done."""
+    if isinstance(overrides, str | bytes) or not isinstance(overrides, Iterable):
+        raise ScenarioError(
+            f"overrides is {short_repr(overrides)}; expected a list of KEY=VALUE strings, "
+            "e.g. ['budget.total_usd=3.5e12']",
+            [("overrides", short_repr(overrides), "a list of KEY=VALUE strings")],
+        )
     data, origin = load_scenario_dict(source)
     for item in overrides:
         path, value = parse_override(item)

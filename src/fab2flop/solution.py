@@ -110,6 +110,18 @@ def _empty_scales(lp: LP) -> xr.Dataset:
     return out
 
 
+# values within this share of one model unit of zero are solver tolerance, not a plan
+NOISE_MODEL_UNITS = 1e-6
+
+
+def clip_noise(val: xr.DataArray, scale: xr.DataArray | float) -> xr.DataArray:
+    """A non-negative quantity read from the solver: values below ``NOISE_MODEL_UNITS`` model
+    units (``scale`` natural units each) are tolerance noise and become exactly 0, and no
+    quantity is reported negative (every variable and spend of the LP is >= 0)."""
+    tol = NOISE_MODEL_UNITS * abs(scale)
+    return val.where(val > tol, 0.0)
+
+
 def _set(out: xr.Dataset, name: str, da: xr.DataArray, units: str, description: str) -> None:
     out[name] = da
     out[name].attrs = {"units": units, "description": description}
@@ -119,7 +131,8 @@ def _primal(lp: LP, out: xr.Dataset) -> None:
     """Registered variables in natural units; capacity includes what the plan did not build."""
     m, net_ds = lp.model, lp.net.ds
     for fam in lp.registry.variables():
-        val = m.variables[fam.name].solution.fillna(0.0) * family_scale(fam, net_ds, out)
+        scale = family_scale(fam, net_ds, out)
+        val = clip_noise(m.variables[fam.name].solution.fillna(0.0) * scale, scale)
         _set(out, fam.solution_name, val, fam.unit, fam.description)
     fixed = xr.where(net_ds["buildable"] & ~net_ds["unlimited"], 0.0, net_ds["existing"])
     cap = out["capacity"] + fixed * net_ds["exists"]
@@ -139,7 +152,7 @@ def _spend(lp: LP, out: xr.Dataset) -> None:
     for kind, (dims, text) in SPEND_KINDS.items():
         name = f"spend_{kind}_usd"
         if kind in terms:
-            val = terms[kind].solution * money
+            val = clip_noise(terms[kind].solution.fillna(0.0) * money, money)
         else:
             val = xr.zeros_like(out["deployed"] if dims[0] == ACCELERATOR else out["activity"])
         _set(out, name, val.transpose(*dims), "USD", f"{text}, spent in the period")

@@ -31,8 +31,11 @@ class _StrictLoader(_Base):  # type: ignore[misc,valid-type]
 
 
 def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict:
+    # keys written in this mapping; keys brought in by a merge (<<: *base) may be restated
+    explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
     loader.flatten_mapping(node)
     out: dict = {}
+    stated: set = set()
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=deep)
         try:
@@ -41,9 +44,12 @@ def _construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) 
             raise yaml.constructor.ConstructorError(
                 None, None, f"unhashable key {key!r}", key_node.start_mark
             ) from None
-        if key in out:
-            line = key_node.start_mark.line + 1
-            raise _DuplicateKey(f"key {key!r} appears twice in one mapping (line {line})", key)
+        if id(key_node) in explicit:
+            if key in stated:
+                line = key_node.start_mark.line + 1
+                shown = repr(key)[:80]
+                raise _DuplicateKey(f"key {shown} appears twice in one mapping (line {line})", key)
+            stated.add(key)
         out[key] = loader.construct_object(value_node, deep=deep)
     return out
 
@@ -91,8 +97,13 @@ def load_yaml(
     max_bytes: int = MAX_BYTES,
     max_depth: int = MAX_DEPTH,
     max_nodes: int = MAX_NODES,
+    syntax_errors_as_text: bool = False,
 ) -> Any:
-    """Parse YAML text or bytes from ``origin`` (a file name or 'scenario'), within limits."""
+    """Parse YAML text or bytes from ``origin`` (a file name or 'scenario'), within limits.
+
+    ``syntax_errors_as_text``: text that is not YAML at all is returned as the string it is
+    (a ``--set`` value such as ``a: b: c``); the limits and duplicate keys still apply.
+    """
     raw = source.encode("utf-8") if isinstance(source, str) else source
     if len(raw) > max_bytes:
         raise ScenarioError(
@@ -113,11 +124,13 @@ def load_yaml(
             f"{origin}: {exc}", [(str(exc.key)[:80], exc.key, "each key once per mapping")]
         ) from None
     except yaml.YAMLError as exc:
+        if syntax_errors_as_text:
+            return text
         msg = " ".join(str(exc).split())[:300]
         raise ScenarioError(
             f"{origin}: not valid YAML: {msg}", [("<file>", origin, "valid YAML")]
         ) from None
-    except RecursionError:
+    except (RecursionError, MemoryError):
         raise ScenarioError(
             f"{origin}: nested too deeply to read",
             [("<file>", origin, f"at most {max_depth} levels")],

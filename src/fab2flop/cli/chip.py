@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ..errors import Fab2FlopError
+from ..yamlio import load_yaml
 
 app = typer.Typer(
     name="chip",
@@ -92,14 +93,12 @@ def _echo_json(payload: Any) -> None:
 
 
 def _parse_sets(sets: Sequence[str]) -> dict[str, Any]:
-    from ..yaml_io import safe_load  # not at import: `--help` needs no YAML
-
     out: dict[str, Any] = {}
     for item in sets:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
             raise Fab2FlopError(f"--set {item!r}: expected FIELD=VALUE, e.g. --set hbm_stacks=6")
-        out[key.strip()] = safe_load(raw)
+        out[key.strip()] = load_yaml(raw, f"--set {key.strip()[:60]}", syntax_errors_as_text=True)
     return out
 
 

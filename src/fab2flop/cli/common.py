@@ -17,20 +17,40 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+MAX_MESSAGE_CHARS = 4000  # an error message longer than this is cut (with a note)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``message`` as an error and exit. The message is plain text: user text in it
+    (file names, keys, values) is never read as Rich markup."""
+    text = str(message)
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[:MAX_MESSAGE_CHARS] + f"... ({len(text) - MAX_MESSAGE_CHARS:,} more characters)"
+    err_console.print("[bold red]error:[/] ", end="", highlight=False)
+    err_console.print(text, markup=False, highlight=False, soft_wrap=True, emoji=False)
     raise typer.Exit(code)
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the package's domain errors into a message on stderr and exit code 2."""
+    """Turn the package's domain errors into a message on stderr and exit code 2; anything
+    else (a bug) into a one-line message and exit code 3, never a traceback."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
+            raise
         except Fab2FlopError as exc:
             fail(str(exc))
+        except RecursionError:
+            fail("input nested too deeply to process", 2)
+        except Exception as exc:  # a bug: say so plainly, with what to report
+            fail(
+                f"internal error ({type(exc).__name__}: {str(exc)[:300]}); please report it "
+                "with the scenario and command that caused it",
+                3,
+            )
 
     return wrapper
 

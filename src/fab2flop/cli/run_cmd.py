@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .common import console, err_console, fmt_num, fmt_usd, handle_errors
@@ -19,7 +20,13 @@ def run(
         [], "--set", help="override KEY=VALUE, e.g. --set budget.total_usd=3.5e12 (repeatable)"
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="folder for full results (netCDF, Parquet, scenario, metadata)"
+        None,
+        "--out",
+        help="new folder for full results (netCDF, Parquet, scenario, metadata), written "
+        "whole with a .complete marker",
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="replace an existing non-empty --out folder (whole)"
     ),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary instead of tables"),
     method: str | None = typer.Option(
@@ -66,24 +73,28 @@ def run(
         from .common import fail
 
         fail(f"--solver {method!r}: expected one of choose, simplex, ipm, pdlp")
+    if out is not None:
+        from ..outdir import check_out_dir
+
+        check_out_dir(out, force)  # before the solve
 
     from .._compat import defer_dask_import
-    from ..network import build_network
+    from ..checks import validate_scenario_deep
     from ..optimizer import optimize
 
     defer_dask_import()  # before the first xarray array: saves ~0.5 s of dask.array import
 
     status_console = err_console if as_json else console
     with status_console.status("building the supply-chain network...") as st:
-        net = build_network(sc)
+        net = validate_scenario_deep(sc, origin=scenario)  # what `scenario validate` checks
         st.update(
             f"optimising {len(net.processes)} processes x {len(net.regions)} regions x "
             f"{len(net.periods)} periods with HiGHS..."
         )
         res = optimize(net, method=method)
     if out is not None:
-        files = res.save(out)
-        status_console.print(f"wrote {len(files)} files to {out}/")
+        files = res.save(out, force=force)
+        status_console.print(f"wrote {len(files)} files to {escape(str(out))}/", highlight=False)
     if not no_store:
         _record(res, store, status_console)
     if as_json:
@@ -121,11 +132,16 @@ def _load(
 ):
     """The scenario with ``--set`` overrides applied and the ``--event`` catalog events
     appended (``--event-start``/``--event-duration`` override theirs), then validated."""
-    from ..scenario import apply_override, load_scenario_dict, parse_override, validate_scenario
+    from ..scenario import (
+        apply_override,
+        load_scenario_dict,
+        parse_override,
+        short_repr,
+        validate_scenario,
+    )
+    from .common import fail
 
     if (start is not None or duration is not None) and not events:
-        from .common import fail
-
         fail("--event-start and --event-duration apply to --event events; name one with --event")
     data, origin = load_scenario_dict(None if scenario == "default" else scenario)
     for item in sets:
@@ -138,16 +154,22 @@ def _load(
         if duration is not None:
             ev["duration_years"] = duration
         added.append(ev)
-    data["events"] = list(data.get("events") or []) + added
+    if added:
+        have = data.get("events") or []
+        if not isinstance(have, list):
+            fail(f"events is {short_repr(have)}; expected a list to add the --event events to")
+        data["events"] = have + added
     return validate_scenario(data, origin)
 
 
 def _print_summary(res, top: int) -> None:
     s = res.summary()
-    console.rule(f"[bold]fab2flop[/] - {s['scenario']} - {s['objective']}")
+    console.rule(f"[bold]fab2flop[/] - {escape(str(s['scenario']))} - {s['objective']}")
     if not res.status.ok:
-        console.print(f"[bold red]{res.status.value}[/]: {res.message}")
+        console.print(f"[bold red]{res.status.value}[/]: {escape(res.message)}")
         return
+    if res.message != "optimal":
+        console.print(f"[bold yellow]note:[/] {escape(res.message)}")
     ds = res.dataset
     t = Table(
         title="Compute by year (installed accelerators, H100-equivalents, dense BF16 FLOP/s, "
@@ -186,7 +208,7 @@ def _print_summary(res, top: int) -> None:
     t.add_column("units", justify="right")
     for a, v in s["installed_accelerators"].items():
         if v[-1] > 0:
-            t.add_row(a, fmt_num(v[-1]))
+            t.add_row(escape(str(a)), fmt_num(v[-1]))
     console.print(t)
 
     from ..bottlenecks import group_bottlenecks
@@ -202,11 +224,11 @@ def _print_summary(res, top: int) -> None:
     for g in groups[:top]:
         where = f" ({g.region})" if g.region else ""
         span = f"{g.first_period}" if g.n_periods == 1 else f"{g.first_period}-{g.last_period}"
-        t.add_row(f"{g.constraint}: {g.item}{where}", span, g.first.description)
+        t.add_row(escape(f"{g.constraint}: {g.item}{where}"), span, escape(g.first.description))
     console.print(t)
     if s["first_binding"]:
         fb = s["first_binding"]
-        console.print(f"[bold]Binds first:[/] {fb['description']}")
+        console.print(f"[bold]Binds first:[/] {escape(str(fb['description']))}")
 
     share = ", ".join(f"{r} {v:.0%}" for r, v in s["regional_share"].items() if v > 0.005)
     console.print(
@@ -217,12 +239,13 @@ def _print_summary(res, top: int) -> None:
     console.print(f"[bold]Dependence:[/] {s['dependence'].get('line', '-')}", highlight=False)
     for ev in s.get("events", []):
         where = ", ".join(ev.get("regions", []) or ev.get("funders", []) or [])
-        console.print(
-            f"[bold]event:[/] {ev['name']} ({ev['kind']}{', ' + where if where else ''}) "
+        text = (
+            f"{ev['name']} ({ev['kind']}{', ' + where if where else ''}) "
             f"in {', '.join(ev['periods']) or 'no period'}"
         )
+        console.print(f"[bold]event:[/] {escape(text)}")
     for note in s.get("notes", []):
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(str(note))}")
     tm = res.timings
     console.print(
         f"[dim]network {tm.get('network_s', 0):.2f}s, model {tm.get('build_s', 0):.2f}s, "

@@ -1,0 +1,1 @@
+"""A scenario fuzzer: Hypothesis strategies over the schema and the promise they check."""
