@@ -33,7 +33,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import CatalogError
-from .yaml_io import SafeLoader, safe_load
+from .yamlio import SafeLoader, safe_load
 
 Number = float | int
 Value = Number | str | dict[int, Number]
