@@ -86,13 +86,15 @@ def test_html_parses_and_is_self_contained(html):
     assert not re.search(r"<script[^>]+src\s*=\s*[\"']?https?:", html, re.I)
     # plotly.js embedded exactly once
     assert len(re.findall(r"plotly\.js v\d+\.\d+\.\d+", html)) == 1
-    assert p.tables == 3  # key metrics, what binds, catalog sources
+    assert p.tables == 4  # key metrics, HHI per input (dependence), what binds, catalog sources
 
 
 def test_expected_charts_and_traces(html):
     figs = plots(html)
     assert list(figs) == [
-        "fig-compute", "fig-spend", "fig-money", "fig-bottlenecks", "fig-capacity", "fig-regions"
+        "fig-compute", "fig-spend", "fig-money", "fig-bottlenecks", "fig-capacity", "fig-regions",
+        # sections (test_report_sections.py); no finance chart: the tiny catalog has no parties
+        "fig-context", "fig-vendors", "fig-dependent",
     ]  # fmt: skip
     titles = {k: lay["title"]["text"] for k, (_, lay) in figs.items()}
     assert titles["fig-compute"] == F.T_COMPUTE

@@ -16,6 +16,7 @@ from ..errors import Fab2FlopError
 from ..store import HEADLINE_METRICS, headline_metrics
 from . import figures
 from .data import catalog_sources, money_flows
+from .sections import Section, report_sections
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -63,8 +64,11 @@ def _check(results: Results) -> None:
         )
 
 
-def report_figures(results: Results, risk: RiskInputs | None = None) -> dict[str, go.Figure]:
-    """Every chart of the report, by id, in the order they appear."""
+def report_figures(
+    results: Results, risk: RiskInputs | None = None, sections: list[Section] | None = None
+) -> dict[str, go.Figure]:
+    """The main charts of the report, by id, in the order they appear, then those of the
+    finance, context and dependence sections (``sections``; computed when None)."""
     _check(results)
     ds, s = results.dataset, results.summary()
     figs = {
@@ -85,6 +89,8 @@ def report_figures(results: Results, risk: RiskInputs | None = None) -> dict[str
         figs["sensitivity"] = figures.sensitivity_bars(risk.sensitivity)
     if risk.event_losses:
         figs["event_losses"] = figures.event_loss_bars(risk.event_losses)
+    for sec in report_sections(results) if sections is None else sections:
+        figs.update(sec.figures)
     return figs
 
 
@@ -110,7 +116,9 @@ def _fmt(v: float | None, unit: str) -> str:
     return f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}"
 
 
-def _context(results: Results, charts: list[dict[str, str]]) -> dict[str, Any]:
+def _context(
+    results: Results, charts: list[dict[str, str]], sections: list[Section]
+) -> dict[str, Any]:
     s = results.summary()
     head = headline_metrics(s)
     units = dict(HEADLINE_METRICS)
@@ -151,11 +159,27 @@ def _context(results: Results, charts: list[dict[str, str]]) -> dict[str, Any]:
             for e in s.get("events", [])
         ],
         "notes": s.get("notes", []),
-        "charts": charts,
+        "charts": [c for c in charts if c["id"] not in _section_ids(sections)],
+        "sections": [_section_row(sec, charts) for sec in sections],
         "groups": groups,
         "scenario_yaml": results.network.scenario.to_yaml(),
         "sources": sources,
         "sources_note": note,
+    }
+
+
+def _section_ids(sections: list[Section]) -> set[str]:
+    return {k for sec in sections for k in sec.figures}
+
+
+def _section_row(sec: Section, charts: list[dict[str, str]]) -> dict[str, Any]:
+    return {
+        "id": sec.id,
+        "title": sec.title,
+        "charts": [c for c in charts if c["id"] in sec.figures],
+        "rows": sec.rows,
+        "lines": sec.lines,
+        "note": sec.note,
     }
 
 
@@ -173,7 +197,9 @@ def render_report(results: Results, risk: RiskInputs | None = None) -> str:
     """The report as one HTML string (Plotly's JavaScript embedded in the first chart)."""
     import jinja2
 
-    figs = report_figures(results, risk)
+    _check(results)
+    sections = report_sections(results)
+    figs = report_figures(results, risk, sections)
     charts = [
         {
             "id": k,
@@ -189,7 +215,7 @@ def render_report(results: Results, risk: RiskInputs | None = None) -> str:
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(_template), autoescape=True, undefined=jinja2.StrictUndefined
     )
-    return env.get_template("report.html.j2").render(**_context(results, charts))
+    return env.get_template("report.html.j2").render(**_context(results, charts, sections))
 
 
 def _template(name: str) -> str:
