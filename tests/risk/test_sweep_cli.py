@@ -51,7 +51,8 @@ def test_sweep_json_and_out(tmp_path):
     assert c["p50"][0] == s["nominal_compute_h100e"][0]
     assert c["p50"][1] < s["nominal_compute_h100e"][1]
     ds = xr.open_dataset(out / "sweep.nc", engine="h5netcdf")
-    assert dict(ds.sizes) == {"sample": 2, "period": 2}
+    assert (ds.sizes["sample"], ds.sizes["period"]) == (2, 2)
+    assert set(ds.sizes) == {"sample", "period", "party"}  # party: IRR and NPV by party
     assert ds["status"].values.tolist() == ["optimal", "optimal"]
     assert json.loads((out / "summary.json").read_text())["samples"] == 2
 

@@ -108,6 +108,10 @@ def replay_cmd(
     chunk: int = typer.Option(2048, "--chunk", min=1, help="samples simulated at once"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
     out: Path | None = typer.Option(None, "--out", help="folder: replay.nc with a sample dim"),
+    store: Path | None = typer.Option(
+        None, "--store", help="run store to record in (default $FAB2FLOP_STORE, else user data dir)"
+    ),
+    no_store: bool = typer.Option(False, "--no-store", help="do not record the run"),
 ) -> None:
     """The plan's builds fixed, simulated under N sampled futures at once.
 
@@ -173,6 +177,12 @@ def replay_cmd(
         )
         ds.to_netcdf(out / "replay.nc")
         status_console.print(f"wrote {out / 'replay.nc'}")
+    if not no_store:
+        from .risk_sweep_cmd import sweep_label
+        from .run_cmd import _record
+
+        label = sweep_label(n, su.seed, "replay", list(event))
+        _record(su.results, store, status_console, "risk-replay", label)
     if as_json:
         print_json(summary)
     else:

@@ -58,6 +58,10 @@ def sweep(
     ),
     as_json: bool = typer.Option(False, "--json", help="print a JSON summary"),
     out: Path | None = typer.Option(None, "--out", help="folder for sweep.nc and summary.json"),
+    store: Path | None = typer.Option(
+        None, "--store", help="run store to record in (default $FAB2FLOP_STORE, else user data dir)"
+    ),
+    no_store: bool = typer.Option(False, "--no-store", help="do not record the run"),
 ) -> None:
     """Re-optimise the plan under sampled futures (perfect foresight or recourse).
 
@@ -83,6 +87,11 @@ def sweep(
     result = _run(sw, sc, inputs, forced, mode, information_year, commit, workers, scheduler,
                   as_json)  # fmt: skip
     summary = sw.summarize(result, years, seed)
+    if not no_store:
+        from .run_cmd import _record
+
+        label = sweep_label(samples, seed, mode, [str(f["use"]) for f in forced])
+        _record(result.nominal, store, err_console if as_json else console, "risk-sweep", label)
     if out is not None:
         _save(result, summary, out, err_console if as_json else console)
     if as_json:
@@ -91,6 +100,12 @@ def sweep(
         _print(summary)
     if summary["optimal"] == 0:
         raise typer.Exit(1)
+
+
+def sweep_label(samples: int, seed: int | None, mode: str, events: list[str]) -> str:
+    """The run store label of a risk run: ``<mode> samples=N seed=S events=a,b``."""
+    ev = ",".join(events) or "-"
+    return f"{mode} samples={samples} seed={seed} events={ev}"
 
 
 def _check_choices(mode: str, commit: str, workers: int, scheduler: str | None, n: int) -> None:

@@ -109,14 +109,16 @@ def run(
         raise typer.Exit(1)
 
 
-def _record(res, store: Path | None, status_console) -> None:
+def _record(
+    res, store: Path | None, status_console, kind: str = "run", label: str | None = None
+) -> None:
     """Record the run in the run store; a store that cannot be written is a warning (the
     run's results are still printed and saved)."""
     from ..store import RunStore, StoreError
 
     try:
         st = RunStore(store)
-        run_id = st.add(res)
+        run_id = st.add(res, kind=kind, label=label)
     except StoreError as exc:
         err_console.print(f"[yellow]warning:[/] run not recorded: {exc}", highlight=False)
         return

@@ -45,6 +45,8 @@ MODES = (FORESIGHT, RECOURSE)
 COMMIT_STARTED = "started"  # builds whose construction started before the information time
 COMMIT_OPENED = "opened"  # only builds that opened before it
 COMMITS = (COMMIT_STARTED, COMMIT_OPENED)
+PARTY = "party"  # finance party dimension of the sweep's IRR and NPV
+TAIWAN = "TW"  # the region of ``taiwan_dependent_h100e``
 FIX_TOL = 1e-6  # relative slack when checking a commitment against a sample's bound [1]
 
 
@@ -243,6 +245,32 @@ def commitment_hook(lp: Any, commitments: Commitments, info_year: float) -> None
         fix_variable(lp, "inv", c.inventory, mask, s.carrier, upper_only=True)
 
 
+# ---------------------------------------------------------------------- per-sample outputs
+
+
+def taiwan_dependent_h100e(res: Any) -> list[float]:
+    """Installed H100e with a critical step made in Taiwan, by period (the figure of
+    ``fab2flop dependence``); zeros when the network has no Taiwan or no accelerators."""
+    from ..constants import ACCELERATOR, PROCESS, REGION
+    from ..dependence import dependent_h100e
+
+    ds, net = res.dataset, res.network
+    t = ds.sizes[PERIOD]
+    regions = [str(r) for r in net.ds.indexes[REGION]]
+    if TAIWAN not in regions or ACCELERATOR not in ds.dims or PROCESS not in ds.dims:
+        return [0.0] * t
+    return np.asarray(dependent_h100e(res, TAIWAN), float).tolist()
+
+
+def sample_outputs(res: Any) -> dict[str, Any]:
+    """Post-processing of one optimal sample: ``finance`` (``irr.<party>`` [1/year],
+    ``npv_usd.<party>`` [USD], from :func:`fab2flop.finance.risk_outputs`) and
+    ``taiwan_dependent_h100e`` by period [H100e]."""
+    from ..finance import risk_outputs
+
+    return {"finance": risk_outputs(res), "taiwan_dependent_h100e": taiwan_dependent_h100e(res)}
+
+
 # ---------------------------------------------------------------------- one sample
 
 
@@ -306,6 +334,7 @@ def solve_sample(task: SampleTask, commitments: Commitments | None = None) -> di
         spend_usd=spend.values.astype(float).tolist(),
         objective_value=res.objective_value,
         seconds=seconds,
+        **sample_outputs(res),
     )
 
 
@@ -363,6 +392,7 @@ class SweepResult:
     nominal_compute_h100e: np.ndarray
     seconds: float
     failures: list[tuple[int, str, str]] = field(default_factory=list)  # (index, status, reason)
+    nominal: Any = None  # the nominal plan's Results (recorded in the run store)
 
 
 def assemble(
@@ -387,7 +417,7 @@ def assemble(
         if "compute_h100e" in row:
             comp[i], spend[i] = row["compute_h100e"], row["spend_usd"]
     s, p = np.arange(n), np.asarray(periods)
-    return xr.Dataset(
+    ds = xr.Dataset(
         {
             "compute_h100e": (
                 (SAMPLE, PERIOD),
@@ -421,6 +451,38 @@ def assemble(
         },
         coords={SAMPLE: s, PERIOD: p},
     )
+    return ds.merge(_sample_outputs_dataset(rows, n, t))
+
+
+def _sample_outputs_dataset(rows: Sequence[dict[str, Any] | None], n: int, t: int) -> xr.Dataset:
+    """``irr`` and ``npv_usd`` (sample, party) and ``taiwan_dependent_h100e`` (sample,
+    period) of the rows; NaN where a sample is not optimal or a party has no IRR."""
+    fin = [(i, r["finance"]) for i, r in enumerate(rows) if r is not None and "finance" in r]
+    parties = sorted({k.split(".", 1)[1] for _, f in fin for k in f if k.startswith("irr.")})
+    irr = np.full((n, len(parties)), np.nan)
+    npv = np.full((n, len(parties)), np.nan)
+    tw = np.full((n, t), np.nan)
+    for i, f in fin:
+        for j, name in enumerate(parties):
+            irr[i, j] = _float(f.get(f"irr.{name}"))
+            npv[i, j] = _float(f.get(f"npv_usd.{name}"))
+        tw[i] = rows[i]["taiwan_dependent_h100e"]  # type: ignore[index]
+    return xr.Dataset(
+        {
+            "irr": ((SAMPLE, PARTY), irr, {"units": "1/year", "description": "party IRR"}),
+            "npv_usd": ((SAMPLE, PARTY), npv, {"units": "USD", "description": "party NPV"}),
+            "taiwan_dependent_h100e": (
+                (SAMPLE, PERIOD),
+                tw,
+                {"units": "H100e", "description": "installed H100e with a step made in Taiwan"},
+            ),
+        },
+        coords={PARTY: parties},
+    )
+
+
+def _float(x: Any) -> float:
+    return np.nan if x is None else float(x)
 
 
 def run_sweep(
@@ -464,7 +526,7 @@ def run_sweep(
         for i in range(len(tasks))
         if ds["status"].values[i] != Status.OPTIMAL.value
     ]
-    return SweepResult(ds, nom, time.perf_counter() - t0, bad)
+    return SweepResult(ds, nom, time.perf_counter() - t0, bad, nominal)
 
 
 # ---------------------------------------------------------------------- statistics
@@ -480,6 +542,12 @@ def percentile_bands(values: np.ndarray, qs: Sequence[float] = QUANTILES) -> dic
     if len(ok) == 0:
         return {f"p{q:g}": [None] * values.shape[1] for q in qs}
     return {f"p{q:g}": np.percentile(ok, q, axis=0).tolist() for q in qs}
+
+
+def scalar_bands(values: np.ndarray, qs: Sequence[float] = QUANTILES) -> dict[str, float | None]:
+    """P-q of ``values`` (sample,) with NaN left out; None when no value is finite."""
+    v = values[~np.isnan(values)]
+    return {f"p{q:g}": (float(np.percentile(v, q)) if len(v) else None) for q in qs}
 
 
 def cvar_lower(values: np.ndarray, alpha: float = CVAR_ALPHA) -> float:
@@ -536,6 +604,13 @@ def summarize(result: SweepResult, years: Sequence[int], seed: int | None) -> di
         "cvar5_compute_h100e": {
             str(y): _none_if_nan(cvar_lower(comp[:, year_index(py, y)])) for y in years
         },
+        "parties_irr": {
+            str(p): scalar_bands(ds["irr"].sel({PARTY: p}).values) for p in ds[PARTY].values
+        },
+        "parties_npv_usd": {
+            str(p): scalar_bands(ds["npv_usd"].sel({PARTY: p}).values) for p in ds[PARTY].values
+        },
+        "taiwan_dependent_h100e": percentile_bands(ds["taiwan_dependent_h100e"].values),
         "failures": [{"sample": i, "status": s, "reason": r} for i, s, r in result.failures],
         "seconds": result.seconds,
     }
