@@ -61,9 +61,12 @@ def test_every_dollar_is_accounted_for(p):
     np.testing.assert_allclose(by_period.sum(), priced, rtol=1e-6, atol=1.0)
     # cash carried out of each period is what arrived so far less what was spent so far
     # (no interest in this scenario); it is never negative, so spending never runs ahead
+    # Tolerance: money is modelled in billions of USD and the solution reader sets values
+    # within 1e-6 model units of zero to zero (solver noise), so cash is exact to $1,000,
+    # 0.1% of the smallest yearly budget drawn here ($1M)
     carried = np.cumsum(ds["funding_usd"].values - by_period)
-    np.testing.assert_allclose(ds["cash_usd"].values, carried, rtol=1e-6, atol=1.0)
-    assert (carried >= -1.0).all()
+    np.testing.assert_allclose(ds["cash_usd"].values, carried, rtol=1e-6, atol=1e3)
+    assert (carried >= -1e3).all()
 
 
 @SETTINGS
