@@ -273,6 +273,15 @@ class Results:
         out = write_dir(out_dir, write, force=force)
         return [out / f for f in [*written, MARKER]]
 
+    def _dataset_with_finance(self) -> xr.Dataset:
+        """The results Dataset joined with the parties' cash flows and jobs (issue 12), when
+        the run has finance inputs (a ``finance`` section or the catalog's default parties)."""
+        from .finance import finance_dataset, finance_summary
+
+        if "finance_cash_flow_usd" in self.dataset or not finance_summary(self):
+            return self.dataset
+        return self.dataset.merge(finance_dataset(self))
+
     def _write_files(self, tmp: Path) -> list[str]:
         """The files of a saved run, written into ``tmp``; their names."""
         files = ["scenario.yaml", "metadata.json", "summary.json", "network.nc"]
@@ -295,7 +304,7 @@ class Results:
             files.append("catalog.json")
         _to_netcdf(self.network.ds, tmp / "network.nc")
         if self.status.ok:
-            _to_netcdf(self.dataset, tmp / "results.nc")
+            _to_netcdf(self._dataset_with_finance(), tmp / "results.nc")
             files.append("results.nc")
             for name in ("activity", "new_capacity", "capacity", "installed", "spend_usd"):
                 da = self.dataset[name]
