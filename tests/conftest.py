@@ -16,6 +16,8 @@ from fab2flop.network import assemble_network
 from fab2flop.scenario import CarrierSpec, ProcessSpec, Scenario
 from fab2flop.supplychain import FleetItem, SupplyChain
 
+from .handnets import merchant_x
+
 # CI replays the same examples every run (a red build is then always reproducible);
 # local runs explore new ones.
 settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
@@ -76,26 +78,7 @@ def tiny_network(
     for c in extra_carriers:
         carriers[c.name] = c
     procs = [
-        ProcessSpec(
-            name="x_supply",
-            category=Category.MERCHANT,
-            regions=["US"],
-            activity_unit="units/year",
-            outputs={"alloc_x": 1.0},
-            existing=market_units_per_year,
-            buildable=False,
-        ),
-        ProcessSpec(
-            name="buy_X",
-            category=Category.MERCHANT,
-            regions=["US"],
-            activity_unit="units/year",
-            outputs={"acc_X": 1.0},
-            inputs={"alloc_x": 1.0},
-            var_cost_usd_per_unit=price_usd,
-            buildable=False,
-            unlimited=True,
-        ),
+        *merchant_x(units_per_year=market_units_per_year, price_usd=price_usd),
         ProcessSpec(
             name="datacenter",
             category=Category.DATACENTERS,

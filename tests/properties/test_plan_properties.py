@@ -58,7 +58,9 @@ def test_every_dollar_is_accounted_for(p):
         + float((ds["capacity"] * net.ds["fixed_om_usd_per_unit_year"]).sum()) * dt
         + float((ds["deployed"] * net.ds["acc_deploy_cost_usd"]).sum())
     )
-    np.testing.assert_allclose(by_period.sum(), priced, rtol=1e-6, atol=1.0)
+    # the solution reader zeroes quantities within 1e-6 model units (solver noise) while the
+    # spend comes from the LP's own expressions: they agree to that noise (1e-4 relative)
+    np.testing.assert_allclose(by_period.sum(), priced, rtol=1e-4, atol=1e3)
     # cash carried out of each period is what arrived so far less what was spent so far
     # (no interest in this scenario); it is never negative, so spending never runs ahead
     # Tolerance: money is modelled in billions of USD and the solution reader sets values
