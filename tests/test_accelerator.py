@@ -281,7 +281,8 @@ class TestDesigns:
             "kw_it_per_unit",
         ):
             assert key in d
-        assert d["cost_breakdown"]["hbm"] == pytest.approx(8 * 370)
+        # 8 stacks x 24 GB (8-high HBM3E) x $15.4/GB (memory.hbm3e.price_usd_per_gb_8hi)
+        assert d["cost_breakdown"]["hbm"] == pytest.approx(8 * 24 * 15.4)
 
 
 class TestErrors:

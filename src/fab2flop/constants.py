@@ -24,6 +24,9 @@ SECONDS_PER_YEAR = 365.25 * 24 * 3600
 # Reference accelerator for "H100-equivalents": NVIDIA H100 SXM dense BF16 peak.
 # Source: NVIDIA H100 datasheet (989 TFLOP/s dense BF16), see catalog accelerators.H100.
 H100_FLOPS_BF16_DENSE = 989e12
+# H100 SXM dense FP8 [FLOP/s] (NVIDIA datasheet: 1,979 dense); the H100 has no FP4, so the
+# FP4 H100-equivalent divides by its FP8 figure (it runs FP4 work at FP8)
+H100_FLOPS_FP8_DENSE = 1979e12
 
 
 class Status(StrEnum):

@@ -266,6 +266,11 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
     # fleet
     a_carrier = np.array([f.carrier for f in fleet.values()], dtype=object)
     flops = np.array([f.flops_bf16_dense for f in fleet.values()])
+    # FP8 / FP4 peaks; a part without the format runs it at the next wider one
+    flops8 = np.array([f.flops_fp8_dense or f.flops_bf16_dense for f in fleet.values()])
+    flops4 = np.array(
+        [f.flops_fp4_dense or f8 for f, f8 in zip(fleet.values(), flops8, strict=True)]
+    )
     kw = np.array([f.kw_it_per_unit for f in fleet.values()])
     a_life = np.array([max(1, periods.periods_for(f.life_years)) for f in fleet.values()])
     a_cost = np.array([[f.unit_cost_usd] * T for f in fleet.values()]).reshape(len(fleet), T)
@@ -354,6 +359,8 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
             "carrier_unit": (CARRIER, c_unit.astype(str)),
             "acc_carrier": (ACCELERATOR, a_carrier.astype(str)),
             "flops_bf16_dense": (ACCELERATOR, flops),
+            "flops_fp8_dense": (ACCELERATOR, flops8.astype(float)),
+            "flops_fp4_dense": (ACCELERATOR, flops4.astype(float)),
             "kw_it_per_unit": (ACCELERATOR, kw),
             "acc_life_periods": (ACCELERATOR, a_life),
             "acc_unit_cost_usd": ((ACCELERATOR, PERIOD), a_cost),

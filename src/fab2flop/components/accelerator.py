@@ -265,7 +265,7 @@ class AcceleratorSpec:
     packaging_yield: float  # [0-1]
     # supply chain (per good packaged unit)
     wafers_per_unit: dict[str, float]  # logic wafers by node [wafers/unit]
-    hbm_stacks_per_unit: float  # [stacks/unit]
+    hbm_stacks_per_unit: float  # reference stacks of the generation [stacks/unit]
     packaging_wafers_per_unit: float | None  # [wafers/unit]
     # cost (per good packaged unit)
     assembly_cost_usd: float | None  # substrate, test, assembly, SoIC [USD]
@@ -504,6 +504,10 @@ def evaluate(design: Design, catalog: Catalog | None = None) -> AcceleratorSpec:
         pin = d.hbm_pin_rate_gbps or gen.pin_rate_gbps
         bw = float(hbm_bandwidth_bytes_per_s(d.hbm_stacks, gen.bus_width_bits, pin))
     hbm_gb = d.hbm_gb if d.hbm_gb is not None else d.hbm_stacks * (gen.gb_per_stack if gen else 0)
+    # HBM priced per GB by height: each mounted stack is worth this many reference stacks
+    stack_eq = 1.0
+    if gen is not None and d.hbm_stacks > 0 and hbm_gb > 0:
+        stack_eq = gen.stack_equivalents(hbm_gb / d.hbm_stacks)
 
     # years
     first_years = []
@@ -591,7 +595,7 @@ def evaluate(design: Design, catalog: Catalog | None = None) -> AcceleratorSpec:
     wafers: dict[str, float] = {}
     if die is not None and ppw is not None:
         logic = d.compute_dies * die.die_cost_usd
-        hbm = mounted * (gen.stack_price_usd if gen else 0.0)
+        hbm = mounted * stack_eq * (gen.stack_price_usd if gen else 0.0)
         soic = pk.soic_usd_per_die * d.compute_dies if d.stacked_on_io else 0.0
         cowos = pk.price_usd_per_wafer / ppw
         sta = pk.substrate_cost_usd(area or 0.0) + pk.test_usd + pk.assembly_usd
@@ -681,7 +685,7 @@ def evaluate(design: Design, catalog: Catalog | None = None) -> AcceleratorSpec:
         packages_per_packaging_wafer=ppw,
         packaging_yield=py,
         wafers_per_unit=wafers,
-        hbm_stacks_per_unit=mounted / py,
+        hbm_stacks_per_unit=mounted * stack_eq / py,
         packaging_wafers_per_unit=pkg_wafers,
         assembly_cost_usd=assembly,
         nre_usd=d.nre_usd,

@@ -21,12 +21,16 @@ from .chip import FloatOrArray, gross_dies_per_wafer, scalar_or_array
 HBM_KEYS = (
     "stack_price_usd",
     "gb_per_stack",
+    "dies_per_stack",
     "pin_rate_gbps",
     "bus_width_bits",
     "stacks_per_wafer",
     "footprint_mm2",
     "first_volume_year",
 )
+
+
+HEIGHTS = (4, 8, 12, 16)  # stack heights that may carry a price (price_usd_per_gb_<h>hi)
 
 
 def stack_bandwidth_bytes_per_s(
@@ -114,6 +118,43 @@ class HBMGeneration:
     stacks_per_wafer: float  # good stacks per DRAM wafer start [stacks/wafer]
     footprint_mm2: float  # interposer area one stack occupies [mm²]
     first_volume_year: int
+    dies_per_stack: float = 8.0  # DRAM core dies of the reference stack [dies]
+    # price per GB by stack height [USD/GB] (``price_usd_per_gb_<h>hi``); empty = one price
+    # per stack whatever its height (catalogs without the records)
+    price_usd_per_gb_by_height: tuple[tuple[int, float], ...] = ()
+
+    @property
+    def gb_per_die(self) -> float:
+        """Capacity of one DRAM core die [GB]."""
+        return self.gb_per_stack / self.dies_per_stack
+
+    def height(self, gb_per_stack: float) -> int:
+        """Dies in a stack of ``gb_per_stack`` GB of this generation's dies (H200's 23.5 GB
+        stacks of 3 GB dies: 8-high)."""
+        return max(1, round(gb_per_stack / self.gb_per_die))
+
+    def usd_per_gb(self, height: int) -> float:
+        """Price per GB of a ``height``-high stack [USD/GB]: the record of that height, else of
+        the next taller priced height (a 4-high stack pays the 8-high price)."""
+        prices = dict(self.price_usd_per_gb_by_height)
+        taller = [h for h in sorted(prices) if h >= height]
+        if not taller:
+            raise DesignError(
+                f"hbm_gb: a {height}-high {self.name} stack has no price; priced heights: "
+                f"{sorted(prices)} (memory.{self.name}.price_usd_per_gb_<h>hi)"
+            )
+        return prices[taller[0]]
+
+    def stack_equivalents(self, gb_per_stack: float) -> float:
+        """Reference stacks (``stack_price_usd``) one stack of ``gb_per_stack`` GB is worth.
+
+        = GB × $/GB at its height / (reference GB × $/GB at the reference height); 1 for the
+        reference stack, and 1 for any stack when the generation has no per-GB prices.
+        """
+        if not self.price_usd_per_gb_by_height:
+            return 1.0
+        ref = self.gb_per_stack * self.usd_per_gb(self.height(self.gb_per_stack))
+        return gb_per_stack * self.usd_per_gb(self.height(gb_per_stack)) / ref
 
     @property
     def bandwidth_bytes_per_s_per_stack(self) -> float:
@@ -122,7 +163,7 @@ class HBMGeneration:
 
     @property
     def price_usd_per_gb(self) -> float:
-        """Price per GB of the reference stack [USD/GB]."""
+        """Price per GB of the reference stack [USD/GB] (stack price / its GB)."""
         return self.stack_price_usd / self.gb_per_stack
 
 
@@ -151,4 +192,10 @@ def load_hbm_generation(catalog: Catalog, name: str) -> HBMGeneration:
         stacks_per_wafer=v["stacks_per_wafer"],
         footprint_mm2=v["footprint_mm2"],
         first_volume_year=int(v["first_volume_year"]),
+        dies_per_stack=v["dies_per_stack"],
+        price_usd_per_gb_by_height=tuple(
+            (h, catalog.number(f"memory.{name}.price_usd_per_gb_{h}hi"))
+            for h in HEIGHTS
+            if f"memory.{name}.price_usd_per_gb_{h}hi" in catalog
+        ),
     )

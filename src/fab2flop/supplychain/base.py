@@ -48,10 +48,14 @@ class FleetItem:
     kw_it_per_unit: float  # [kW] all-in IT power per unit
     life_years: float
     unit_cost_usd: float  # acquisition cost per unit (price, or bottom-up cost) [USD]
-    deploy_cost_usd: float  # servers, CPUs and networking bought with each unit [USD]
+    deploy_cost_usd: float  # servers, networking, storage, racks bought with each unit [USD]
     available_from: int
     available_until: int | None
     spec: AcceleratorSpec | None = None
+    # dense peak at FP8 / FP4 [FLOP/s]; a part without the format runs it at the next wider
+    # one it has (FP4 at FP8, FP8 at BF16); 0.0 = unknown (read as the BF16 figure)
+    flops_fp8_dense: float = 0.0
+    flops_fp4_dense: float = 0.0
 
 
 @dataclass

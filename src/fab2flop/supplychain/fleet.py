@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
     """Evaluate every accelerator the scenario may buy (merchant, first) or build (custom)."""
     from ..components.accelerator import design_from_catalog, evaluate
+    from ..components.systems import deploy_cost_usd
 
     life = cat.number("datacenters.fleet.accelerator_life_years")
-    sys_frac = cat.number("datacenters.fleet.system_capex_fraction")
     fleet: dict[str, FleetItem] = {}
     names: list[tuple[str, dict[str, Any]]] = [(n, {}) for n in scenario.accelerators.merchant]
     names += list(scenario.accelerators.custom.items())
@@ -34,16 +34,25 @@ def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
         is_custom = name in scenario.accelerators.custom
         _check_part(name, spec, is_custom, overrides)
         unit_cost = spec.unit_cost_usd if is_custom else spec.price_usd
+        kind = "custom" if is_custom else "merchant"
+        kw_it = float(spec.kw_it_per_unit or 0.0)
         fleet[name] = FleetItem(
             name=name,
-            kind="custom" if is_custom else "merchant",
+            kind=kind,
             vendor=str(cat.value(f"accelerators.{name}.vendor", "own")),
             carrier=acc_carrier(name),
             flops_bf16_dense=float(spec.flops_bf16_dense or 0.0),
-            kw_it_per_unit=float(spec.kw_it_per_unit or 0.0),
+            flops_fp8_dense=float(spec.flops_fp8_dense or spec.flops_bf16_dense or 0.0),
+            flops_fp4_dense=float(
+                spec.flops_fp4_dense or spec.flops_fp8_dense or spec.flops_bf16_dense or 0.0
+            ),
+            kw_it_per_unit=kw_it,
             life_years=life,
             unit_cost_usd=float(unit_cost or 0.0),
-            deploy_cost_usd=float(unit_cost or 0.0) * sys_frac,
+            # servers, networking, storage, racks: bottom-up, not a fraction of the chip
+            deploy_cost_usd=deploy_cost_usd(
+                name, kind, spec.available_from, kw_it, float(unit_cost or 0.0), cat
+            ),
             available_from=int(spec.available_from or scenario.time.start),
             available_until=int(spec.available_until) if spec.available_until else None,
             spec=spec,
