@@ -130,7 +130,7 @@ def test_metrics_and_report_work_per_sample(money_binds):
     per_sample = {
         "residual": (metrics.residual_value_usd(ds, both), Results.residual_value_usd),
         "cost/h": (metrics.cost_per_h100e_hour(ds, both), Results.cost_per_h100e_hour),
-        "capex/GW": (metrics.capex_per_gw(both), Results.capex_per_gw),
+        "capex/GW": (metrics.capex_per_gw(ds, both), Results.capex_per_gw),
         "spend": (metrics.total_spend(both["spend_usd"]), Results.total_spend),
         "hours": (metrics.h100e_hours(ds, both), Results.h100e_hours),
     }

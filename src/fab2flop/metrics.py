@@ -17,6 +17,7 @@ from .constants import (
     ACCELERATOR,
     CARRIER,
     H100_FLOPS_BF16_DENSE,
+    H100_FLOPS_FP8_DENSE,
     HOURS_PER_YEAR,
     PERIOD,
     PROCESS,
@@ -31,6 +32,9 @@ METRIC_VARIABLES = (
     "compute_flops_regional",
     "compute_flops",
     "compute_h100e",
+    "compute_h100e_fp8",
+    "compute_h100e_fp4",
+    "compute_h100e_effective",
     "installed_units",
     "spend_usd",
     "funding_usd",
@@ -50,6 +54,11 @@ class MetricParams:
     mfu_training: float = 0.4  # model FLOP utilisation of a training run [1]
     max_training_run_days: float = 100.0  # [days]
     largest_cluster_share: float = 1.0  # share of a region's fleet one cluster can use [1]
+    # workload mix of the effective H100e (datacenters.fleet.*): share of compute serving
+    # inference, share of training run at FP8 (rest BF16), of inference at FP4 (rest FP8) [1]
+    inference_share: float = 0.0
+    training_fp8_share: float = 0.0
+    inference_fp4_share: float = 0.0
 
     def to_attrs(self) -> dict[str, float]:
         return {f"metric_{k}": float(v) for k, v in asdict(self).items()}
@@ -70,6 +79,49 @@ def _dt(net_ds: xr.Dataset) -> float:
 
 
 # ------------------------------------------------------------------------ compute
+def precision_weights(params: MetricParams) -> dict[str, float]:
+    """Share of the fleet's work done at each precision [1], from the workload mix:
+    BF16 = training × (1 − FP8 share); FP8 = training × FP8 share + inference × (1 − FP4
+    share); FP4 = inference × FP4 share. They sum to one."""
+    inf, t8, i4 = params.inference_share, params.training_fp8_share, params.inference_fp4_share
+    return {"bf16": (1 - inf) * (1 - t8), "fp8": (1 - inf) * t8 + inf * (1 - i4), "fp4": inf * i4}
+
+
+def _flops(net_ds: xr.Dataset, precision: str) -> xr.DataArray:
+    """Dense peak per accelerator at ``precision`` [FLOP/s]; a network saved before FP8/FP4
+    were recorded reads its BF16 figure (FP4 falls back to FP8, FP8 to BF16)."""
+    for name in {"fp4": ("fp4", "fp8", "bf16"), "fp8": ("fp8", "bf16")}.get(precision, ("bf16",)):
+        if f"flops_{name}_dense" in net_ds:
+            return net_ds[f"flops_{name}_dense"]
+    return net_ds["flops_bf16_dense"]
+
+
+def compute_by_precision(net_ds: xr.Dataset, sol: xr.Dataset, params: MetricParams) -> xr.Dataset:
+    """Installed H100-equivalents at FP8 and FP4, and workload-weighted (see
+    :func:`precision_weights`). FP8 H100e = Σ units × FP8 FLOP/s / the H100's 1,979 TFLOP/s;
+    FP4 H100e divides FP4 FLOP/s (FP8 where a part has no FP4) by the same 1,979 (the H100
+    runs FP4 work at FP8); effective = Σ_p weight_p × H100e_p with BF16 H100e as today's."""
+    units = sol["installed"].sum(REGION)
+    h8 = (units * _flops(net_ds, "fp8")).sum(ACCELERATOR) / H100_FLOPS_FP8_DENSE
+    h4 = (units * _flops(net_ds, "fp4")).sum(ACCELERATOR) / H100_FLOPS_FP8_DENSE
+    w = precision_weights(params)
+    eff = w["bf16"] * sol["compute_h100e"] + w["fp8"] * h8 + w["fp4"] * h4
+    mix = ", ".join(f"{k} {v:.3f}" for k, v in w.items())
+    return xr.Dataset(
+        {
+            "compute_h100e_fp8": _u(
+                h8, "H100e", "installed dense FP8 peak / H100 FP8 (1,979 TFLOP/s)"
+            ),
+            "compute_h100e_fp4": _u(
+                h4, "H100e", "installed dense FP4 peak (FP8 where none) / H100 FP8 (1,979 TFLOP/s)"
+            ),
+            "compute_h100e_effective": _u(
+                eff, "H100e", f"workload-weighted H100e (BF16/FP8/FP4 weights: {mix})"
+            ),
+        }
+    )  # fmt: skip
+
+
 def compute(net_ds: xr.Dataset, sol: xr.Dataset) -> xr.Dataset:
     """Installed compute: FLOP/s by region and in total, H100-equivalents, units."""
     flops = net_ds["flops_bf16_dense"]
@@ -194,14 +246,117 @@ def cost_per_h100e_hour(
     return _u(val, "USD per H100e-hour", "all-in cost of compute delivered")
 
 
-def capex_per_gw(sol: xr.Dataset) -> xr.DataArray:
-    """Capital spend (all but operations) per GW of peak facility power [USD/GW]; NaN
-    without a fleet."""
+def discount_factors(net_ds: xr.Dataset, rate: float) -> xr.DataArray:
+    """(1 + rate)^−(year − first year) for each period [1]: money and hours of a period
+    count from the period's start."""
+    years = net_ds["year"].astype(float)
+    return (1.0 + rate) ** -(years - float(years[0]))
+
+
+def levelised_cost_per_h100e_hour(
+    net_ds: xr.Dataset, sol: xr.Dataset, rate: float, residual: xr.DataArray | None = None
+) -> xr.DataArray:
+    """Levelised cost of compute at a cost of capital ``rate`` [USD per H100e-hour]:
+
+        (Σ_t spend_t × DF_t − residual × DF_end) / Σ_t H100e-hours_t × DF_t
+
+    with DF_t = (1 + rate)^−(year_t − year_0) and the residual (value left at the end)
+    discounted from the horizon's end, year_last + dt. At rate 0 it is
+    :func:`cost_per_h100e_hour`. NaN where no compute is delivered."""
+    df = discount_factors(net_ds, rate)
+    dt = _dt(net_ds)
+    end = float(net_ds["year"][-1]) + dt - float(net_ds["year"][0])
+    res = residual_value_usd(net_ds, sol) if residual is None else residual
+    pv_spend = (sol["spend_usd"].sum(CATEGORY) * df).sum(PERIOD)
+    pv_hours = (sol["compute_h100e"] * df).sum(PERIOD) * dt * HOURS_PER_YEAR
+    val = (pv_spend - res * (1.0 + rate) ** -end) / pv_hours.where(pv_hours > 0)
+    return _u(val, "USD per H100e-hour", f"levelised cost of compute at {rate:.2%}/year")
+
+
+def capex_per_gw(net_ds: xr.Dataset, sol: xr.Dataset) -> xr.DataArray:
+    """Facility plus IT capex per GW of facility power added over the horizon [USD/GW]
+    (upstream fabs, lines and power plants excluded; see :func:`capex_per_gw_added`)."""
+    return capex_per_gw_added(capex_added(net_ds, sol))["capex_per_gw_added_usd"]
+
+
+def all_spend_per_peak_gw(sol: xr.Dataset) -> xr.DataArray:
+    """Capital spend (all but operations) over the horizon per GW of peak facility power
+    [USD/GW]; NaN without a fleet. Scope: upstream (fabs, HBM and packaging lines, power
+    plants) and IT and facilities together."""
     gw = sol["fleet_mw_facility"].sum(REGION).max(PERIOD) / 1e3
     spend = total_spend(sol["spend_usd"]) - sol["spend_usd"].sel(
         {CATEGORY: Category.OPERATIONS.value}
     ).sum(PERIOD)
-    return _u(spend / gw.where(gw > 0), "USD per GW", "capital spend per GW of facility power")
+    return _u(
+        spend / gw.where(gw > 0), "USD per GW", "all capital spend per GW of peak facility power"
+    )
+
+
+def _is_datacenter_build(net_ds: xr.Dataset) -> xr.DataArray:
+    """Processes that build data-center capacity (category datacenters, with capex)."""
+    cap = net_ds["capex_usd_per_unit"].max(
+        [d for d in net_ds["capex_usd_per_unit"].dims if d != PROCESS]
+    )
+    return (net_ds["category"] == Category.DATACENTERS.value) & (cap > 0)
+
+
+def capex_added(
+    net_ds: xr.Dataset, sol: xr.Dataset, unit_costs: xr.DataArray | None = None
+) -> xr.Dataset:
+    """What each period adds, in money and facility GW (IT × PUE):
+
+    - ``facility_capex_usd``: capex of the data centers built; ``facility_gw_added``: their
+      facility power (MW of IT × PUE / 1,000);
+    - ``it_capex_usd``: accelerators deployed at the cash paid through the chain (price, or
+      wafers, stacks, packaging and assembly at cash cost: own lines' capex is upstream) plus
+      their systems; ``it_gw_added``: their facility power (units × kW of IT × PUE / 1e6);
+    - ``upstream_capex_usd``: capex of everything else (fabs, HBM and packaging lines, power
+      plants), by category."""
+    pue = net_ds["pue"]
+    dc = _is_datacenter_build(net_ds)
+    fac_capex = sol["spend_capex_usd"].where(dc, 0.0).sum([PROCESS, REGION])
+    fac_gw = (sol["new_capacity"].where(dc, 0.0) * pue).sum([PROCESS, REGION]) / 1e3
+    ccost = carrier_unit_costs(net_ds, sol) if unit_costs is None else unit_costs
+    unit = ccost.sel({CARRIER: net_ds["acc_carrier"]}).drop_vars(CARRIER)
+    unit = unit + net_ds["acc_deploy_cost_usd"]
+    it_capex = (sol["deployed"] * unit).sum([ACCELERATOR, REGION])
+    it_gw = (sol["deployed"] * net_ds["kw_it_per_unit"] * pue).sum([ACCELERATOR, REGION]) / 1e6
+    cats = xr.DataArray(SPEND_CATEGORIES, dims=CATEGORY, coords={CATEGORY: SPEND_CATEGORIES})
+    up = sol["spend_capex_usd"].where(~dc, 0.0).sum(REGION) * (cats == net_ds["category"])
+    return xr.Dataset(
+        {
+            "facility_capex_usd": _u(fac_capex, "USD", "capex of data centers built in the period"),
+            "facility_gw_added": _u(fac_gw, "GW", "facility power of data centers built"),
+            "it_capex_usd": _u(it_capex, "USD", "accelerators deployed (cash cost) + systems"),
+            "it_gw_added": _u(it_gw, "GW", "facility power of accelerators deployed"),
+            "upstream_capex_usd": _u(
+                up.sum(PROCESS).transpose(..., CATEGORY, PERIOD), "USD",
+                "capex of fabs, HBM and packaging lines, power plants the plan owns",
+            ),
+        }
+    )  # fmt: skip
+
+
+def capex_per_gw_added(added: xr.Dataset) -> xr.Dataset:
+    """Facility plus IT capex per GW added [USD/GW], over the horizon and by period:
+    facility capex / facility GW built (0 when the plan builds none: leased capacity) + IT
+    capex / GW of accelerators deployed (NaN where none is deployed). Upstream investment
+    (fabs, lines, power plants) is not in it."""
+    fac, it = added["facility_capex_usd"], added["it_capex_usd"]
+    fgw, igw = added["facility_gw_added"], added["it_gw_added"]
+    f_all = fac.sum(PERIOD) / fgw.sum(PERIOD).where(fgw.sum(PERIOD) > 0)
+    i_all = it.sum(PERIOD) / igw.sum(PERIOD).where(igw.sum(PERIOD) > 0)
+    f_t = fac / fgw.where(fgw > 0)
+    i_t = it / igw.where(igw > 0)
+    scope = "facility + IT capex per GW of facility power added (upstream excluded)"
+    return xr.Dataset(
+        {
+            "capex_per_gw_added_usd": _u(f_all.fillna(0.0) + i_all, "USD per GW", scope),
+            "facility_capex_per_gw_usd": _u(f_all, "USD per GW", "facility capex per GW built"),
+            "it_capex_per_gw_usd": _u(i_all, "USD per GW", "IT capex per GW deployed"),
+            "capex_per_gw_added_by_period_usd": _u(f_t.fillna(0.0) + i_t, "USD per GW", scope),
+        }
+    )
 
 
 def regional_share(sol: xr.Dataset) -> xr.DataArray:
@@ -249,6 +404,7 @@ def with_metrics(net_ds: xr.Dataset, sol: xr.Dataset, params: MetricParams) -> x
     """The solution Dataset plus every per-period metric (the results Dataset)."""
     out = sol.copy()
     out.update(compute(net_ds, out))
+    out.update(compute_by_precision(net_ds, out, params))
     out["spend_usd"] = spend_by_category(net_ds, out)
     out["funding_usd"] = _u(net_ds["funding_usd"].copy(), "USD", "money arriving in the period")
     out.update(fleet_power(net_ds, out, params))
@@ -261,9 +417,16 @@ __all__ = [
     "METRIC_VARIABLES",
     "MetricParams",
     "SPEND_CATEGORIES",
+    "all_spend_per_peak_gw",
+    "capex_added",
     "capex_per_gw",
+    "capex_per_gw_added",
     "carrier_unit_costs",
     "compute",
+    "compute_by_precision",
+    "discount_factors",
+    "levelised_cost_per_h100e_hour",
+    "precision_weights",
     "cost_per_h100e_hour",
     "fleet_power",
     "h100e_hours",

@@ -53,6 +53,9 @@ def metric_params(net: Network) -> MetricParams:
         mfu_training=cat.number("datacenters.fleet.mfu_training", 0.4),
         max_training_run_days=cat.number("datacenters.fleet.max_training_run_days", 100.0),
         largest_cluster_share=cat.number("datacenters.fleet.largest_cluster_share", 1.0),
+        inference_share=cat.number("datacenters.fleet.inference_share", 0.0),
+        training_fp8_share=cat.number("datacenters.fleet.training_fp8_share", 0.0),
+        inference_fp4_share=cat.number("datacenters.fleet.inference_fp4_share", 0.0),
     )
 
 
@@ -179,8 +182,9 @@ class Results:
         return _f(metrics.cost_per_h100e_hour(self.network.ds, self.dataset))
 
     def capex_per_gw(self) -> float | None:
-        """Capital spend (all but electricity and O&M) per GW of peak facility power [USD/GW]."""
-        return _f(metrics.capex_per_gw(self.dataset))
+        """Facility plus IT capex per GW of facility power added [USD/GW]; upstream
+        investment (fabs, HBM and packaging lines, power plants) is not in it."""
+        return _f(metrics.capex_per_gw(self.network.ds, self.dataset))
 
     def regional_share(self, period=None) -> dict[str, float]:
         c = metrics.regional_share(self.dataset)
@@ -245,6 +249,9 @@ class Results:
                 "dependence": dependence_summary(self),
             }
         )
+        from .economics import economics_summary  # unit economics (issue 8)
+
+        base.update(economics_summary(self, residual))
         from .finance import finance_summary  # parties and jobs (issue 12)
 
         base.update(finance_summary(self))
