@@ -305,8 +305,9 @@ def capex_added(
 ) -> xr.Dataset:
     """What each period adds, in money and facility GW (IT × PUE):
 
-    - ``facility_capex_usd``: capex of the data centers built; ``facility_gw_added``: their
-      facility power (MW of IT × PUE / 1,000);
+    - ``facility_capex_usd``: capex of the data centers opening in the period (new capacity
+      × its capex per MW, though spent over the build years before); ``facility_gw_added``:
+      their facility power (MW of IT × PUE / 1,000);
     - ``it_capex_usd``: accelerators deployed at the cash paid through the chain (price, or
       wafers, stacks, packaging and assembly at cash cost: own lines' capex is upstream) plus
       their systems; ``it_gw_added``: their facility power (units × kW of IT × PUE / 1e6);
@@ -314,7 +315,9 @@ def capex_added(
       plants), by category."""
     pue = net_ds["pue"]
     dc = _is_datacenter_build(net_ds)
-    fac_capex = sol["spend_capex_usd"].where(dc, 0.0).sum([PROCESS, REGION])
+    # capex of the capacity opening in the period (spent over its build years before)
+    fac_capex = (sol["new_capacity"] * net_ds["capex_usd_per_unit"]).where(dc, 0.0)
+    fac_capex = fac_capex.sum([PROCESS, REGION])
     fac_gw = (sol["new_capacity"].where(dc, 0.0) * pue).sum([PROCESS, REGION]) / 1e3
     ccost = carrier_unit_costs(net_ds, sol) if unit_costs is None else unit_costs
     unit = ccost.sel({CARRIER: net_ds["acc_carrier"]}).drop_vars(CARRIER)
@@ -325,7 +328,7 @@ def capex_added(
     up = sol["spend_capex_usd"].where(~dc, 0.0).sum(REGION) * (cats == net_ds["category"])
     return xr.Dataset(
         {
-            "facility_capex_usd": _u(fac_capex, "USD", "capex of data centers built in the period"),
+            "facility_capex_usd": _u(fac_capex, "USD", "capex of data centers opening"),
             "facility_gw_added": _u(fac_gw, "GW", "facility power of data centers built"),
             "it_capex_usd": _u(it_capex, "USD", "accelerators deployed (cash cost) + systems"),
             "it_gw_added": _u(it_gw, "GW", "facility power of accelerators deployed"),

@@ -59,7 +59,11 @@ HEADLINE_METRICS: dict[str, str] = {
     "funding_total_usd": "USD",
     "residual_value_usd": "USD",
     "cost_per_h100e_hour_usd": "USD/H100e-hour",
+    "levelised_cost_per_h100e_hour_usd": "USD/H100e-hour",
     "capex_per_gw_usd": "USD/GW",
+    "upstream_capex_usd": "USD",
+    "compute_h100e_fp8_final": "H100e",
+    "compute_h100e_effective_final": "H100e",
     "objective_value": "objective unit",
 }
 
@@ -108,7 +112,11 @@ def headline_metrics(summary: dict[str, Any]) -> dict[str, float | None]:
         "funding_total_usd": summary.get("funding_total_usd"),
         "residual_value_usd": summary.get("residual_value_usd"),
         "cost_per_h100e_hour_usd": summary.get("cost_per_h100e_hour_usd"),
+        "levelised_cost_per_h100e_hour_usd": summary.get("levelised_cost_per_h100e_hour_usd"),
         "capex_per_gw_usd": summary.get("capex_per_gw_usd"),
+        "upstream_capex_usd": summary.get("upstream_capex_usd"),
+        "compute_h100e_fp8_final": last("compute_h100e_fp8"),
+        "compute_h100e_effective_final": last("compute_h100e_effective"),
         "objective_value": summary.get("objective_value"),
     }
 

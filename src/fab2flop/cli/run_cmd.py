@@ -234,10 +234,21 @@ def _print_summary(res, top: int) -> None:
 
     share = ", ".join(f"{r} {v:.0%}" for r, v in s["regional_share"].items() if v > 0.005)
     console.print(
-        f"[bold]Cost per H100e-hour:[/] {fmt_usd(s['cost_per_h100e_hour_usd'])}   "
-        f"[bold]All-in capex per GW:[/] {fmt_usd(s['capex_per_gw_usd'])}   "
+        f"[bold]Cost per H100e-hour:[/] {fmt_usd(s['cost_per_h100e_hour_usd'])} undiscounted, "
+        f"{fmt_usd(s.get('levelised_cost_per_h100e_hour_usd'))} levelised at "
+        f"{s.get('cost_of_capital', 0.0):.1%}   "
+        f"[bold]Capex per GW added (facility + IT):[/] {fmt_usd(s['capex_per_gw_usd'])}; "
+        f"upstream (fabs, lines, power) {fmt_usd(s.get('upstream_capex_usd'))}   "
         f"[bold]Regional share ({s['periods'][-1]}):[/] {share or '-'}"
     )
+    if s.get("compute_h100e_fp8"):
+        console.print(
+            f"[bold]Compute {s['periods'][-1]}:[/] {s['compute_h100e'][-1] / 1e6:,.1f}M H100e "
+            f"(dense BF16), {s['compute_h100e_fp8'][-1] / 1e6:,.1f}M at FP8, "
+            f"{s['compute_h100e_fp4'][-1] / 1e6:,.1f}M at FP4, "
+            f"{s['compute_h100e_effective'][-1] / 1e6:,.1f}M workload-weighted",
+            highlight=False,
+        )
     console.print(f"[bold]Dependence:[/] {s['dependence'].get('line', '-')}", highlight=False)
     for ev in s.get("events", []):
         where = ", ".join(ev.get("regions", []) or ev.get("funders", []) or [])

@@ -50,8 +50,12 @@ _LABELS = {
     "spend_total_usd": "Spent over the horizon",
     "funding_total_usd": "Funding over the horizon",
     "residual_value_usd": "Value left at the end (straight-line)",
-    "cost_per_h100e_hour_usd": "Cost per H100e-hour",
-    "capex_per_gw_usd": "All-in capex per GW",
+    "cost_per_h100e_hour_usd": "Cost per H100e-hour (undiscounted)",
+    "levelised_cost_per_h100e_hour_usd": "Cost per H100e-hour (levelised at the cost of capital)",
+    "capex_per_gw_usd": "Capex per GW added (facility + IT)",
+    "upstream_capex_usd": "Upstream capex (fabs, lines, power plants)",
+    "compute_h100e_fp8_final": "Installed compute at FP8, last year (H100e)",
+    "compute_h100e_effective_final": "Installed compute, workload-weighted, last year (H100e)",
     "objective_value": "Objective",
 }
 
