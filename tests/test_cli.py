@@ -22,6 +22,14 @@ REQUIRED_RUN_KEYS = {
     "cost_per_h100e_hour_usd",
     "capex_per_gw_usd",
     "regional_share",
+    # issue 8: unit economics
+    "levelised_cost_per_h100e_hour_usd",
+    "cost_of_capital",
+    "upstream_capex_usd",
+    "compute_h100e_fp8",
+    "compute_h100e_fp4",
+    "compute_h100e_effective",
+    "system_cost_usd_per_accelerator",
 }
 
 

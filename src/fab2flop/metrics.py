@@ -132,7 +132,9 @@ def compute(net_ds: xr.Dataset, sol: xr.Dataset) -> xr.Dataset:
             "compute_flops_regional": _u(regional, "FLOP/s", "installed dense BF16 peak"),
             "compute_flops": _u(total, "FLOP/s", "installed dense BF16 peak, all regions"),
             "compute_h100e": _u(
-                total / H100_FLOPS_BF16_DENSE, "H100e", "installed H100-equivalents"
+                total / H100_FLOPS_BF16_DENSE,
+                "H100e",
+                "installed H100-equivalents (default): dense BF16 peak / the H100's 989 TFLOP/s",
             ),
             "installed_units": _u(
                 sol["installed"].sum(REGION), "units", "installed accelerators, all regions"
