@@ -12,7 +12,7 @@ cheaper server. The alternative of earlier releases (``systems.method: fraction`
 
 >>> from fab2flop.catalog import load_catalog
 >>> cat = load_catalog()
->>> round(system_cost_usd("H100", "merchant", 2023, 1.281, cat).total_usd)  # doctest: +SKIP
+>>> round(system_cost_usd("H100", "merchant", 2023, 1.281, cat).total_usd)
 12469
 """
 
