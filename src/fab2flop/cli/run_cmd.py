@@ -113,12 +113,14 @@ def _record(
     res, store: Path | None, status_console, kind: str = "run", label: str | None = None
 ) -> None:
     """Record the run in the run store; a store that cannot be written is a warning (the
-    run's results are still printed and saved)."""
+    run's results are still printed and saved). The run is left whole beside the store
+    and moved into it by the next command that opens it (``RunStore.record``: no DuckDB
+    import or commit here)."""
     from ..store import RunStore, StoreError
 
     try:
         st = RunStore(store)
-        run_id = st.add(res, kind=kind, label=label)
+        run_id = st.record(res, kind=kind, label=label)
     except StoreError as exc:
         err_console.print(f"[yellow]warning:[/] run not recorded: {exc}", highlight=False)
         return
