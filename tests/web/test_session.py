@@ -100,3 +100,51 @@ def test_learnt_rows_are_the_lp_rows() -> None:
     arriving = b.net.ds["funding_usd"].values.sum()
     assert lo[rows].sum() == pytest.approx(arriving / 1e9, rel=1e-12)
     assert arriving <= 3e12 * (1 + 1e-12)
+
+
+def _key(b) -> tuple:
+    return (b.constraint, b.item, b.region, b.period, b.unit, b.description)
+
+
+def test_fast_report_is_the_bottleneck_report_of_the_same_solution() -> None:
+    """The numpy report of a structure (no xarray per move) against fab2flop.bottlenecks read
+    from the same HiGHS solution through linopy: same items, words and numbers."""
+    from fab2flop.bottlenecks import bottlenecks
+    from fab2flop.constants import PROCESS
+    from fab2flop.results import process_labels
+    from fab2flop.solution import read_solution
+    from fab2flop.web.session import _fast_bottlenecks
+
+    b = build_structure(Levers(us_power_mw_per_year=20_000, us_grid_mw=30_000, budget_usd=3e12))
+    sol = read_solution(b.lp)  # the solved linopy model, read as Results.from_lp reads it
+    sol.coords["process_label"] = (PROCESS, process_labels(b.net))
+    ref = bottlenecks(b.net.ds, sol, b.lp.registry)
+    fast = _fast_bottlenecks(b, np.asarray(b.highs.getSolution().row_dual))
+    assert len(ref) > 20  # money binds here: a real report, dollars included
+    assert any(x.value_usd is not None for x in ref)
+    assert [_key(x) for x in fast] == [_key(x) for x in ref]
+    for f, r in zip(fast, ref, strict=True):
+        assert f.shadow_price == pytest.approx(r.shadow_price, rel=1e-12)
+        assert f.importance == pytest.approx(r.importance, rel=1e-12, abs=1e-300)
+        assert (f.value_usd is None) == (r.value_usd is None)
+        if r.value_usd is not None:
+            assert f.value_usd == pytest.approx(r.value_usd, rel=1e-12)
+
+
+def test_fast_report_after_moves_matches_a_cold_run() -> None:
+    """After warm moves the right-hand sides come from HiGHS's changed rows: the report
+    equals the one of optimize() on the same state (binding items and their importance)."""
+    state = Levers(us_power_mw_per_year=20_000, us_grid_mw=30_000, budget_usd=3e12)
+    s = Session()
+    s.solve(Levers(us_power_mw_per_year=10_000, us_grid_mw=20_000, budget_usd=5e12))
+    assert s.solve(state)["mode"] == "warm"
+    from fab2flop.web.session import _fast_bottlenecks
+
+    b = s.built[-1]
+    fast = _fast_bottlenecks(b, np.asarray(b.highs.getSolution().row_dual))
+    ref = optimize(scenario_of(state)).bottlenecks
+    top = {_key(x): x for x in ref[:20]}
+    got = {_key(x): x for x in fast}
+    assert top.keys() <= got.keys()
+    for k, r in top.items():
+        assert got[k].importance == pytest.approx(r.importance, rel=1e-6)
