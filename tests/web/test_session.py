@@ -55,6 +55,7 @@ MOVES = [
 
 @pytest.mark.parametrize("state", MOVES, ids=lambda s: str(s.model_dump(exclude_defaults=True)))
 def test_warm_equals_cold(session: Session, state: Levers) -> None:
+    session.answers.clear()  # Levers() was the first view: re-solve it, not recall it
     warm = session.solve(state)
     assert warm["mode"] == "warm"
     cold = Session().solve(state, force_cold=True)
@@ -148,3 +149,16 @@ def test_fast_report_after_moves_matches_a_cold_run() -> None:
     assert top.keys() <= got.keys()
     for k, r in top.items():
         assert got[k].importance == pytest.approx(r.importance, rel=1e-6)
+
+
+def test_a_state_answered_before_comes_from_memory() -> None:
+    s = Session()
+    a = s.solve(Levers(budget_usd=1e12))
+    b = s.solve(Levers(budget_usd=1.5e12))
+    a["compute_h100e"][-1] = -1.0  # the caller's copy: changing it changes nothing kept
+    again = s.solve(Levers(budget_usd=1e12))
+    assert (a["mode"], b["mode"], again["mode"]) == ("cold", "warm", "cached")
+    assert again["compute_h100e"][-1] > 0
+    assert again["objective_value"] == a["objective_value"]
+    assert again["objective_value"] < b["objective_value"]  # money binds at $1T: more buys more
+    assert s.solve(Levers(budget_usd=1e12), force_cold=True)["mode"] == "cold"

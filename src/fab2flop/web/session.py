@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,7 +147,7 @@ class _Affine:
     null: np.ndarray | None = None  # the values at None (the catalog path), if it has one
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity (Session.built.remove)
 class Built:
     """A solved structure: the HiGHS object, label maps and the learnt levers."""
 
@@ -744,12 +745,25 @@ class Session:
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_used: float = field(default_factory=time.monotonic)
     max_structures: int = 3
+    # answers by state (levers -> readout), least recently used dropped: a slider moved back
+    # to a notch it was on is answered without a solve
+    answers: OrderedDict = field(default_factory=OrderedDict)
+    max_answers: int = 512
 
     def solve(self, state: Levers, force_cold: bool = False) -> dict[str, Any]:
-        """Solve ``state``: warm from a structure already built when possible."""
+        """Solve ``state``: a state answered before from memory, else warm from a structure
+        already built when possible, else cold."""
         t0 = time.perf_counter()
         self.last_used = time.monotonic()
+        key = tuple(state.model_dump().items())
         with self.lock:
+            hit = None if force_cold else self.answers.get(key)
+            if hit is not None:
+                self.answers.move_to_end(key)
+                out = copy.deepcopy(hit)
+                out["mode"] = "cached"
+                out["elapsed_ms"] = (time.perf_counter() - t0) * 1e3
+                return out
             b = (
                 None
                 if force_cold
@@ -767,6 +781,10 @@ class Session:
                 b.highs.run()
                 out = readout(b, y, state)
                 out["simplex_iterations"] = int(b.highs.getInfo().simplex_iteration_count)
+            if out.get("status") == "optimal":
+                self.answers[key] = copy.deepcopy(out)
+                while len(self.answers) > self.max_answers:
+                    self.answers.popitem(last=False)
         out["mode"] = mode
         out["elapsed_ms"] = (time.perf_counter() - t0) * 1e3
         return out
