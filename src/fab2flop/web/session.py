@@ -169,6 +169,10 @@ class Built:
     dual_sign: float = 1.0
     rhs0: dict[str, np.ndarray] = field(default_factory=dict)
     bounds0: tuple[np.ndarray, np.ndarray] | None = None
+    # the HiGHS model's current row bounds and discount rate (what apply_state last set)
+    row_lo: np.ndarray | None = None
+    row_up: np.ndarray | None = None
+    rate: float | None = None
 
 
 def _label_map(labels: np.ndarray, n: int) -> np.ndarray:
@@ -363,6 +367,8 @@ def build_structure(state: Levers) -> Built:
     }
     lp_h = h.getLp()
     b.bounds0 = (np.asarray(lp_h.row_lower_).copy(), np.asarray(lp_h.row_upper_).copy())
+    b.row_lo, b.row_up = b.bounds0[0].copy(), b.bounds0[1].copy()
+    b.rate = state.discount_rate
     return b
 
 
@@ -458,19 +464,28 @@ def warm_vector(b: Built, state: Levers) -> np.ndarray:
 
 
 def apply_state(b: Built, state: Levers) -> np.ndarray:
-    """Change the HiGHS model's rows and costs to ``state``; return the warm vector."""
+    """Change the HiGHS model's rows and costs to ``state``; return the warm vector. Only
+    the rows whose bounds differ from the model's, and the costs when the discount rate
+    moved, are sent to HiGHS."""
     h = b.highs
     y = warm_vector(b, state)
     has = b.rows_y >= 0
-    rows = b.rows_y[has].astype(np.int32)
-    rhs = y[has] * b.row_factor[has]
+    rows = b.rows_y[has]
+    up = y[has] * b.row_factor[has]
     lo0, _ = b.bounds0  # type: ignore[misc]
-    lo = np.where(b.row_equal[has], rhs, lo0[rows])
-    h.changeRowsBounds(len(rows), rows, lo, rhs)
-    if b.cost_by_period is not None:
+    lo = np.where(b.row_equal[has], up, lo0[rows])
+    cur_lo, cur_up = b.row_lo, b.row_up
+    assert cur_lo is not None and cur_up is not None
+    moved = (lo != cur_lo[rows]) | (up != cur_up[rows])
+    if moved.any():
+        r = rows[moved]
+        h.changeRowsBounds(len(r), r.astype(np.int32), lo[moved], up[moved])
+        cur_lo[r], cur_up[r] = lo[moved], up[moved]
+    if b.cost_by_period is not None and state.discount_rate != b.rate:
         c = discount_factors(b.net, state.discount_rate) @ b.cost_by_period
         n = len(c)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(c, float))
+        b.rate = state.discount_rate
     return y
 
 
@@ -513,11 +528,20 @@ def readout(b: Built, y: np.ndarray, state: Levers) -> dict[str, Any]:
             "objective_value": float(h.getInfo().objective_function_value),
         }
     )
-    items = _fast_bottlenecks(b, np.asarray(sol.row_dual))
+    words: dict[int, Any] = {}  # the sentences are written only for what is sent
+    items = _fast_bottlenecks(b, np.asarray(sol.row_dual), words)
+
+    def whole(x: Any) -> dict[str, Any]:
+        d = x.to_dict()
+        d["description"] = words[id(x)]()
+        return d
+
     groups = group_bottlenecks(items, b.lp.registry)
     fb = first_binding(items, b.lp.registry)
-    out["binds"] = [g.to_dict() for g in groups[:8]]
-    out["first_binding"] = fb.to_dict() if fb else None
+    out["binds"] = [
+        {**g.to_dict(), "first": whole(g.first), "peak": whole(g.peak)} for g in groups[:8]
+    ]
+    out["first_binding"] = whole(fb) if fb else None
     return out
 
 
@@ -621,15 +645,18 @@ def _prepare_report(b: Built) -> _Report:
     return _Report(fams, money, minimise, obj_scale, periods, float(ds.attrs["dt_years"]))
 
 
-def _fast_bottlenecks(b: Built, row_dual: np.ndarray) -> list:
+def _fast_bottlenecks(b: Built, row_dual: np.ndarray, words: dict | None = None) -> list:
     """``bottlenecks.bottlenecks`` of the session's current solution, from HiGHS's row duals
-    and bounds with numpy (same items, numbers and words; tests/web/test_session.py)."""
+    and bounds with numpy (same items, numbers and words; tests/web/test_session.py).
+
+    With ``words``, the items' descriptions are left empty and ``words[id(item)]()`` writes
+    one (most items are never shown)."""
     if "report" not in b.readout:
         b.readout["report"] = _prepare_report(b)
     rep: _Report = b.readout["report"]
     lo0, up0 = b.bounds0  # type: ignore[misc]
-    h_lp = b.highs.getLp()
-    up, lo = np.asarray(h_lp.row_upper_), np.asarray(h_lp.row_lower_)
+    up, lo = b.row_up, b.row_lo  # the model's current bounds (apply_state keeps them)
+    assert up is not None and lo is not None
     lam = lam_binds = None
     if rep.money is not None:
         d = _natural_dual(rep.money, row_dual, b.dual_sign, rep.obj_scale)
@@ -648,7 +675,7 @@ def _fast_bottlenecks(b: Built, row_dual: np.ndarray) -> list:
             shift = np.where(np.isfinite(up0[r]), up[r] - up0[r], lo[r] - lo0[r])
             rhs = np.where(rf.ok, (rf.rhs0 + np.nan_to_num(shift)) / rf.factor, np.nan)
         rvals = np.nan_to_num(rhs, posinf=0.0, neginf=0.0)
-        out += _items_of(rf, dual, rvals, hit, rep, lam, lam_binds)
+        out += _items_of(rf, dual, rvals, hit, rep, lam, lam_binds, words)
     out.sort(key=lambda x: (-x.importance, str(x.period)))
     return out
 
@@ -670,8 +697,9 @@ def _nan_to_num(x: float) -> float:
     return x
 
 
-def _items_of(rf: _ReportFamily, dual, rvals, hit, rep: _Report, lam, lam_binds) -> list:
-    """The binding items of one family, as ``bottlenecks._family_items`` words them."""
+def _items_of(rf: _ReportFamily, dual, rvals, hit, rep: _Report, lam, lam_binds, words) -> list:
+    """The binding items of one family, as ``bottlenecks._family_items`` words them (the
+    wording deferred into ``words`` when it is given)."""
     from ..bottlenecks import (
         MIN_H100E_YEARS,
         REPORT_COMPUTE_UNIT,
@@ -708,29 +736,33 @@ def _items_of(rf: _ReportFamily, dual, rvals, hit, rep: _Report, lam, lam_binds)
         else:
             v = None
         imp = abs(float(dual[idx]) * float(rvals[idx]))
-        words = {
-            "unit": unit,
-            "what": _fill(fam.what, rf.whats, item),
-            "region": region or "",
-            "in_region": f" in {region}" if region else "",
-            "when": _when(rep.periods[t], rep.dt, fam.basis),
-            "worth": _worth(v, d, rep.minimise),
-            "cost": _fmt_usd(d),
-            "thousand_per_billion": f"{d * 1e6:.3g}",
-        }
-        out.append(
-            Bottleneck(
-                fam.name,
-                item,
-                region,
-                rep.periods[t],
-                d / scale,
-                unit,
-                v,
-                _nan_to_num(imp / scale),
-                fam.phrase.format(**words),
+
+        def text(unit=unit, item=item, region=region, t=t, v=v, d=d) -> str:
+            return fam.phrase.format(
+                unit=unit,
+                what=_fill(fam.what, rf.whats, item),
+                region=region or "",
+                in_region=f" in {region}" if region else "",
+                when=_when(rep.periods[t], rep.dt, fam.basis),
+                worth=_worth(v, d, rep.minimise),
+                cost=_fmt_usd(d),
+                thousand_per_billion=f"{d * 1e6:.3g}",
             )
+
+        x = Bottleneck(
+            fam.name,
+            item,
+            region,
+            rep.periods[t],
+            d / scale,
+            unit,
+            v,
+            _nan_to_num(imp / scale),
+            "" if words is not None else text(),
         )
+        if words is not None:
+            words[id(x)] = text
+        out.append(x)
     return out
 
 
