@@ -162,3 +162,22 @@ def test_a_state_answered_before_comes_from_memory() -> None:
     assert again["objective_value"] == a["objective_value"]
     assert again["objective_value"] < b["objective_value"]  # money binds at $1T: more buys more
     assert s.solve(Levers(budget_usd=1e12), force_cold=True)["mode"] == "cold"
+
+
+def test_learn_ahead_learns_every_warm_lever_after_a_cold_build() -> None:
+    from fab2flop.web.session import WARM_LEVERS
+
+    s = Session(learn_ahead=True)
+    out = s.solve(Levers())
+    assert out["mode"] == "cold" and out["cpu_ms"] > 0
+    assert s.learner is not None
+    s.learner.join(timeout=300)
+    with s.lock:
+        b = s.built[-1]
+        assert b.tried == set(WARM_LEVERS)
+        assert {"budget_usd", "us_power_mw_per_year"} <= set(b.learnt)
+    moved = s.solve(Levers(budget_usd=3e12))
+    assert moved["mode"] == "warm"
+    assert moved["objective_value"] == pytest.approx(
+        Session().solve(Levers(budget_usd=3e12))["objective_value"], rel=1e-7
+    )
