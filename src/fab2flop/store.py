@@ -183,7 +183,9 @@ def _row(results: Results, kind: str, label: str | None) -> dict[str, Any]:
         "timings": _json(results.timings),
         "headline": _json(headline_metrics(summary)),
         "summary": _json(summary),
-        "scenario_yaml": results.network.scenario.to_yaml(),
+        # the text the run was solved with (Results.from_lp keeps it), else written now
+        "scenario_yaml": results.dataset.attrs.get("scenario_yaml")
+        or results.network.scenario.to_yaml(),
         "meta": _json(meta),
     }
 
