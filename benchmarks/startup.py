@@ -9,7 +9,11 @@ case alike:
 - baselines: ``python -c pass`` and ``python -c "import numpy"``;
 - whole commands: ``fab2flop --help``, ``fab2flop scenario validate``, ``fab2flop run``;
 - the phases of one ``run`` in one process: import, catalog, scenario, network, model
-  build, solve, results (the last three are ``optimize``'s own timings).
+  build, solve, results (the last three are ``optimize``'s own timings), summary (what
+  ``run`` prints and records) and record (into a new run store).
+
+``fab2flop run`` records into a run store in a temporary folder (``$FAB2FLOP_STORE``), not
+the user's.
 
 Figures are minima over the repeats (the least disturbed run) and medians, in seconds and as
 ratios to ``import numpy`` measured in the same run, so they compare across machines.
@@ -40,24 +44,36 @@ W, C = time.perf_counter, time.process_time
 marks = [(W(), C())]
 def mark():
     marks.append((W(), C()))
+try:  # what `fab2flop run` does first (absent in older trees)
+    from fab2flop._compat import defer_unused_imports
+    defer_unused_imports()
+except ImportError:
+    pass
 from fab2flop.catalog import load_catalog
 from fab2flop.scenario import load_scenario
 from fab2flop.network import build_network
 from fab2flop.optimizer import optimize
-import fab2flop.lp.model, fab2flop.results  # optimize imports these (and linopy) lazily
 try:  # what `fab2flop run` does before building the network (absent in older trees)
     from fab2flop._compat import defer_dask_import
     defer_dask_import()
+    from fab2flop._compat import import_linopy_without_unusable_cloud
+    import_linopy_without_unusable_cloud()
 except ImportError:
     pass
+import fab2flop.lp.model, fab2flop.results  # optimize imports these (and linopy) lazily
 mark()
 cat = load_catalog(); mark()
 sc = load_scenario(); mark()
 net = build_network(sc); mark()
 res = optimize(net); mark()
 assert res.status.ok, res.message
+res.summary(); mark()  # what `run` prints and records (dependence, finance, bottlenecks)
+import os, tempfile
+from fab2flop.store import RunStore
+st = RunStore(os.path.join(tempfile.mkdtemp(), "runs.duckdb"))
+getattr(st, "record", st.add)(res); mark()  # `run` records with record() when it exists
 tm = res.timings
-names = ["import", "catalog", "scenario", "network", "optimize"]
+names = ["import", "catalog", "scenario", "network", "optimize", "summary", "record"]
 out = {}
 for k, (a, b) in zip(names, zip(marks, marks[1:])):
     out[k] = (b[0] - a[0], b[1] - a[1])
@@ -180,11 +196,16 @@ def main() -> None:
     trees = {"before": args.compare.resolve()} if args.compare else {}
     trees["after" if args.compare else "this"] = SRC
     env_extra = {"FAB2FLOP_CACHE_DIR": ""} if args.no_cache else {}
+    import tempfile
+
+    env_extra["FAB2FLOP_STORE"] = str(Path(tempfile.mkdtemp()) / "runs.duckdb")
+    load0 = os.getloadavg()
     results = measure(trees, args.repeats, env_extra)
     payload = {
         "machine": platform.platform(),
         "python": platform.python_version(),
         "cpus": os.cpu_count(),
+        "load_average_at_start": load0,
         "load_average_at_end": os.getloadavg(),
         "date_unix": time.time(),
         "repeats": args.repeats,

@@ -95,3 +95,72 @@ def _defer_dask_collection_check() -> None:
 
     is_dask_collection._fab2flop_lazy = True  # type: ignore[attr-defined]
     utils.is_dask_collection = is_dask_collection
+
+
+# Imported by libraries on the `run` path but never used by it: numpy.f2py and numpy.testing
+# (scipy's array-API layer touches every numpy submodule listed by ``dir(numpy)``).
+UNUSED_ON_RUN = ("numpy.f2py", "numpy.testing")
+_LINOPY_CLOUD = "linopy.remote.oetc"
+
+
+def is_deferred(name: str) -> bool:
+    """True while ``name`` is a module made lazy here and not yet used."""
+    mod = sys.modules.get(name)
+    return mod is not None and type(mod).__name__ == "_LazyModule"
+
+
+def defer_unused_imports(names: tuple[str, ...] = UNUSED_ON_RUN) -> list[str]:
+    """Make the modules ``names`` load on their first use instead of when imported.
+
+    Each module not yet imported is put in ``sys.modules`` (and on its parent package)
+    through ``importlib.util.LazyLoader``: finding it as an attribute of its package costs
+    nothing, and the first attribute looked up on it (or an ``import`` statement naming it)
+    runs it, so code that uses it sees the whole module. The names made lazy are returned
+    (idempotent, thread-safe)."""
+    done = []
+    with _LOCK:
+        for name in names:
+            if name in sys.modules:
+                continue
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                continue
+            if spec is None or not hasattr(spec.loader, "exec_module"):
+                continue
+            spec.loader = importlib.util.LazyLoader(spec.loader)  # type: ignore[arg-type]
+            mod = importlib.util.module_from_spec(spec)
+            sys.modules[name] = mod
+            spec.loader.exec_module(mod)
+            parent, _, child = name.rpartition(".")
+            if parent:  # `from numpy import *` and numpy.__getattr__ find it there
+                setattr(sys.modules[parent], child, mod)
+            done.append(name)
+    return done
+
+
+def import_linopy_without_unusable_cloud() -> bool:
+    """Import linopy; without its OETC cloud back end when that cannot work here.
+
+    linopy imports ``linopy.remote.oetc`` (with requests, ~0.05-0.1 s) whether or not its
+    other dependency, google-cloud, is installed; without it the back end cannot run. Then
+    the import is skipped the way linopy itself allows (``OetcHandler`` is None); the module
+    stays importable afterwards. True when it was skipped."""
+    if "linopy" in sys.modules:
+        return False
+    try:
+        missing = importlib.util.find_spec("google") is None
+    except (ImportError, ValueError):
+        missing = True
+    if not missing or _LINOPY_CLOUD in sys.modules:
+        import linopy  # noqa: F401
+
+        return False
+    with _LOCK:
+        sys.modules[_LINOPY_CLOUD] = None  # type: ignore[assignment]  # ImportError for it
+        try:
+            import linopy  # noqa: F401
+        finally:
+            if sys.modules.get(_LINOPY_CLOUD, 0) is None:
+                del sys.modules[_LINOPY_CLOUD]
+    return True

@@ -88,6 +88,10 @@ class Results:
     timings: dict[str, float] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
     registry: Registry | None = None
+    # the last summary and what it was computed from (see :meth:`summary`)
+    _summary_memo: tuple[tuple, dict[str, Any]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __repr__(self) -> str:
         s = f"<Results {self.status.value}"
@@ -193,7 +197,13 @@ class Results:
 
     # ----------------------------------------------------------------- output
     def summary(self) -> dict[str, Any]:
-        """A JSON-ready summary (the ``fab2flop run --json`` payload)."""
+        """A JSON-ready summary (the ``fab2flop run --json`` payload).
+
+        The solved part is computed once for a given dataset, network, bottleneck list and
+        registry (a `run` prints it, records it and may save it; replacing any of them
+        recomputes it); each call returns a fresh deep copy, so callers may change theirs."""
+        import copy
+
         base: dict[str, Any] = {
             "status": self.status.value,
             "message": self.message,
@@ -205,6 +215,15 @@ class Results:
         }
         if not self.status.ok:
             return base
+        of = (self.dataset, self.network, self.bottlenecks, self.registry)
+        memo = self._summary_memo
+        if memo is None or any(a is not b for a, b in zip(memo[0], of, strict=True)):
+            memo = self._summary_memo = (of, self._solved_summary())
+        return {**base, **copy.deepcopy(memo[1])}
+
+    def _solved_summary(self) -> dict[str, Any]:
+        """The part of :meth:`summary` computed from the solution (optimal runs only)."""
+        base: dict[str, Any] = {}
         ds = self.dataset
         rshare_by_period = metrics.regional_share(ds)
         fb = first_binding(self.bottlenecks, self.registry)
@@ -283,9 +302,9 @@ class Results:
     def _dataset_with_finance(self) -> xr.Dataset:
         """The results Dataset joined with the parties' cash flows and jobs (issue 12), when
         the run has finance inputs (a ``finance`` section or the catalog's default parties)."""
-        from .finance import finance_dataset, finance_summary
+        from .finance import finance_dataset
 
-        if "finance_cash_flow_usd" in self.dataset or not finance_summary(self):
+        if "finance_cash_flow_usd" in self.dataset or not {"parties", "jobs"} & set(self.summary()):
             return self.dataset
         return self.dataset.merge(finance_dataset(self))
 

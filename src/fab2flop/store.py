@@ -6,6 +6,10 @@ log is replayed on the next open. DuckDB lets one process at a time open a file 
 every operation opens the file, does its work and closes it, and an open that meets another
 process's lock is retried with bounded exponential backoff.
 
+``fab2flop run`` records with :meth:`RunStore.record`, which does not open DuckDB: the run is
+written whole (temporary folder, synced, renamed) into ``<store>.pending/<id>/`` and moved
+into the file, in one transaction, by the next operation that opens the store.
+
 >>> store = RunStore("runs.duckdb")            # doctest: +SKIP
 >>> run_id = store.add(results)                # doctest: +SKIP
 >>> store.compare(run_id, other)["metrics"]    # doctest: +SKIP
@@ -166,6 +170,83 @@ def _hint(msg: str) -> str:
     return ""
 
 
+PENDING_SUFFIX = ".pending"  # runs.duckdb -> runs.duckdb.pending/<id>/ (RunStore.record)
+ROW_FILE = "run.json"
+STALE_TMP_S = 86_400.0  # a half-written pending folder older than this is removed [s]
+
+
+def _row(results: Results, kind: str, label: str | None) -> dict[str, Any]:
+    """The ``runs`` row of ``results`` (without its id)."""
+    summary = json.loads(results.to_json(indent=None))
+    meta = dict(results.meta)
+    return {
+        "created": datetime.now(UTC).isoformat(timespec="microseconds"),
+        "kind": kind,
+        "label": label,
+        "scenario": results.network.scenario.name,
+        "status": results.status.value,
+        "scenario_digest": meta.get("scenario_digest"),
+        "data_hash": meta.get("data_hash"),
+        "version": meta.get("version"),
+        "timings": _json(results.timings),
+        "headline": _json(headline_metrics(summary)),
+        "summary": _json(summary),
+        # the text the run was solved with (Results.from_lp keeps it), else written now
+        "scenario_yaml": results.dataset.attrs.get("scenario_yaml")
+        or results.network.scenario.to_yaml(),
+        "meta": _json(meta),
+    }
+
+
+def _new_id(con: Any) -> str:
+    taken = {r[0] for r in con.execute("SELECT id FROM runs").fetchall()}
+    run_id = secrets.token_hex(4)
+    while run_id in taken:
+        run_id = secrets.token_hex(4)
+    return run_id
+
+
+def _insert(con: Any, run_id: str, row: dict[str, Any], blobs: dict[str, bytes]) -> None:
+    """One run and its tables, in one transaction."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        cols = ", ".join(["id", *row])
+        marks = ", ".join("?" * (len(row) + 1))
+        con.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", [run_id, *row.values()])
+        for name, blob in blobs.items():
+            con.execute("INSERT INTO run_tables VALUES (?, ?, ?)", [run_id, name, blob])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _rmtree(path: Path) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _age_s(path: Path) -> float:
+    try:
+        return time.time() - path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 _FILE_LOCKS: dict[str, threading.Lock] = {}
 _FILE_LOCKS_GUARD = threading.Lock()
 
@@ -224,9 +305,13 @@ class RunStore:
         """A checked connection; None for a store that holds nothing yet (read only: a
         process killed after creating the file and before its first commit leaves one)."""
         with self._lock:
+            write = write or self._has_pending()  # runs left by record(): move them in
             con = self._open(read_only=not write)
             try:
-                yield con if self._check_schema(con, create=write) else None
+                ok = self._check_schema(con, create=write)
+                if ok and write:
+                    self._ingest(con)
+                yield con if ok else None
             finally:
                 con.close()
 
@@ -264,41 +349,82 @@ class RunStore:
     # ----------------------------------------------------------------- writing
     def add(self, results: Results, kind: str = "run", label: str | None = None) -> str:
         """Record ``results`` in one transaction; return its short id."""
-        summary = json.loads(results.to_json(indent=None))
-        meta = dict(results.meta)
-        row = {
-            "created": datetime.now(UTC).isoformat(timespec="microseconds"),
-            "kind": kind,
-            "label": label,
-            "scenario": results.network.scenario.name,
-            "status": results.status.value,
-            "scenario_digest": meta.get("scenario_digest"),
-            "data_hash": meta.get("data_hash"),
-            "version": meta.get("version"),
-            "timings": _json(results.timings),
-            "headline": _json(headline_metrics(summary)),
-            "summary": _json(summary),
-            "scenario_yaml": results.network.scenario.to_yaml(),
-            "meta": _json(meta),
-        }
-        blobs = _table_blobs(results)
+        row, blobs = _row(results, kind, label), _table_blobs(results)
         with self._connect(write=True) as con:
-            taken = {r[0] for r in con.execute("SELECT id FROM runs").fetchall()}
-            run_id = secrets.token_hex(4)
-            while run_id in taken:
-                run_id = secrets.token_hex(4)
-            con.execute("BEGIN TRANSACTION")
-            try:
-                cols = ", ".join(["id", *row])
-                marks = ", ".join("?" * (len(row) + 1))
-                con.execute(f"INSERT INTO runs ({cols}) VALUES ({marks})", [run_id, *row.values()])
-                for name, blob in blobs.items():
-                    con.execute("INSERT INTO run_tables VALUES (?, ?, ?)", [run_id, name, blob])
-                con.execute("COMMIT")
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
+            run_id = _new_id(con)
+            _insert(con, run_id, row, blobs)
         return run_id
+
+    @property
+    def pending_dir(self) -> Path:
+        """Where :meth:`record` leaves runs for the next open to move into the file."""
+        return self.path.with_name(self.path.name + PENDING_SUFFIX)
+
+    def record(self, results: Results, kind: str = "run", label: str | None = None) -> str:
+        """Record ``results`` without opening DuckDB (what ``fab2flop run`` does); its id.
+
+        The run is written whole into :attr:`pending_dir` (a temporary folder, synced, then
+        renamed: a process killed at any moment leaves the whole run or none of it), and the
+        next operation that opens the store (list, show, compare, add, ...) moves it into
+        the DuckDB file in one transaction. Saves the DuckDB import and commit (~0.3 s) of
+        every run; two runs recording at once both land."""
+        row, blobs = _row(results, kind, label), _table_blobs(results)
+        pend = self.pending_dir
+        try:
+            pend.mkdir(parents=True, exist_ok=True)
+            while True:
+                run_id = secrets.token_hex(4)  # checked against the file when moved in
+                tmp = pend / f".{run_id}.{os.getpid()}.tmp"
+                tmp.mkdir()
+                files = {
+                    ROW_FILE: _json(row).encode(),
+                    **{f"{k}.parquet": v for k, v in blobs.items()},
+                }
+                for name, data in files.items():
+                    with open(tmp / name, "wb") as fh:
+                        fh.write(data)
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                try:
+                    os.rename(tmp, pend / run_id)  # atomic; refused if the id is pending
+                except OSError:
+                    _rmtree(tmp)
+                    continue
+                _fsync_dir(pend)
+                return run_id
+        except OSError as exc:
+            raise StoreError(f"cannot write to {pend}: {exc}") from None
+
+    def _has_pending(self) -> bool:
+        d = self.pending_dir
+        return d.is_dir() and any(not p.name.startswith(".") for p in d.iterdir())
+
+    def _ingest(self, con: Any) -> None:
+        """Move the runs :meth:`record` left in :attr:`pending_dir` into the file, each in one
+        transaction; a folder goes only after its run is committed (rerunning is harmless:
+        a run already in the file is recognised by its id and creation time)."""
+        pend = self.pending_dir
+        if not pend.is_dir():
+            return
+        for sub in sorted(pend.iterdir()):
+            if sub.name.startswith("."):  # being written, or already moved in
+                if sub.name.endswith(".done") or _age_s(sub) > STALE_TMP_S:
+                    _rmtree(sub)
+                continue
+            try:
+                row = json.loads((sub / ROW_FILE).read_text(encoding="utf-8"))
+                blobs = {p.stem: p.read_bytes() for p in sorted(sub.glob("*.parquet"))}
+            except (OSError, ValueError):
+                continue  # unreadable: left for a person to look at
+            run_id = sub.name
+            have = con.execute("SELECT created FROM runs WHERE id = ?", [run_id]).fetchone()
+            if have is None or have[0] != row["created"]:
+                if have is not None:  # another run took the id meanwhile (1 in 4e9)
+                    run_id = _new_id(con)
+                _insert(con, run_id, row, blobs)
+            done = pend / f".{sub.name}.done"
+            os.rename(sub, done)
+            _rmtree(done)
 
     def remove(self, run_id: str) -> None:
         """Delete a run and its tables (one transaction)."""
@@ -331,7 +457,7 @@ class RunStore:
     def list(self, limit: int = 50) -> list[dict[str, Any]]:
         """The newest ``limit`` runs, newest first: id, created, kind, label, scenario,
         status, headline."""
-        if not self.path.exists():
+        if not self.path.exists() and not self._has_pending():
             return []
         with self._connect() as con:
             if con is None:

@@ -55,6 +55,7 @@ MOVES = [
 
 @pytest.mark.parametrize("state", MOVES, ids=lambda s: str(s.model_dump(exclude_defaults=True)))
 def test_warm_equals_cold(session: Session, state: Levers) -> None:
+    session.answers.clear()  # Levers() was the first view: re-solve it, not recall it
     warm = session.solve(state)
     assert warm["mode"] == "warm"
     cold = Session().solve(state, force_cold=True)
@@ -100,3 +101,83 @@ def test_learnt_rows_are_the_lp_rows() -> None:
     arriving = b.net.ds["funding_usd"].values.sum()
     assert lo[rows].sum() == pytest.approx(arriving / 1e9, rel=1e-12)
     assert arriving <= 3e12 * (1 + 1e-12)
+
+
+def _key(b) -> tuple:
+    return (b.constraint, b.item, b.region, b.period, b.unit, b.description)
+
+
+def test_fast_report_is_the_bottleneck_report_of_the_same_solution() -> None:
+    """The numpy report of a structure (no xarray per move) against fab2flop.bottlenecks read
+    from the same HiGHS solution through linopy: same items, words and numbers."""
+    from fab2flop.bottlenecks import bottlenecks
+    from fab2flop.constants import PROCESS
+    from fab2flop.results import process_labels
+    from fab2flop.solution import read_solution
+    from fab2flop.web.session import _fast_bottlenecks
+
+    b = build_structure(Levers(us_power_mw_per_year=20_000, us_grid_mw=30_000, budget_usd=3e12))
+    sol = read_solution(b.lp)  # the solved linopy model, read as Results.from_lp reads it
+    sol.coords["process_label"] = (PROCESS, process_labels(b.net))
+    ref = bottlenecks(b.net.ds, sol, b.lp.registry)
+    fast = _fast_bottlenecks(b, np.asarray(b.highs.getSolution().row_dual))
+    assert len(ref) > 20  # money binds here: a real report, dollars included
+    assert any(x.value_usd is not None for x in ref)
+    assert [_key(x) for x in fast] == [_key(x) for x in ref]
+    for f, r in zip(fast, ref, strict=True):
+        assert f.shadow_price == pytest.approx(r.shadow_price, rel=1e-12)
+        assert f.importance == pytest.approx(r.importance, rel=1e-12, abs=1e-300)
+        assert (f.value_usd is None) == (r.value_usd is None)
+        if r.value_usd is not None:
+            assert f.value_usd == pytest.approx(r.value_usd, rel=1e-12)
+
+
+def test_fast_report_after_moves_matches_a_cold_run() -> None:
+    """After warm moves the right-hand sides come from HiGHS's changed rows: the report
+    equals the one of optimize() on the same state (binding items and their importance)."""
+    state = Levers(us_power_mw_per_year=20_000, us_grid_mw=30_000, budget_usd=3e12)
+    s = Session()
+    s.solve(Levers(us_power_mw_per_year=10_000, us_grid_mw=20_000, budget_usd=5e12))
+    assert s.solve(state)["mode"] == "warm"
+    from fab2flop.web.session import _fast_bottlenecks
+
+    b = s.built[-1]
+    fast = _fast_bottlenecks(b, np.asarray(b.highs.getSolution().row_dual))
+    ref = optimize(scenario_of(state)).bottlenecks
+    top = {_key(x): x for x in ref[:20]}
+    got = {_key(x): x for x in fast}
+    assert top.keys() <= got.keys()
+    for k, r in top.items():
+        assert got[k].importance == pytest.approx(r.importance, rel=1e-6)
+
+
+def test_a_state_answered_before_comes_from_memory() -> None:
+    s = Session()
+    a = s.solve(Levers(budget_usd=1e12))
+    b = s.solve(Levers(budget_usd=1.5e12))
+    a["compute_h100e"][-1] = -1.0  # the caller's copy: changing it changes nothing kept
+    again = s.solve(Levers(budget_usd=1e12))
+    assert (a["mode"], b["mode"], again["mode"]) == ("cold", "warm", "cached")
+    assert again["compute_h100e"][-1] > 0
+    assert again["objective_value"] == a["objective_value"]
+    assert again["objective_value"] < b["objective_value"]  # money binds at $1T: more buys more
+    assert s.solve(Levers(budget_usd=1e12), force_cold=True)["mode"] == "cold"
+
+
+def test_learn_ahead_learns_every_warm_lever_after_a_cold_build() -> None:
+    from fab2flop.web.session import WARM_LEVERS
+
+    s = Session(learn_ahead=True)
+    out = s.solve(Levers())
+    assert out["mode"] == "cold" and out["cpu_ms"] > 0
+    assert s.learner is not None
+    s.learner.join(timeout=300)
+    with s.lock:
+        b = s.built[-1]
+        assert b.tried == set(WARM_LEVERS)
+        assert {"budget_usd", "us_power_mw_per_year"} <= set(b.learnt)
+    moved = s.solve(Levers(budget_usd=3e12))
+    assert moved["mode"] == "warm"
+    assert moved["objective_value"] == pytest.approx(
+        Session().solve(Levers(budget_usd=3e12))["objective_value"], rel=1e-7
+    )

@@ -68,6 +68,9 @@ def run(
 
       fab2flop run --report plan.html --no-store
     """
+    from .._compat import defer_unused_imports
+
+    defer_unused_imports()  # numpy.f2py, numpy.testing: ~0.05 s, never used by a run
     sc = _load(scenario, set_, event, event_start, event_duration)  # fails before work
     if method is not None and method not in ("choose", "simplex", "ipm", "pdlp"):
         from .common import fail
@@ -78,11 +81,12 @@ def run(
 
         check_out_dir(out, force)  # before the solve
 
-    from .._compat import defer_dask_import
+    from .._compat import defer_dask_import, import_linopy_without_unusable_cloud
     from ..checks import validate_scenario_deep
     from ..optimizer import optimize
 
     defer_dask_import()  # before the first xarray array: saves ~0.5 s of dask.array import
+    import_linopy_without_unusable_cloud()  # linopy's cloud back end needs google-cloud
 
     status_console = err_console if as_json else console
     with status_console.status("building the supply-chain network...") as st:
@@ -113,12 +117,14 @@ def _record(
     res, store: Path | None, status_console, kind: str = "run", label: str | None = None
 ) -> None:
     """Record the run in the run store; a store that cannot be written is a warning (the
-    run's results are still printed and saved)."""
+    run's results are still printed and saved). The run is left whole beside the store
+    and moved into it by the next command that opens it (``RunStore.record``: no DuckDB
+    import or commit here)."""
     from ..store import RunStore, StoreError
 
     try:
         st = RunStore(store)
-        run_id = st.add(res, kind=kind, label=label)
+        run_id = st.record(res, kind=kind, label=label)
     except StoreError as exc:
         err_console.print(f"[yellow]warning:[/] run not recorded: {exc}", highlight=False)
         return

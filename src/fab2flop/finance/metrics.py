@@ -51,7 +51,8 @@ def _roots(f: np.ndarray, dt_years: float) -> list[float]:
     grid = np.concatenate(
         [np.linspace(_RATE_LOW, 1.0, 400), np.geomspace(1.0, _RATE_HIGH, 200)[1:]]
     )
-    vals = np.array([npv(f, r, dt_years) for r in grid])
+    # npv at every grid rate in one array operation (each row summed as npv sums it)
+    vals = (f * (1.0 + grid)[:, None] ** (-np.arange(len(f)) * dt_years)).sum(axis=1)
     out = []
     for i in range(len(grid) - 1):
         if vals[i] == 0.0:

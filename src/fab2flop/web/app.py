@@ -221,7 +221,7 @@ def create_app(store: Any = None, limits: Limits | None = None) -> FastAPI:
     # already solved is not solved again (the solver is deterministic)
     # the playground's solved models, one per structure, shared by every browser session:
     # a move sets every lever's rows and costs, so the answer never depends on who moved last
-    playground = Session(max_structures=lim.max_structures)
+    playground = Session(max_structures=lim.max_structures, learn_ahead=True)
 
     _add_limits_and_errors(app, lim)
 

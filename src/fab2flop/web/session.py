@@ -26,6 +26,7 @@ from __future__ import annotations
 import copy
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,7 @@ WARM_LEVERS = ("budget_usd", "us_power_mw_per_year", "us_grid_mw", "merchant_sha
 OBJECTIVE_LEVERS = ("discount_rate",)
 STRUCTURAL_LEVERS = ("custom_designs", "blockade", "blockade_start", "blockade_years")
 NUMERIC_EPS = 1e-9
+DUAL, PRIMAL = 1, 4  # HiGHS simplex_strategy values
 
 
 class Levers(BaseModel):
@@ -146,7 +148,7 @@ class _Affine:
     null: np.ndarray | None = None  # the values at None (the catalog path), if it has one
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity (Session.built.remove)
 class Built:
     """A solved structure: the HiGHS object, label maps and the learnt levers."""
 
@@ -168,6 +170,10 @@ class Built:
     dual_sign: float = 1.0
     rhs0: dict[str, np.ndarray] = field(default_factory=dict)
     bounds0: tuple[np.ndarray, np.ndarray] | None = None
+    # the HiGHS model's current row bounds and discount rate (what apply_state last set)
+    row_lo: np.ndarray | None = None
+    row_up: np.ndarray | None = None
+    rate: float | None = None
 
 
 def _label_map(labels: np.ndarray, n: int) -> np.ndarray:
@@ -362,6 +368,8 @@ def build_structure(state: Levers) -> Built:
     }
     lp_h = h.getLp()
     b.bounds0 = (np.asarray(lp_h.row_lower_).copy(), np.asarray(lp_h.row_upper_).copy())
+    b.row_lo, b.row_up = b.bounds0[0].copy(), b.bounds0[1].copy()
+    b.rate = state.discount_rate
     return b
 
 
@@ -457,19 +465,32 @@ def warm_vector(b: Built, state: Levers) -> np.ndarray:
 
 
 def apply_state(b: Built, state: Levers) -> np.ndarray:
-    """Change the HiGHS model's rows and costs to ``state``; return the warm vector."""
+    """Change the HiGHS model's rows and costs to ``state``; return the warm vector. Only
+    the rows whose bounds differ from the model's, and the costs when the discount rate
+    moved, are sent to HiGHS."""
     h = b.highs
     y = warm_vector(b, state)
     has = b.rows_y >= 0
-    rows = b.rows_y[has].astype(np.int32)
-    rhs = y[has] * b.row_factor[has]
+    rows = b.rows_y[has]
+    up = y[has] * b.row_factor[has]
     lo0, _ = b.bounds0  # type: ignore[misc]
-    lo = np.where(b.row_equal[has], rhs, lo0[rows])
-    h.changeRowsBounds(len(rows), rows, lo, rhs)
-    if b.cost_by_period is not None:
+    lo = np.where(b.row_equal[has], up, lo0[rows])
+    cur_lo, cur_up = b.row_lo, b.row_up
+    assert cur_lo is not None and cur_up is not None
+    moved = (lo != cur_lo[rows]) | (up != cur_up[rows])
+    if moved.any():
+        r = rows[moved]
+        h.changeRowsBounds(len(r), r.astype(np.int32), lo[moved], up[moved])
+        cur_lo[r], cur_up[r] = lo[moved], up[moved]
+    costs = b.cost_by_period is not None and state.discount_rate != b.rate
+    if costs:
         c = discount_factors(b.net, state.discount_rate) @ b.cost_by_period
         n = len(c)
         h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(c, float))
+        b.rate = state.discount_rate
+    # the previous basis stays primal feasible when only costs moved: primal simplex then
+    # (a third of dual's iterations on the discount slider); dual simplex after bounds moved
+    h.setOptionValue("simplex_strategy", PRIMAL if costs and not moved.any() else DUAL)
     return y
 
 
@@ -478,7 +499,7 @@ def apply_state(b: Built, state: Levers) -> np.ndarray:
 
 def readout(b: Built, y: np.ndarray, state: Levers) -> dict[str, Any]:
     """What the page draws, from the HiGHS solution of the session's model."""
-    from ..bottlenecks import bottlenecks, first_binding, group_bottlenecks
+    from ..bottlenecks import first_binding, group_bottlenecks
 
     h = b.highs
     status = h.modelStatusToString(h.getModelStatus())
@@ -512,91 +533,242 @@ def readout(b: Built, y: np.ndarray, state: Levers) -> dict[str, Any]:
             "objective_value": float(h.getInfo().objective_function_value),
         }
     )
-    sol_ds = _duals_dataset(b, np.asarray(sol.row_dual), y)
-    items = bottlenecks(ds, sol_ds, b.lp.registry)
+    words: dict[int, Any] = {}  # the sentences are written only for what is sent
+    items = _fast_bottlenecks(b, np.asarray(sol.row_dual), words)
+
+    def whole(x: Any) -> dict[str, Any]:
+        d = x.to_dict()
+        d["description"] = words[id(x)]()
+        return d
+
     groups = group_bottlenecks(items, b.lp.registry)
     fb = first_binding(items, b.lp.registry)
-    out["binds"] = [g.to_dict() for g in groups[:8]]
-    out["first_binding"] = fb.to_dict() if fb else None
+    out["binds"] = [
+        {**g.to_dict(), "first": whole(g.first), "peak": whole(g.peak)} for g in groups[:8]
+    ]
+    out["first_binding"] = whole(fb) if fb else None
     return out
 
 
 @dataclass
-class _DualFamily:
-    name: str
-    solution_name: str
-    dims: tuple[str, ...]
+class _ReportFamily:
+    """One reported constraint family on the network's full coordinates, in the registry's
+    dimension order, with everything of the bottleneck report that a move cannot change."""
+
+    fam: Any  # fab2flop.lp.registry.Family
     rows: np.ndarray  # HiGHS row of each cell (0 where masked)
     ok: np.ndarray  # the cell has a row
     factor: np.ndarray  # d(model rhs)/d(natural rhs), broadcast to the cells
+    lim: np.ndarray  # |dual| [natural objective units] above which a cell binds
     rhs0: np.ndarray  # model rhs of the base state
+    labels: dict[str, list[str]]  # item labels along each dimension
+    units: dict[str, dict[str, str]]  # {field} texts of the unit template, by item
+    whats: dict[str, dict[str, str]]  # {field} texts of the item's name, by item
 
 
-def _dual_families(b: Built) -> tuple[xr.Dataset, list[_DualFamily]]:
-    """What turning row duals into the bottleneck report's Dataset needs, prepared once."""
+@dataclass
+class _Report:
+    """The bottleneck report of a structure, prepared once (see :func:`_fast_bottlenecks`)."""
+
+    fams: list[_ReportFamily]  # in the report's order (limits, balances, money, targets)
+    money: _ReportFamily | None
+    minimise: bool
+    obj_scale: float
+    periods: list
+    dt: float
+
+
+def _report_family(b: Built, fam: Any, base: xr.Dataset, tol: float) -> _ReportFamily | None:
+    from ..bottlenecks import _item_names
+    from ..solution import family_scale
+
+    m = b.lp.model
+    if fam.name not in m.constraints or m.constraints[fam.name].dual is None:
+        return None
+    con = m.constraints[fam.name]
+    lab = con.labels.transpose(*fam.dims)
+    dims = fam.dims
+    # onto the network's full coordinates (a family may cover a subset of carriers)
+    full = tuple(base.sizes[d] for d in dims)
+    pos = np.ix_(*(base.indexes[d].get_indexer(lab.indexes[d]) for d in dims))
+    labels = np.full(full, -1, np.int64)
+    labels[pos] = lab.values
+    rhs0 = np.full(full, np.nan)
+    rhs0[pos] = con.rhs.transpose(*dims).values
+    ok = labels >= 0
+    rows = np.where(ok, b.row_of_label[np.maximum(labels, 0)], 0)
+    f = family_scale(fam, b.net.ds, base)
+    if isinstance(f, xr.DataArray):
+        tmpl = xr.DataArray(np.zeros(full), coords={d: base.indexes[d] for d in dims}, dims=dims)
+        fv = f.broadcast_like(tmpl).transpose(*dims).values
+    else:
+        fv = np.asarray(f, float)
+    fac = np.broadcast_to(np.asarray(fv, float), full).copy()
+    idim = fam.item_dim
+    return _ReportFamily(
+        fam,
+        rows,
+        ok,
+        fac,
+        tol * np.abs(fac),  # as bottlenecks._binds: TOL x objective scale x |scale|
+        rhs0,
+        {d: [str(i) for i in base.indexes[d]] for d in dims},
+        _item_names(fam.unit, idim, b.net.ds, base),
+        _item_names(fam.what, idim, b.net.ds, base),
+    )
+
+
+def _prepare_report(b: Built) -> _Report:
+    """What the bottleneck report of every move of ``b`` shares, computed once."""
+    from ..bottlenecks import _REPORTED, _plainval
+    from ..constants import Objective
+    from ..lp.registry import Group
     from ..results import process_labels
-    from ..solution import _empty_scales, family_scale
+    from ..solution import _empty_scales
 
-    lp, m = b.lp, b.lp.model
+    lp = b.lp
     base = _empty_scales(lp)
     base.coords["process_label"] = (PROCESS, process_labels(b.net))  # as Results.from_lp
-    fams = []
-    for fam in lp.registry.constraints():
-        if fam.name not in m.constraints:
-            continue
-        con = m.constraints[fam.name]
-        lab = con.labels
-        dims = lab.dims
-        # onto the network's full coordinates (a family may cover a subset of carriers)
-        full = tuple(base.sizes[d] for d in dims)
-        pos = np.ix_(*(base.indexes[d].get_indexer(lab.indexes[d]) for d in dims))
-        labels = np.full(full, -1, np.int64)
-        labels[pos] = lab.values
-        rhs0 = np.full(full, np.nan)
-        rhs0[pos] = con.rhs.transpose(*dims).values
-        ok = labels >= 0
-        rows = np.where(ok, b.row_of_label[np.maximum(labels, 0)], 0)
-        f = family_scale(fam, b.net.ds, base)
-        if isinstance(f, xr.DataArray):
-            tmpl = xr.DataArray(
-                np.zeros(full), coords={d: base.indexes[d] for d in dims}, dims=dims
-            )
-            fv = f.broadcast_like(tmpl).transpose(*dims).values
-        else:
-            fv = np.asarray(f, float)
-        fac = np.broadcast_to(np.asarray(fv, float), full).copy()
-        fams.append(_DualFamily(fam.name, fam.solution_name, dims, rows, ok, fac, rhs0))
-    return base, fams
-
-
-def _duals_dataset(b: Built, row_dual: np.ndarray, y: np.ndarray) -> xr.Dataset:
-    """The part of the solution Dataset the bottleneck report reads: duals and right-hand
-    sides in natural units, as :func:`fab2flop.solution.read_solution` gives them."""
-    if "duals" not in b.readout:
-        b.readout["duals"] = _dual_families(b)
-    base, fams = b.readout["duals"]
     obj_scale = float(base.attrs["objective_scale"])
+    minimise = base.attrs["objective"] == Objective.MIN_COST_FOR_PATH.value
+    reported = sorted(lp.registry.constraints(*_REPORTED), key=lambda f: _REPORTED.index(f.group))
+    fams = []
+    for fam in reported:
+        if fam.group is Group.MONEY and minimise:
+            continue  # in a cost objective money is what the duals are measured in
+        rf = _report_family(b, fam, base, TOL * obj_scale)
+        if rf is not None:
+            fams.append(rf)
+    money = None
+    mfam = lp.registry.money()
+    if mfam is not None and not minimise:
+        money = next((rf for rf in fams if rf.fam.name == mfam.name), None)
+        if money is None:
+            money = _report_family(b, mfam, base, TOL * obj_scale)
+    ds = b.net.ds
+    periods = [_plainval(p) for p in ds.indexes[PERIOD]]
+    return _Report(fams, money, minimise, obj_scale, periods, float(ds.attrs["dt_years"]))
+
+
+def _fast_bottlenecks(b: Built, row_dual: np.ndarray, words: dict | None = None) -> list:
+    """``bottlenecks.bottlenecks`` of the session's current solution, from HiGHS's row duals
+    and bounds with numpy (same items, numbers and words; tests/web/test_session.py).
+
+    With ``words``, the items' descriptions are left empty and ``words[id(item)]()`` writes
+    one (most items are never shown)."""
+    if "report" not in b.readout:
+        b.readout["report"] = _prepare_report(b)
+    rep: _Report = b.readout["report"]
     lo0, up0 = b.bounds0  # type: ignore[misc]
-    h_lp = b.highs.getLp()
-    up = np.asarray(h_lp.row_upper_)
-    lo = np.asarray(h_lp.row_lower_)
-    data = {}
-    money = b.lp.registry.money()
-    for fam in fams:
-        r = fam.rows
-        # a family none of whose rows has a dual above the report's noise level (TOL, in
-        # model units, as bottlenecks._binds tests it) adds nothing to the report: skip it
-        if (money is None or fam.name != money.name) and not (
-            np.abs(row_dual[r[fam.ok]]) > 0.5 * TOL
-        ).any():
+    up, lo = b.row_up, b.row_lo  # the model's current bounds (apply_state keeps them)
+    assert up is not None and lo is not None
+    lam = lam_binds = None
+    if rep.money is not None:
+        d = _natural_dual(rep.money, row_dual, b.dual_sign, rep.obj_scale)
+        lam = np.abs(np.nan_to_num(d))
+        lam_binds = lam > rep.money.lim
+    out: list = []
+    for rf in rep.fams:
+        r = rf.rows
+        if not (np.abs(row_dual[r[rf.ok]]) > 0.5 * TOL).any():
+            continue  # nothing above the report's noise level (TOL, in model units)
+        dual = _natural_dual(rf, row_dual, b.dual_sign, rep.obj_scale)
+        hit = np.abs(np.nan_to_num(dual)) > rf.lim
+        if not hit.any():
             continue
         with np.errstate(invalid="ignore", divide="ignore"):
             shift = np.where(np.isfinite(up0[r]), up[r] - up0[r], lo[r] - lo0[r])
-            dual = np.where(fam.ok, row_dual[r] * b.dual_sign * fam.factor * obj_scale, np.nan)
-            rhs = np.where(fam.ok, (fam.rhs0 + np.nan_to_num(shift)) / fam.factor, np.nan)
-        data[fam.solution_name] = (fam.dims, dual)
-        data[f"rhs_{fam.name}"] = (fam.dims, rhs)
-    return xr.Dataset(data, coords=base.coords, attrs=base.attrs)
+            rhs = np.where(rf.ok, (rf.rhs0 + np.nan_to_num(shift)) / rf.factor, np.nan)
+        rvals = np.nan_to_num(rhs, posinf=0.0, neginf=0.0)
+        out += _items_of(rf, dual, rvals, hit, rep, lam, lam_binds, words)
+    out.sort(key=lambda x: (-x.importance, str(x.period)))
+    return out
+
+
+def _natural_dual(rf: _ReportFamily, row_dual: np.ndarray, sign: float, obj_scale: float):
+    """Duals in objective units per natural unit, NaN where a cell has no row."""
+    return np.where(rf.ok, row_dual[rf.rows] * sign * rf.factor * obj_scale, np.nan)
+
+
+_FLOAT_MAX = float(np.finfo(float).max)
+
+
+def _nan_to_num(x: float) -> float:
+    """``float(np.nan_to_num(x))`` of one float, without numpy's per-call overhead."""
+    if x != x:
+        return 0.0
+    if x in (float("inf"), float("-inf")):
+        return _FLOAT_MAX if x > 0 else -_FLOAT_MAX
+    return x
+
+
+def _items_of(rf: _ReportFamily, dual, rvals, hit, rep: _Report, lam, lam_binds, words) -> list:
+    """The binding items of one family, as ``bottlenecks._family_items`` words them (the
+    wording deferred into ``words`` when it is given)."""
+    from ..bottlenecks import (
+        MIN_H100E_YEARS,
+        REPORT_COMPUTE_UNIT,
+        Bottleneck,
+        _fill,
+        _fmt_usd,
+        _when,
+        _worth,
+        display_unit,
+    )
+    from ..lp.registry import Group
+
+    fam = rf.fam
+    idim = fam.item_dim
+    scale = 1.0 if rep.minimise else REPORT_COMPUTE_UNIT
+    dvals = np.abs(np.nan_to_num(dual))
+    out = []
+    for idx in zip(*np.nonzero(hit), strict=True):
+        pos = dict(zip(fam.dims, idx, strict=True))
+        t = int(pos[PERIOD])
+        item = rf.labels[idim][pos[idim]] if idim else fam.what
+        region = rf.labels[REGION][pos[REGION]] if REGION in pos else None
+        unit, f = fam.unit, 1.0
+        if "{" in unit:
+            unit, f = display_unit(_fill(unit, rf.units, item))
+        d = float(dvals[idx]) * f  # natural objective units per displayed unit
+        if not (fam.group in (Group.MONEY, Group.TARGET) or rep.minimise):
+            if d < MIN_H100E_YEARS:  # only the cost tie-break priced it
+                continue
+        if rep.minimise:
+            v: float | None = d
+        elif lam is not None and lam_binds[t]:
+            v = d / lam[t]
+        else:
+            v = None
+        imp = abs(float(dual[idx]) * float(rvals[idx]))
+
+        def text(unit=unit, item=item, region=region, t=t, v=v, d=d) -> str:
+            return fam.phrase.format(
+                unit=unit,
+                what=_fill(fam.what, rf.whats, item),
+                region=region or "",
+                in_region=f" in {region}" if region else "",
+                when=_when(rep.periods[t], rep.dt, fam.basis),
+                worth=_worth(v, d, rep.minimise),
+                cost=_fmt_usd(d),
+                thousand_per_billion=f"{d * 1e6:.3g}",
+            )
+
+        x = Bottleneck(
+            fam.name,
+            item,
+            region,
+            rep.periods[t],
+            d / scale,
+            unit,
+            v,
+            _nan_to_num(imp / scale),
+            "" if words is not None else text(),
+        )
+        if words is not None:
+            words[id(x)] = text
+        out.append(x)
+    return out
 
 
 # --------------------------------------------------------------------------- sessions
@@ -610,12 +782,36 @@ class Session:
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_used: float = field(default_factory=time.monotonic)
     max_structures: int = 3
+    # answers by state (levers -> readout), least recently used dropped: a slider moved back
+    # to a notch it was on is answered without a solve
+    answers: OrderedDict = field(default_factory=OrderedDict)
+    max_answers: int = 512
+    # after a cold build, learn every warm lever in a background thread (the server does:
+    # the page is read before a slider moves); else each lever is learnt on its first move
+    learn_ahead: bool = False
+    learner: threading.Thread | None = None  # the last learning thread started
+
+    def _learn(self, b: Built) -> None:
+        with self.lock:
+            for lever in WARM_LEVERS:
+                learn_lever(b, lever)
 
     def solve(self, state: Levers, force_cold: bool = False) -> dict[str, Any]:
-        """Solve ``state``: warm from a structure already built when possible."""
-        t0 = time.perf_counter()
+        """Solve ``state``: a state answered before from memory, else warm from a structure
+        already built when possible, else cold. ``cpu_ms`` is this thread's CPU time for
+        it (wall time on a busy machine is longer)."""
+        t0, c0 = time.perf_counter(), time.thread_time()
         self.last_used = time.monotonic()
+        key = tuple(state.model_dump().items())
         with self.lock:
+            hit = None if force_cold else self.answers.get(key)
+            if hit is not None:
+                self.answers.move_to_end(key)
+                out = copy.deepcopy(hit)
+                out["mode"] = "cached"
+                out["elapsed_ms"] = (time.perf_counter() - t0) * 1e3
+                out["cpu_ms"] = (time.thread_time() - c0) * 1e3
+                return out
             b = (
                 None
                 if force_cold
@@ -633,8 +829,16 @@ class Session:
                 b.highs.run()
                 out = readout(b, y, state)
                 out["simplex_iterations"] = int(b.highs.getInfo().simplex_iteration_count)
+            if out.get("status") == "optimal":
+                self.answers[key] = copy.deepcopy(out)
+                while len(self.answers) > self.max_answers:
+                    self.answers.popitem(last=False)
         out["mode"] = mode
         out["elapsed_ms"] = (time.perf_counter() - t0) * 1e3
+        out["cpu_ms"] = (time.thread_time() - c0) * 1e3
+        if mode == "cold" and self.learn_ahead:
+            self.learner = threading.Thread(target=self._learn, args=(b,), daemon=True)
+            self.learner.start()
         return out
 
 
