@@ -240,7 +240,8 @@ def roadmap_designs(scenario: Scenario, cat: Catalog, custom: Sequence[Design]) 
 
     Each vendor of a listed merchant part continues after its last merchant part in the
     catalog; the own line continues after ``custom``'s latest design (with the scenario's
-    overrides). Merchant generations are sold by their vendor (its supply caps them).
+    overrides). Merchant generations are sold by their vendor (its supply caps them). A
+    vendor without a line in ``accelerators.roadmap.lines`` is not extended.
     """
     from .components.accelerator import design_from_catalog, evaluate
 
@@ -255,8 +256,11 @@ def roadmap_designs(scenario: Scenario, cat: Catalog, custom: Sequence[Design]) 
         v = str(cat.value(f"accelerators.{n}.vendor", ""))
         if v and v not in vendors:
             vendors.append(v)
+    lines = cat.group(f"{ROADMAP}.lines")
     for v in vendors:
         parts = line_parts(cat, v, kinds=("merchant",))
+        if not parts or v not in lines:  # a vendor without a roadmap line: its parts end
+            continue
         anchor = design_from_catalog(parts[-1], cat)
         out += successors(anchor, evaluate(anchor, cat), end, cat, v)
     if custom:
