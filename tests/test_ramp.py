@@ -132,3 +132,18 @@ def test_two_year_profile_from_the_catalog():
     # first 0.2, second 0.6: two capped years; a second share of 1 ends the ramp after one
     assert ramp_shares(_ramp_catalog(0.2, 0.6)) == (0.2, 0.6)
     assert ramp_shares(_ramp_catalog(0.2, 1.0)) == (0.2,)
+
+
+def test_a_disrupted_mature_year_drops_the_row():
+    """An event that stops X's supplier in 2026 (availability 0): 2026 is no reference for
+    2025, so 2025 is not capped (a plan committed to 2025 stays feasible)."""
+    from fab2flop.lp.model import build_lp
+
+    net = dataclasses.replace(tiny_network(), catalog=_ramp_catalog(0.3))
+    assert "design-ramp" in build_lp(net).model.constraints
+    ds = net.ds.copy(deep=True)
+    p = list(ds.indexes["process"]).index("buy_X")
+    ds["availability"].values[p, :, 1] = 0.0  # 2026
+    lp = build_lp(dataclasses.replace(net, ds=ds))
+    assert "design-ramp" not in lp.model.constraints
+    assert "fleet-ramp" not in lp.model.constraints

@@ -9,8 +9,13 @@ For each accelerator ``a`` first available in year ``y0`` and each period ``t`` 
 ``out`` is the activity of every process making ``a`` (buying a merchant part, assembling
 an own design). ``m' = m`` when the part is still made in its mature year within the
 horizon; otherwise the last year of its window (or of the horizon) after ``k`` stands in
-for it, with the profile's share there (so the ratio keeps the profile's shape), and no row
-is written when no later year remains (a part launched in the horizon's last year).
+for it, with the profile's share there (so the ratio keeps the profile's shape). No row is
+written when no later year remains (a part launched in the horizon's last year), nor when
+an event disrupts the mature year (the making processes' availability there is below the
+ramp year's): a plan committed to its first years must stay feasible in such a future.
+
+The same rows are written on deployments (``fleet-ramp``): balances allow disposal, so a
+cap on output alone could be met by making, and scrapping, more in the mature year.
 
 A relative cap fits the LP: it needs no absolute size for a design the plan invents, and
 "mature output" is the plan's own choice. Parts launched before the horizon start ramp
@@ -19,6 +24,8 @@ only in the years that remain.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import xarray as xr
 
@@ -26,6 +33,9 @@ from ..constants import ACCELERATOR, PERIOD
 from ..roadmap import ramp_shares
 from .registry import registers
 from .terms import constraint
+
+if TYPE_CHECKING:
+    from .model import LP
 
 
 def ramp_pairs(
@@ -82,8 +92,24 @@ def _rows(
     return v, c, mask
 
 
+def _availability(ds: xr.Dataset, procs: list[np.ndarray]) -> list[np.ndarray]:
+    """Per part, the least availability (T,) of the processes making it where they exist:
+    a mature year disrupted by an event (availability below the ramp year's) is no
+    reference, so its rows are dropped (a plan committed to its first years could otherwise
+    not be kept in a future whose mature year is blockaded)."""
+    av, ex = ds["availability"].values, ds["exists"].values
+    out = []
+    for p in procs:
+        if not len(p):
+            out.append(np.ones(ds.sizes[PERIOD]))
+            continue
+        a = np.where(ex[p][:, :, None], av[p], np.inf).min(axis=(0, 1))
+        out.append(np.where(np.isfinite(a), a, 1.0))
+    return out
+
+
 @registers("design-ramp", "fleet-ramp")
-def define_ramp(lp) -> None:  # type: ignore[no-untyped-def]
+def define_ramp(lp: LP) -> None:
     """Rows of :func:`ramp_pairs` for every part of the fleet, on its output
     (``design-ramp``) and on its deployments (``fleet-ramp``).
 
@@ -99,13 +125,22 @@ def define_ramp(lp) -> None:  # type: ignore[no-untyped-def]
         return
     years, dt = net.periods.years, net.periods.dt
     fleet = list(net.fleet.values())
-    pairs = [ramp_pairs(years, dt, f.available_from, f.available_until, shares) for f in fleet]
     coords = {ACCELERATOR: ds.indexes[ACCELERATOR], PERIOD: ds.indexes[PERIOD]}
     dims = (ACCELERATOR, PERIOD)
     act = m.variables["act"].labels.values  # (P, R, T), -1 where absent
     out_c = ds["main_output"].values
     T = ds.sizes[PERIOD]
-    made = [act[np.flatnonzero(out_c == f.carrier)].reshape(-1, T) for f in fleet]
+    procs = [np.flatnonzero(out_c == f.carrier) for f in fleet]
+    made = [act[p].reshape(-1, T) for p in procs]
+    avail = _availability(ds, procs)
+    pairs = [
+        [
+            (t, t2, r)
+            for t, t2, r in ramp_pairs(years, dt, f.available_from, f.available_until, shares)
+            if avail[a][t2] >= avail[a][t] - 1e-9
+        ]
+        for a, f in enumerate(fleet)
+    ]
     families = [("design-ramp", made)]
     if "deploy" in m.variables:
         dep = m.variables["deploy"].labels.values  # (A, R, T)
