@@ -27,10 +27,10 @@ def test_assembly_coefficients_come_from_the_design():
     assert float(io.sel(carrier="hbm3e_stack")) == pytest.approx(-spec.hbm_stacks_per_unit)
     assert float(io.sel(carrier="cowos_wafer")) == pytest.approx(-spec.packaging_wafers_per_unit)
     # catalog design: 44 enabled units x 32,768 FLOP/clock x 1.75 GHz = 2.523136e15 FLOP/s;
-    # (1,000 W TDP + 0.52 kW host share) x 1.05 network = 1.596 kW
+    # (1,400 W TDP, the N3 node power model + 0.52 kW host share) x 1.05 network = 2.016 kW
     flops = float(net.ds["flops_bf16_dense"].sel(accelerator="custom_v1"))
     assert flops == pytest.approx(44 * 32768 * 1.75e9, rel=1e-12)
-    assert float(net.ds["kw_it_per_unit"].sel(accelerator="custom_v1")) == pytest.approx(1.596)
+    assert float(net.ds["kw_it_per_unit"].sel(accelerator="custom_v1")) == pytest.approx(2.016)
 
 
 def test_a_bigger_die_needs_more_wafers_per_unit():

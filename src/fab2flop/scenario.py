@@ -255,6 +255,12 @@ class AcceleratorsConfig(_Model):
         default_factory=lambda: ["TW", "US"],
         description="where own designs can be packaged and tested (enabled ones are used)",
     )
+    roadmap: bool = Field(
+        True,
+        description="continue each listed vendor's line, and the own line, past its last part "
+        "with generations extrapolated on sourced trends through time.end "
+        "(catalog accelerators.roadmap; fab2flop.roadmap)",
+    )
 
     @field_validator("assembly_regions", mode="before")
     @classmethod

@@ -88,7 +88,7 @@ def test_bad_input_is_refused_before_any_work_naming_the_field(tmp_path):
 
 
 def test_sensitivity_json_ranks_a_price_above_nothing_for_spend(tmp_path):
-    params = [{"id": "memory.hbm4e.stack_price_usd"}, {"id": "memory.hbm_line.capex_usd_per_wpm"}]
+    params = [{"id": "accelerators.Rubin.price_usd"}, {"id": "memory.hbm_line.capex_usd_per_wpm"}]
     f = _small_scenario(tmp_path, parameters=params)
     r = runner.invoke(
         app, ["risk", "sensitivity", f, "--output", "spend", "--n-base", "8", "--json"]
@@ -98,8 +98,10 @@ def test_sensitivity_json_ranks_a_price_above_nothing_for_spend(tmp_path):
     rows = s["indices"]
     assert {"parameter", "first_order", "total", "confidence"} <= set(rows[0])
     assert s["runs"] == 8 * (2 + 2)  # Saltelli without second order: N (k + 2)
-    # the plan buys HBM4E stacks and builds HBM lines: both prices move its spend
+    # the default plan buys Rubin (and builds no HBM lines since the roadmap, issue 8): the
+    # price moves its spend, the line capex does not
     assert rows[0]["rank"] == 1 and rows[0]["total"] > 0
+    assert rows[0]["parameter"] == "accelerators.Rubin.price_usd"
     assert {r["parameter"] for r in rows} == {p["id"] for p in params}
 
 

@@ -189,6 +189,10 @@ class Design(BaseModel):
     available_until: int | None = Field(
         None, ge=1990, le=2100, description="last year it is bought or built [year]"
     )
+    extrapolated: bool = Field(
+        False, description="a generation extrapolated on the roadmap trends (fab2flop.roadmap)"
+    )
+    trend: str | None = Field(None, description="what an extrapolated part was derived from")
 
     @model_validator(mode="after")
     def _consistent(self) -> Design:
@@ -276,6 +280,7 @@ class AcceleratorSpec:
     price_usd: float | None  # merchant price [USD]
     markup: float | None  # price / unit cost [1]
     notes: tuple[str, ...] = field(default=())
+    extrapolated: bool = False  # a roadmap generation, not an announced part
 
     @property
     def hbm_bytes(self) -> float:
@@ -640,6 +645,8 @@ def evaluate(design: Design, catalog: Catalog | None = None) -> AcceleratorSpec:
         net = cat.number("accelerators.system.network_overhead_fraction")
         kw_it = (tdp_w / 1000.0 + host) * (1.0 + net)
 
+    if d.extrapolated:
+        notes.append(f"extrapolated: {d.trend or 'on the roadmap trends'}")
     price = d.price_usd
     markup = price / unit_cost if (price is not None and unit_cost) else None
     return AcceleratorSpec(
@@ -695,6 +702,7 @@ def evaluate(design: Design, catalog: Catalog | None = None) -> AcceleratorSpec:
         price_usd=price,
         markup=markup,
         notes=tuple(notes),
+        extrapolated=d.extrapolated,
     )
 
 

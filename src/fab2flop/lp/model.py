@@ -41,6 +41,7 @@ from ..constants import (
     Objective,
 )
 from ..network import Network
+from .ramp import define_ramp
 from .registry import Registry, registers
 from .terms import (
     constraint,
@@ -557,6 +558,7 @@ DEFINE_ORDER: tuple[Callable[[LP], None], ...] = (
     define_activity,
     define_balances,
     define_fleet,
+    define_ramp,
 )
 
 

@@ -219,6 +219,16 @@ _ALL: tuple[Family, ...] = (
            phrase="Each H100-equivalent required {when} costs {cost} at the margin "
            "(discounted).",
            description="installed compute at least the required path"),
+    Family("design-ramp", _C, (ACCELERATOR, PERIOD), Group.LIMIT, "unit/year",
+           ("/accelerator",), Basis.RATE, what="{accelerator}",
+           phrase="One more {unit} of {what} made in its ramp-up year {when} is {worth}.",
+           description="a new part's output in its first years within a share of its "
+           "mature output (accelerators.ramp; lp/ramp.py)"),
+    Family("fleet-ramp", _C, (ACCELERATOR, PERIOD), Group.LIMIT, "unit",
+           ("/accelerator",), Basis.AMOUNT, what="{accelerator}",
+           phrase="One more {unit} of {what} deployed in its ramp-up year {when} is {worth}.",
+           description="a new part's deployments in its first years within a share of its "
+           "deployments in its mature year (accelerators.ramp; lp/ramp.py)"),
     Family("policy-max-share", _C, (INPUT, REGION, PERIOD), Group.LIMIT, "{input_unit}",
            ("/input",), Basis.RATE, what="{input_label}",
            phrase="One more {unit} of {what} from {region} beyond its cap {when} is {worth}.",

@@ -17,11 +17,16 @@ def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
     """Evaluate every accelerator the scenario may buy (merchant, first) or build (custom)."""
     from ..components.accelerator import design_from_catalog, evaluate
     from ..components.systems import deploy_cost_usd
+    from ..roadmap import check_windows, ramp_shares, roadmap_designs
 
     life = cat.number("datacenters.fleet.accelerator_life_years")
+
+    check_windows(scenario, cat)
+    ramp_shares(cat)  # refuses a ramp share outside [0, 1] before anything is built
     fleet: dict[str, FleetItem] = {}
     names: list[tuple[str, dict[str, Any]]] = [(n, {}) for n in scenario.accelerators.merchant]
     names += list(scenario.accelerators.custom.items())
+    built: list[tuple[str, Any, AcceleratorSpec, bool]] = []
     for name, overrides in names:
         try:
             design = design_from_catalog(name, cat, **(overrides or {}))
@@ -31,7 +36,13 @@ def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
                 f"accelerators: {name!r} cannot be built: {exc}",
                 [(f"accelerators.{name}", overrides, str(exc))],
             ) from exc
-        is_custom = name in scenario.accelerators.custom
+        built.append((name, design, spec, name in scenario.accelerators.custom))
+    # the roadmap: each listed vendor's line and the own line continue to the horizon
+    own = [d for _, d, _, c in built if c]
+    for design in roadmap_designs(scenario, cat, own):
+        built.append((design.name, design, evaluate(design, cat), design.vendor == "own"))
+    for name, _, spec, is_custom in built:
+        overrides = scenario.accelerators.custom.get(name, {})
         _check_part(name, spec, is_custom, overrides)
         unit_cost = spec.unit_cost_usd if is_custom else spec.price_usd
         kind = "custom" if is_custom else "merchant"
@@ -39,7 +50,7 @@ def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
         fleet[name] = FleetItem(
             name=name,
             kind=kind,
-            vendor=str(cat.value(f"accelerators.{name}.vendor", "own")),
+            vendor=str(spec.vendor or cat.value(f"accelerators.{name}.vendor", "own")),
             carrier=acc_carrier(name),
             flops_bf16_dense=float(spec.flops_bf16_dense or 0.0),
             flops_fp8_dense=float(spec.flops_fp8_dense or spec.flops_bf16_dense or 0.0),
