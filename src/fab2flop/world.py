@@ -594,6 +594,9 @@ def define_world_objective(m, w: World, served, dem_da, buy) -> None:
 # ------------------------------------------------------------------ results
 def solve_world(w: World, time_limit_s: float = 120.0) -> xr.Dataset:
     """Solve the world LP; the result Dataset (:func:`world_results`)."""
+    from .optimizer import _absorb_highs_banner
+
+    _absorb_highs_banner()  # HiGHS's banner would corrupt `run world --json`
     m = build_world_lp(w)
     status, cond = m.solve(solver_name="highs", time_limit=time_limit_s, output_flag=False)
     if status != "ok":
@@ -663,3 +666,27 @@ def run_world(cfg: WorldScenario | None = None, catalog: Catalog | None = None) 
     except CatalogError as exc:
         raise ScenarioError(str(exc), [("catalog", str(exc), "a known catalog record")]) from exc
     return solve_world(w)
+
+
+def world_summary(ds: xr.Dataset) -> dict[str, Any]:
+    """Plain numbers of a world result (for JSON and the CLI tables)."""
+
+    def rows(da: xr.DataArray, dim: str) -> dict[str, list[float]]:
+        return {str(k): [float(x) for x in da.sel({dim: k}).values] for k in da[dim].values}
+
+    share = (ds["capacity_used"] / ds["capacity"].where(ds["capacity"] > 0)).transpose(
+        "resource", "year"
+    )
+    return {
+        "years": [int(y) for y in ds["year"].values],
+        "units_by_vendor": rows(by_vendor(ds, "units"), "vendor"),
+        "h100e_by_vendor": rows(by_vendor(ds, "h100e"), "vendor"),
+        "stock_units_by_vendor": rows(by_vendor(ds, "stock_units"), "vendor"),
+        "stock_h100e_by_vendor": rows(by_vendor(ds, "stock_h100e"), "vendor"),
+        "fleet_mw_it": [float(x) for x in ds["fleet_mw_it"].sum("part").values],
+        "capacity_use_share": {
+            str(r): [None if np.isnan(x) else float(x) for x in share.sel(resource=r).values]
+            for r in share["resource"].values
+        },
+        "fill": rows(ds["fill"], "line"),
+    }
