@@ -337,7 +337,18 @@ def demand_lines(
     ]
 
 
-def _line(cat, cfg, b, v, val, unit, where, years, vendors) -> Line:
+def _line(
+    cat: Catalog,
+    cfg: WorldScenario,
+    b: str,
+    v: str,
+    val: Any,
+    unit: str,
+    where: str,
+    years: np.ndarray,
+    vendors: set[str],
+) -> Line:
+    """One demand line, checked: a known unit and vendor, amounts >= 0."""
     kind = demand_kind(unit, f"{where}.unit" if where.startswith("demand.") else where)
     if v not in vendors:
         raise ScenarioError(
@@ -578,7 +589,14 @@ def define_ramp(m: linopy.Model, w: World, buy: linopy.Variable) -> None:
         m.add_constraints(lhs <= 0, name=f"ramp-{p.name}")
 
 
-def define_world_objective(m, w: World, served, dem_da, buy) -> None:
+def define_world_objective(
+    m: linopy.Model,
+    w: World,
+    served: linopy.LinearExpression,
+    dem_da: xr.DataArray,
+    buy: linopy.Variable,
+) -> None:
+    """max Σ_t δ_t Σ_l served/demand + 10⁻³ Σ_t δ_t H100e made (module docstring)."""
     disc = (1.0 + w.cfg.discount_rate) ** -(w.years - w.years[0]).astype(float)
     disc_da = xr.DataArray(disc, coords={"year": w.years})
     inv = xr.DataArray(
