@@ -138,3 +138,20 @@ def test_solve_is_deterministic():
     w = build_world(validate_world({"time": {"start": 2023, "end": 2024}}))
     a, b = solve_world(w), solve_world(w)
     np.testing.assert_allclose(a["units"].values, b["units"].values)
+
+
+def test_power_limits_the_fleet_standing():
+    # 2023 only. The installed base draws (kW = (TDP + 0.52 host) x 1.05, or the chip model):
+    # A100 796,000 x 0.966 = 768.9 MW; H100 39,000 x 1.281 = 50.0 MW; TPU v4 86,000 x
+    # 0.7476 = 64.3 MW; TPU v5e 16,000 x 0.756 = 12.1 MW: 895.3 MW. Allow 1,395 MW: the
+    # year's new parts may draw at most ~500 MW more, and the power row binds.
+    cfg = load_world("world", ["time.end=2023", "power_mw_it=1395"])
+    w = build_world(cfg)
+    ds = solve_world(w)
+    kw = np.array([p.kw_it for p in w.parts.values()])
+    base_mw = float((w.base[:, 0] * kw).sum() / 1e3)
+    assert base_mw == pytest.approx(895.3, abs=0.1)
+    total = float(ds["fleet_mw_it"].sel(year=2023).sum())
+    assert total == pytest.approx(1395, rel=1e-6)
+    free = run_world(load_world("world", ["time.end=2023"]))
+    assert float(free["fleet_mw_it"].sel(year=2023).sum()) > 1395

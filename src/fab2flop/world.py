@@ -99,6 +99,10 @@ class WorldScenario(BaseModel):
         None, description="blocs under US export rules; null: catalog world_demand"
     )
     discount_rate: float = Field(0.08, ge=0, le=1, description="of the fill objective [1/year]")
+    power_mw_it: float | dict[int, float] | None = Field(
+        None,
+        description="MW of IT the world's AI fleet may draw, {year: MW}; null: not limited",
+    )
     catalog: dict[str, Any] = Field(default_factory=dict, description="catalog id -> value")
 
 
@@ -551,6 +555,7 @@ def build_world_lp(w: World) -> linopy.Model:
     m.add_constraints(served <= dem_da, name="demand")
     define_capacity(m, w, buy)
     define_ramp(m, w, buy)
+    define_power(m, w, buy)
     define_world_objective(m, w, served, dem_da, buy)
     return m
 
@@ -587,6 +592,25 @@ def define_ramp(m: linopy.Model, w: World, buy: linopy.Variable) -> None:
         y = {"year": p.first}
         lhs = made.sel(part=p.name, **y) - k * made.sel(part=others, **y).sum("part")
         m.add_constraints(lhs <= 0, name=f"ramp-{p.name}")
+
+
+def define_power(m: linopy.Model, w: World, buy: linopy.Variable) -> None:
+    """Σ_p kW_p × stock[p,t] ≤ power_mw_it[t] × 1000: the fleet standing (the installed base
+    plus what was made in the last ``life`` years) within the MW of IT given (if any)."""
+    if w.cfg.power_mw_it is None:
+        return
+    cap_mw = series_at(w.cfg.power_mw_it, w.years)
+    if (cap_mw < 0).any():
+        raise ScenarioError(
+            "power_mw_it: negative MW", [("power_mw_it", w.cfg.power_mw_it, "MW >= 0")]
+        )
+    kw = xr.DataArray([p.kw_it for p in w.parts.values()], coords={"part": list(w.parts)})
+    made = present(buy).sum("line")  # million units
+    base_mw = (w.base * kw.values[:, None]).sum(axis=0) / 1e3
+    for i, y in enumerate(w.years):
+        window = [int(t) for t in w.years if y - w.life < t <= y]
+        draw = (made.sel(year=window).sum("year") * kw).sum("part")  # million kW = GW
+        m.add_constraints(draw <= (cap_mw[i] - base_mw[i]) / 1e3, name=f"power-{int(y)}")
 
 
 def define_world_objective(
