@@ -27,13 +27,15 @@ def res():
 
 def test_first_years_run_only_on_leased_capacity(res):
     """Own data centers take catalog build_years (2) to open: in 2025 and 2026 the fleet can
-    only draw on leased colocation, at most the catalog's lease market (300 and 1,500 MW)."""
+    only draw on leased colocation, at most the catalog's lease market (300 and 1,500 MW),
+    plus the 500 MW of IT the plan holds at the start (scenario installed.datacenter_mw)."""
     cat = load_catalog()
     assert cat.number("datacenters.ai_campus.build_years") == 2
     lease = cat.series("datacenters.lease.market_mw_it")
+    start_mw = 500.0
     it = res.dataset["fleet_mw_it"].sum("region")
-    assert float(it.sel(period=2025)) <= lease[2025] * (1 + 1e-6)
-    assert float(it.sel(period=2026)) <= lease[2026] * (1 + 1e-6)
+    assert float(it.sel(period=2025)) <= (lease[2025] + start_mw) * (1 + 1e-6)
+    assert float(it.sel(period=2026)) <= (lease[2026] + start_mw) * (1 + 1e-6)
     own = res.dataset["capacity"].sel(process="datacenter").sum("region")
     assert float(own.sel(period=2025)) == 0 and float(own.sel(period=2026)) == 0
 

@@ -12,7 +12,7 @@ SHORT = ["time.end=2029", "accelerators.custom.custom_v2={}", "accelerators.cust
 
 
 def _custom_only(extra=()):
-    sets = [*SHORT, "accelerators.merchant=[]"]
+    sets = [*SHORT, "accelerators.merchant=[]", "installed={}"]  # no starting H100 fleet
     sets = [s for s in sets if not s.startswith("accelerators.custom.custom_v")]
     sets.append("accelerators.custom={custom_v1: {}}")
     return load_scenario(overrides=[*sets, *extra])

@@ -213,6 +213,7 @@ def assert_dynamics_reproduce(lp, rtol: float = 1e-9):
         close(spend[kind], np.nan_to_num(lp_spend.solution.values) * sc.money, kind)
     if dep is not None:
         inst = dyn.fleet_stock(dep, ds["acc_life_periods"].values[:, None])
+        inst = inst + ds["acc_installed_units"].values  # the starting fleet (installed)
         close(inst, _natural(lp, "inst", sc.accelerator[:, None, None]), "installed fleet")
     # activity within usable capacity wherever a buildable process runs
     life, ramp = ds["life_periods"].values[:, None], ds["ramp_periods"].values[:, None]

@@ -319,7 +319,8 @@ def test_non_finite_metrics_are_null_in_strict_json():
 
 
 def test_budget_that_buys_nothing_says_so():
-    res = fab2flop.optimize(load_scenario(None, ["budget.total_usd=1000", *SHORT]))
+    # without the default's starting fleet (installed), which would be compute it already has
+    res = fab2flop.optimize(load_scenario(None, ["budget.total_usd=1000", "installed={}", *SHORT]))
     s = res.summary()
     assert res.buys_nothing and "buys no usable compute" in res.message
     assert all(v >= 0 for v in s["compute_h100e"])

@@ -99,6 +99,8 @@ def test_stages_run_in_registry_order_and_each_adds_its_own_part():
         "accelerators",
         "datacenters",
         "power",
+        "installed",
+        "market_mode",
         "user",
         "overrides",
     ]

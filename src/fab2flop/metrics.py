@@ -167,6 +167,9 @@ def spend_by_category(net_ds: xr.Dataset, sol: xr.Dataset) -> xr.DataArray:
     ).sum(PROCESS)
     systems = sol["spend_systems_usd"].sum([ACCELERATOR, REGION]) * (cats == Category.SYSTEMS.value)
     out = (by_proc + systems).transpose(..., CATEGORY, PERIOD)
+    # C order, as a saved run reads it back: sums then agree to the last bit after Results.load
+    if isinstance(out.data, np.ndarray):
+        out = out.copy(data=np.ascontiguousarray(out.data))
     return _u(out, "USD", "spend by category, in the period")
 
 

@@ -22,6 +22,7 @@ from .errors import NetworkError, ScenarioError
 from .events import EventArrays, EventIndex, apply_events
 from .scenario import CarrierSpec, ProcessSpec, Scenario
 from .supplychain import MW_IT, MW_POWER, FleetItem, SupplyChain, build_supply_chain
+from .supplychain.installed import installed_fleet_units
 from .timeseries import Periods, series_at
 
 INF = np.inf
@@ -276,6 +277,7 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
     a_cost = np.array([[f.unit_cost_usd] * T for f in fleet.values()]).reshape(len(fleet), T)
     a_deploy = np.array([[f.deploy_cost_usd] * T for f in fleet.values()]).reshape(len(fleet), T)
     dc_region = np.array([scenario.regions[r].datacenters for r in regions]) & enabled
+    a_installed = installed_fleet_units(scenario, fleet, regions, years)  # the starting fleet
     # what each installed accelerator occupies of regional rate carriers [natural units/unit]
     draw = np.zeros((len(fleet), len(cidx)))
     if MW_IT in c_pos:
@@ -363,6 +365,7 @@ def assemble_network(scenario: Scenario, cat: Catalog, sc: SupplyChain) -> Netwo
             "flops_fp4_dense": (ACCELERATOR, flops4.astype(float)),
             "kw_it_per_unit": (ACCELERATOR, kw),
             "acc_life_periods": (ACCELERATOR, a_life),
+            "acc_installed_units": ((ACCELERATOR, REGION, PERIOD), a_installed),
             "acc_unit_cost_usd": ((ACCELERATOR, PERIOD), a_cost),
             "acc_deploy_cost_usd": ((ACCELERATOR, PERIOD), a_deploy),
             "fleet_draw": ((ACCELERATOR, CARRIER), draw),

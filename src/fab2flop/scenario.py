@@ -220,6 +220,11 @@ class MarketConfig(_Model):
     cowos_share: float = Field(
         0.15, ge=0, le=1, description="share of world CoWoS-class capacity [1]"
     )
+    mode: Literal["fixed_share", "residual"] = Field(
+        "fixed_share",
+        description="fixed_share: the *_share of world supply; residual: world supply less the "
+        "other buyers' demand (catalog world_demand.others)",
+    )
     supplier_regions: dict[str, str] = Field(
         default_factory=lambda: {"foundry": "TW", "cowos": "TW", "hbm": "KR", "merchant": "TW"},
         description="where existing third-party supply is made; disabling that region makes "
@@ -241,6 +246,33 @@ class MarketConfig(_Model):
         if bad:
             raise ValueError(f"unknown supply {sorted(bad)}; expected keys among {sorted(known)}")
         return v
+
+
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class InstalledUnits(_Model):
+    """Accelerators the plan already has at the start (installed before time.start)."""
+
+    accelerator: str = Field(description="an accelerator of accelerators.merchant or .custom")
+    region: str = Field(description="a data-center region of the scenario")
+    year: int = Field(ge=1990, le=2100, description="install year, before time.start [year]")
+    units: float = Field(ge=0, description="accelerators installed [units]")
+    note: str = ""
+
+
+class InstalledConfig(_Model):
+    """The plan's starting position: what it already has and has contracted at the start.
+    The fleet stands for the part's life from its install year and is not paid for again."""
+
+    fleet: list[InstalledUnits] = Field(default_factory=list)
+    datacenter_mw: dict[str, NonNegative] = Field(
+        default_factory=dict, description="region -> MW of IT standing at the start [MW]"
+    )
+    contracted_power_mw: dict[str, NonNegative] = Field(
+        default_factory=dict, description="region -> firm power contracted at the start [MW]"
+    )
+    note: str = ""
 
 
 class AcceleratorsConfig(_Model):
@@ -491,6 +523,10 @@ class Scenario(_Model):
     regions: dict[str, RegionConfig] = Field(default_factory=dict)
     market: MarketConfig = Field(default_factory=MarketConfig)
     accelerators: AcceleratorsConfig = Field(default_factory=AcceleratorsConfig)
+    installed: InstalledConfig = Field(
+        default_factory=InstalledConfig,
+        description="what the plan has and has contracted at the start (fleet, MW, power)",
+    )
     technologies: TechnologyConfig = Field(default_factory=TechnologyConfig)
     catalog: dict[str, Any] = Field(
         default_factory=dict, description="catalog id -> value overriding the sourced default"

@@ -14,7 +14,9 @@ from .common import console, err_console, fmt_num, fmt_usd, handle_errors
 @handle_errors
 def run(
     scenario: str = typer.Argument(
-        "default", help="scenario YAML file; 'default' is the embedded Feb-2024 plan"
+        "default",
+        help="scenario YAML file; 'default' is the embedded Feb-2024 plan, 'world' the "
+        "world market of every buyer and vendor (docs/model.md)",
     ),
     set_: list[str] = typer.Option(
         [], "--set", help="override KEY=VALUE, e.g. --set budget.total_usd=3.5e12 (repeatable)"
@@ -71,6 +73,12 @@ def run(
     from .._compat import defer_unused_imports
 
     defer_unused_imports()  # numpy.f2py, numpy.testing: ~0.05 s, never used by a run
+    from ..world import is_world_source
+
+    if is_world_source(scenario):  # the world market (fab2flop/world.py): its own LP
+        from .world_cmd import run_world_cmd
+
+        return run_world_cmd(scenario, set_, as_json, out, force)
     sc = _load(scenario, set_, event, event_start, event_duration)  # fails before work
     if method is not None and method not in ("choose", "simplex", "ipm", "pdlp"):
         from .common import fail

@@ -393,7 +393,8 @@ def define_balances(lp: LP) -> None:
 
 @registers("fleet-stock", "export-cap")
 def define_fleet(lp: LP) -> None:
-    """inst[t] = inst[t-1] + deploy[t] − deploy[t − life]; export caps on deployment."""
+    """inst[t] = inst[t-1] + deploy[t] − deploy[t − life] + E[t] − E[t-1] (E the starting
+    fleet, ``acc_installed_units``); export caps on deployment."""
     if "deploy" not in lp.model.variables:
         return
     net, ds, m = lp.net, lp.net.ds, lp.model
@@ -411,7 +412,10 @@ def define_fleet(lp: LP) -> None:
         ]
     )
     art = (ACCELERATOR, REGION, PERIOD)
-    m.add_constraints(_rows(lp, v, c, "=", 0.0, art), name="fleet-stock", mask=inst.labels >= 0)
+    # the starting fleet (scenario.installed) stands beside what the plan deploys
+    e = ds["acc_installed_units"].values / lp.scaling.accelerator[:, None, None]
+    rhs = e - dyn.shift(e, 1)
+    m.add_constraints(_rows(lp, v, c, "=", rhs, art), name="fleet-stock", mask=inst.labels >= 0)
     capv = ds["deploy_cap_units_per_year"].values * net.periods.dt
     fin = np.isfinite(capv) & ds["datacenter_region"].values[:, None]
     if fin.any():

@@ -353,6 +353,7 @@ def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> R
         asked = plan.deployed[:, :, t].sum(axis=1)[None] + backlog
         backlog = np.maximum(asked - dep_t.sum(axis=2), 0.0)
     installed = dyn.fleet_stock(dep, acc_life[None, :, None])
+    installed = installed + ds["acc_installed_units"].values[None]  # the starting fleet
     h = arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE  # (S,A)
     # the fleet runs where MW of IT hold it (all of it unless supply fell below the draw)
     mw_have = (

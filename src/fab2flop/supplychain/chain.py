@@ -16,6 +16,7 @@ from . import fleet as _fleet
 from .base import BuildContext, SupplyChain
 from .compute import add_assembly, add_merchant
 from .facilities import add_datacenters, add_power
+from .installed import add_installed, apply_market_mode
 from .silicon import add_fabs, add_foundry, add_memory, add_packaging
 from .user import add_user_processes, apply_overrides
 
@@ -32,6 +33,8 @@ STAGES: dict[str, Stage] = {
     "accelerators": add_assembly,
     "datacenters": add_datacenters,
     "power": add_power,
+    "installed": add_installed,  # the plan's starting position (scenario.installed)
+    "market_mode": apply_market_mode,  # market.mode: residual
     "user": add_user_processes,
     "overrides": apply_overrides,
 }

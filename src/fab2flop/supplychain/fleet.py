@@ -68,6 +68,9 @@ def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
             available_until=int(spec.available_until) if spec.available_until else None,
             spec=spec,
         )
+    from .installed import add_installed_parts
+
+    add_installed_parts(fleet, scenario, cat, life)  # parts of the starting fleet only
     return fleet
 
 

@@ -1,0 +1,215 @@
+"""The plan's starting position and the residual market.
+
+- ``add_installed``: data-center MW and contracted power the plan has at the start
+  (``scenario.installed``) become processes ``contracted_datacenter`` and
+  ``contracted_power`` (existing capacity, no cost); its installed fleet is checked here
+  and becomes the network array ``acc_installed_units`` (:func:`installed_fleet_units`),
+  which the LP's fleet-stock rows and the replay add to what the plan deploys.
+- ``apply_market_mode``: with ``market.mode: residual`` the market processes (foundry wafers,
+  CoWoS, HBM, merchant GPUs) hold world supply less the other buyers' demand
+  (catalog ``world_demand.others``), never below zero, instead of a fixed share of it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..constants import Category
+from ..errors import ScenarioError
+from ..scenario import ProcessSpec, RegionalValues
+from ..timeseries import series_at
+from .base import MW_IT, MW_POWER, BuildContext, FleetItem, acc_carrier, carrier
+
+# market process -> (world supply record, others record, monthly?)
+OTHERS = "world_demand.others"
+
+
+def add_installed_parts(fleet: dict[str, FleetItem], scenario: Any, cat: Any, life: float) -> None:
+    """Parts of the starting fleet that the plan does not buy or build join the fleet as
+    ``installed`` items: they stand and draw power but cannot be deployed (no supply)."""
+    from ..components.accelerator import design_from_catalog, evaluate
+
+    for i, c in enumerate(scenario.installed.fleet):
+        if c.accelerator in fleet:
+            continue
+        where = f"installed.fleet.{i}.accelerator"
+        try:
+            spec = evaluate(design_from_catalog(c.accelerator, cat), cat)
+        except Exception as exc:  # DesignError / CatalogError / ValidationError
+            raise ScenarioError(
+                f"{where}: {c.accelerator!r} is not an accelerator of the catalog: {exc}",
+                [(where, c.accelerator, "an accelerator of the catalog (fab2flop chip list)")],
+            ) from exc
+        if not spec.flops_bf16_dense or spec.kw_it_per_unit is None:
+            raise ScenarioError(
+                f"{where}: {c.accelerator!r} has no BF16 FLOP/s or power figure",
+                [(where, c.accelerator, "an accelerator with FLOP/s and power")],
+            )
+        fleet[c.accelerator] = FleetItem(
+            name=c.accelerator,
+            kind="installed",
+            vendor=str(cat.value(f"accelerators.{c.accelerator}.vendor", "own")),
+            carrier=acc_carrier(c.accelerator),
+            flops_bf16_dense=float(spec.flops_bf16_dense),
+            kw_it_per_unit=float(spec.kw_it_per_unit),
+            life_years=life,
+            unit_cost_usd=float(spec.price_usd or spec.unit_cost_usd or 0.0),
+            deploy_cost_usd=0.0,
+            available_from=int(scenario.time.start),
+            available_until=None,
+            spec=spec,
+        )
+
+
+def check_installed(ctx: BuildContext) -> None:
+    """Every installed cohort: a part of the fleet, a data-center region, dated before the
+    start; MW in data-center regions. A ScenarioError names the field otherwise."""
+    inst = ctx.scenario.installed
+    start = ctx.scenario.time.start
+    dcr = ctx.dc_regions
+    for i, c in enumerate(inst.fleet):
+        where = f"installed.fleet.{i}"
+        if c.region not in dcr:
+            raise ScenarioError(
+                f"{where}.region: {c.region!r} is not a data-center region",
+                [(f"{where}.region", c.region, f"one of {dcr}")],
+            )
+        if c.year >= start:
+            raise ScenarioError(
+                f"{where}.year: {c.year} is not before the start ({start}); installed units "
+                "are what stands at the start",
+                [(f"{where}.year", c.year, f"an install year before {start}")],
+            )
+    for key in ("datacenter_mw", "contracted_power_mw"):
+        for r in getattr(inst, key):
+            if r not in dcr:
+                raise ScenarioError(
+                    f"installed.{key}.{r}: not a data-center region",
+                    [(f"installed.{key}.{r}", r, f"one of {dcr}")],
+                )
+
+
+def add_installed(ctx: BuildContext) -> None:
+    """The starting position's MW of IT and contracted power as processes of their own
+    (existing capacity, no cost: paid under contracts signed before the start, as the
+    starting fleet is not paid for again)."""
+    check_installed(ctx)
+    inst = ctx.scenario.installed
+    for item in ctx.fleet.values():
+        if item.kind == "installed":  # stands, draws power, is never supplied
+            ctx.add_carrier(carrier(item.carrier, "units", 1e6))
+    if inst.datacenter_mw:
+        ctx.add(_contracted_datacenter(ctx, inst.datacenter_mw))
+    if inst.contracted_power_mw:
+        ctx.add(_contracted_power(inst.contracted_power_mw))
+
+
+def _contracted_datacenter(ctx: BuildContext, mw: dict[str, float]) -> ProcessSpec:
+    """MW of IT the plan has at the start (hosted capacity under contract): no capex, no
+    cost in the plan (paid under contracts signed before the start), draws power at PUE."""
+    return ProcessSpec(
+        name="contracted_datacenter",
+        category=Category.DATACENTERS,
+        regions=sorted(mw),
+        activity_unit="MW",
+        outputs={MW_IT: 1.0},
+        inputs={MW_POWER: ctx.cat.number("datacenters.ai_campus.pue")},
+        buildable=False,
+        by_region={r: RegionalValues(existing=float(v)) for r, v in mw.items()},
+        label="data-center MW held at the start",
+        source="scenario installed.datacenter_mw; datacenters.ai_campus.pue",
+    )
+
+
+def _contracted_power(mw: dict[str, float]) -> ProcessSpec:
+    """Firm power the plan has contracted at the start (paid before the start: no cost)."""
+    return ProcessSpec(
+        name="contracted_power",
+        category=Category.OPERATIONS,
+        regions=sorted(mw),
+        activity_unit="MW",
+        outputs={MW_POWER: 1.0},
+        buildable=False,
+        by_region={r: RegionalValues(existing=float(v)) for r, v in mw.items()},
+        label="power contracted before the start",
+        source="scenario installed.contracted_power_mw",
+    )
+
+
+def installed_fleet_units(
+    scenario: Any, fleet: dict[str, FleetItem], regions: list[str], years: np.ndarray
+) -> np.ndarray:
+    """(accelerator, region, period) units of the starting fleet still standing: a cohort
+    installed in year y stands in [y, y + life) (the part's life)."""
+    out = np.zeros((len(fleet), len(regions), len(years)))
+    names = list(fleet)
+    for c in scenario.installed.fleet:
+        if c.accelerator not in fleet or c.region not in regions:
+            continue  # add_installed has reported it
+        a, r = names.index(c.accelerator), regions.index(c.region)
+        life = fleet[c.accelerator].life_years
+        out[a, r] += c.units * ((years >= c.year) & (years < c.year + life))
+    return out
+
+
+# ------------------------------------------------------------------ residual market
+def _market_records(ctx: BuildContext) -> dict[str, tuple[str, str, float]]:
+    """Market process -> (world supply record, others record, per-year factor)."""
+    out = {
+        "hbm_market": ("supply.memory.hbm.world_wpm", f"{OTHERS}.memory.hbm", 12.0),
+        "cowos_market": ("supply.packaging.cowos.world_wpm", f"{OTHERS}.packaging.cowos", 12.0),
+    }
+    for p in ctx.processes:
+        if p.name.startswith("foundry_"):
+            node = p.name.removeprefix("foundry_")
+            out[p.name] = (
+                f"supply.wafers.{node}.world_wpm",
+                f"{OTHERS}.wafers.{node}",
+                12.0,
+            )
+    for item in ctx.merchant:
+        key = item.vendor.lower()
+        out[f"{key}_supply"] = (
+            f"supply.merchant.{item.vendor}.dc_units_per_year",
+            f"{OTHERS}.merchant.{item.vendor}",
+            1.0,
+        )
+    return out
+
+
+def residual_series(ctx: BuildContext, supply: str, others: str, factor: float) -> dict:
+    """{year: max(0, world − others) × factor} over the years of both records."""
+    if others not in ctx.cat:
+        raise ScenarioError(
+            f"market.mode: residual needs the other buyers' demand {others!r} (catalog "
+            "world_demand.others), which is not given",
+            [("market.mode", "residual", f"a catalog record {others}, or mode fixed_share")],
+        )
+    s, o = ctx.cat.record(supply), ctx.cat.record(others)
+    if s.unit != o.unit:
+        raise ScenarioError(
+            f"market.mode: {others} is in {o.unit!r}, the supply {supply} in {s.unit!r}",
+            [(others, o.unit, s.unit)],
+        )
+    ws, os_ = ctx.cat.series(supply), ctx.cat.series(others)
+    years = np.array(sorted(set(ws) | set(os_)), dtype=float)
+    left = np.maximum(series_at(ws, years) - series_at(os_, years), 0.0) * factor
+    return {int(y): float(v) for y, v in zip(years, left, strict=True)}
+
+
+def apply_market_mode(ctx: BuildContext) -> None:
+    """With ``market.mode: residual``, market processes hold world supply less others'."""
+    if ctx.scenario.market.mode != "residual":
+        return
+    recs = _market_records(ctx)
+    for i, p in enumerate(ctx.processes):
+        if p.name in recs:
+            supply, others, factor = recs[p.name]
+            ctx.processes[i] = p.model_copy(
+                update={
+                    "existing": residual_series(ctx, supply, others, factor),
+                    "source": f"{supply} less {others} (market.mode residual)",
+                }
+            )
