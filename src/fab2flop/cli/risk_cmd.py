@@ -128,7 +128,11 @@ def replay_cmd(
     sc = _scenario(scenario, set_)
     forced = _forced(event, event_start, event_duration, sc)
     paths = _paths(path) or {int(k): float(v) for k, v in sc.objective.compute_path_h100e.items()}
-    years = target_year or sorted({sc.objective.target_year or sc.time.end, sc.time.end})
+    # the objective's target year counts only inside the horizon (a short horizon drops it)
+    goal = sc.objective.target_year
+    years = target_year or sorted(
+        {sc.time.end} | ({goal} if goal and sc.time.start <= goal <= sc.time.end else set())
+    )
     for y in [*years, *paths]:
         if not sc.time.start <= y <= sc.time.end:
             fail(
@@ -161,6 +165,7 @@ def replay_cmd(
     summary["seconds"] = round(sum(r.seconds for r in got.values()), 3)
     summary["parameters_varied"] = su.probe.varied
     summary["parameters_held_nominal"] = su.probe.held
+    summary["notes"] = su.notes
     if forced:
         summary["events_forced"] = [e.model_dump(mode="json", exclude_none=True) for e in forced]
         base = summarise(got["no event"].dataset, seed=su.seed, target_years=years, path=paths)
@@ -230,6 +235,8 @@ def _print_replay(s: dict[str, Any]) -> None:
                 f"{p} {fmt_num(v)}" for p, v in zip(s["periods"], lost, strict=True) if v > 1
             )
         )
+    for note in s.get("notes", []):
+        console.print(f"[dim]note: {note}[/]")
     console.print(
         f"[dim]{len(s['parameters_varied'])} parameters varied, "
         f"{len(s['parameters_held_nominal'])} held at nominal (--json lists them); "

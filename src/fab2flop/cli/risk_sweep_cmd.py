@@ -87,6 +87,7 @@ def sweep(
     result = _run(sw, sc, inputs, forced, mode, information_year, commit, workers, scheduler,
                   as_json)  # fmt: skip
     summary = sw.summarize(result, years, seed)
+    summary["notes"] = list(getattr(inputs, "notes", []))
     if not no_store:
         from .run_cmd import _record
 
@@ -206,4 +207,6 @@ def _print(s: dict) -> None:
         console.print(f"[yellow]sample {f['sample']}[/] {f['status']}: {f['reason']}")
     if len(s["failures"]) > 10:
         console.print(f"... and {len(s['failures']) - 10} more failed samples (--json)")
+    for note in s.get("notes", []):
+        console.print(f"[dim]note: {note}[/]")
     console.print(f"[dim]{s['seconds']:.1f}s[/]")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -575,6 +575,7 @@ class Setup:
     probe: Probe
     events: list[SampledEvent]
     seed: int
+    notes: list[str] = field(default_factory=list)  # the resolver's (events dropped, clipped)
 
 
 def resolve_for(scenario: Any, samples: int | None = None, seed: int | None = None) -> Any:
@@ -617,7 +618,7 @@ def setup(
     say(f"drawing {res_unc.samples} futures and probing {len(res_unc.parameters)} parameters...")
     ds = sample_uncertainty(res_unc)
     probe = probe_parameters(net, ds)
-    return Setup(net, res, plan, ds, probe, sampled_events(ds), res_unc.seed)
+    return Setup(net, res, plan, ds, probe, sampled_events(ds), res_unc.seed, res_unc.notes)
 
 
 # ------------------------------------------------------------------ sensitivity on replay

@@ -359,7 +359,16 @@ def draw_samples(
     unc = uncertainty.model_copy(update={"samples": samples, "seed": seed})
     res = resolve_uncertainty(unc, load_catalog(), scenario.model_dump(mode="json"))
     ds = sample_uncertainty(res)
-    return [sample_inputs(ds, i) for i in range(samples)]
+    return SampleList([sample_inputs(ds, i) for i in range(samples)], res.notes)
+
+
+class SampleList(list):  # type: ignore[type-arg]
+    """Sampled futures (a list of ``SampleInputs``) with the resolver's ``notes`` (events
+    dropped or clipped to the horizon, names not checked)."""
+
+    def __init__(self, items: Sequence[SampleInputs] = (), notes: Sequence[str] = ()) -> None:
+        super().__init__(items)
+        self.notes = list(notes)
 
 
 def plan_tasks(
