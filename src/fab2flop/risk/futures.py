@@ -61,6 +61,16 @@ STRUCTURAL: tuple[str, ...] = (
     "max_capacity",
     "max_new_per_year",
 )
+# arrays over (process, region, ...): held on the existing cells only when asked
+PR_ARRAYS = frozenset(
+    {
+        "capex_usd_per_unit",
+        "var_cost_usd_per_unit",
+        "existing",
+        "availability",
+        "destroyed_fraction",
+    }
+)
 NONNEG = {
     "capex_usd_per_unit",
     "var_cost_usd_per_unit",
@@ -93,6 +103,7 @@ class Probe:
 
     responses: list[Response]
     design: dict[str, Any] | None = None  # per array: a Design (built on first use)
+    design_cells: dict[Any, Any] = field(default_factory=dict)  # designs on cells (memo)
 
     @property
     def varied(self) -> list[str]:
@@ -279,10 +290,26 @@ class FutureArrays:
     extra_start: np.ndarray | None = None  # (S,P,R,T) extra construction periods by start
     funding_by_funder: np.ndarray | None = None  # (S,F,T)
     notes: list[str] = field(default_factory=list)
+    # with cells (process, region indices), (process, region, ...) arrays hold those cells
+    # only: (S, K, ...) instead of (S, P, R, ...)
+    cells: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def n(self) -> int:
         return int(self.arrays["availability"].shape[0])
+
+    def on_cells(self, x: np.ndarray) -> np.ndarray:
+        """A (P, R, ...) array as these arrays hold it: itself, or its cells (K, ...)."""
+        return x if self.cells is None else x[self.cells[0], self.cells[1]]
+
+    def compacted(self, cells: tuple[np.ndarray, np.ndarray]) -> FutureArrays:
+        """The same futures on ``cells`` only (a gather of every (P, R, ...) array)."""
+        if self.cells is not None:
+            return self
+        pk, rk = cells
+        arr = {a: (v[:, pk, rk] if a in PR_ARRAYS else v) for a, v in self.arrays.items()}
+        extra = None if self.extra_start is None else self.extra_start[:, pk, rk]
+        return FutureArrays(arr, extra, self.funding_by_funder, list(self.notes), cells)
 
 
 @dataclass(frozen=True)
@@ -331,41 +358,80 @@ def designs(probe: Probe) -> dict[str, Design]:
     return out
 
 
+def parameter_shifts(probe: Probe, samples: xr.Dataset) -> np.ndarray:
+    """(N, parameters) each sample's parameter values minus their nominal (one read of the
+    Dataset; pass it to :func:`future_arrays` to skip the read per chunk)."""
+    n = samples.sizes["sample"]
+    if not probe.responses:
+        return np.zeros((n, 0))
+    return np.column_stack([samples[r.name].values - r.nominal for r in probe.responses])
+
+
+def _cell_design(dz: Design, shape: tuple[int, ...], cells: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A design's flat indices into a (P, R, ...) array, as flat indices into its cells'
+    (K, ...) array, and which of the design's elements fall on a cell."""
+    P, R = shape[:2]
+    rest = int(np.prod(shape[2:], dtype=int))
+    kmap = np.full((P, R), -1)
+    kmap[cells[0], cells[1]] = np.arange(len(cells[0]))
+    pr, tail = np.divmod(dz.idx, rest)
+    k = kmap.ravel()[pr]
+    on = k >= 0
+    return (k[on] * rest + tail[on]), on
+
+
 def _apply_responses(
-    base: xr.Dataset, probe: Probe, samples: xr.Dataset, sl: slice
+    base: xr.Dataset,
+    probe: Probe,
+    samples: xr.Dataset,
+    sl: slice,
+    cells: Any = None,
+    dx_all: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     S = len(range(*sl.indices(samples.sizes["sample"])))
     if probe.design is None:
         probe.design = designs(probe)
-    out = _nominal(base, S)
-    for a in probe.design:
-        out[a] = out[a].copy()
-    dx = (
-        np.column_stack([samples[r.name].values[sl] - r.nominal for r in probe.responses])
-        if probe.responses
-        else np.zeros((S, 0))
-    )
+    out = _nominal(base, S, cells)
+    dx = (parameter_shifts(probe, samples) if dx_all is None else dx_all)[sl]
     for a, dz in probe.design.items():
-        flat = out[a].reshape(S, -1)
-        v0 = flat[:, dz.idx]
+        idx, on = dz.idx, slice(None)
+        if cells is not None and a in PR_ARRAYS:
+            key = (a, cells[0].tobytes(), cells[1].tobytes())
+            if key not in probe.design_cells:
+                probe.design_cells[key] = _cell_design(dz, base[a].shape, cells)
+            idx, on = probe.design_cells[key]
+            if not len(idx):
+                continue
+        flat = out[a] = out[a].copy()
+        flat = flat.reshape(S, -1)
+        v0 = flat[:, idx]
         if dz.cols:
             g = np.column_stack(
                 [np.log(np.maximum(1.0 + dx[:, i] * rho, 1e-12)) for i, rho in dz.cols]
             )
-            factor = np.exp((dz.M.T @ g.T).T)
+            factor = np.exp((dz.M.T @ g.T).T)[:, on]
         else:
             factor = 1.0
-        flat[:, dz.idx] = np.where(dz.nz, v0 * factor, v0 + (dz.add.T @ dx.T).T)
+        add = (dz.add.T @ dx.T).T[:, on]
+        flat[:, idx] = np.where(dz.nz[on], v0 * factor, v0 + add)
     for a in NONNEG & set(probe.design):
-        np.maximum(out[a], 0.0, out=out[a])
-    if "availability" in probe.design:
+        if out[a].flags.writeable:
+            np.maximum(out[a], 0.0, out=out[a])
+    if "availability" in probe.design and out["availability"].flags.writeable:
         np.clip(out["availability"], 0.0, 1.0, out=out["availability"])
     return out
 
 
-def _nominal(base: xr.Dataset, S: int) -> dict[str, np.ndarray]:
-    """The nominal arrays broadcast over S samples (read-only views: copy before changing)."""
-    return {a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)) for a in SAMPLED}
+def _nominal(base: xr.Dataset, S: int, cells: Any = None) -> dict[str, np.ndarray]:
+    """The nominal arrays broadcast over S samples (read-only views: copy before changing);
+    (process, region, ...) arrays on ``cells`` only when given."""
+    out = {}
+    for a in SAMPLED:
+        v = base[a].values.astype(float)
+        if cells is not None and a in PR_ARRAYS:
+            v = v[cells[0], cells[1]]
+        out[a] = np.broadcast_to(v, (S, *v.shape))
+    return out
 
 
 def future_arrays(
@@ -375,18 +441,22 @@ def future_arrays(
     sl: slice,
     events: list[SampledEvent],
     n: int | None = None,
+    cells: tuple[np.ndarray, np.ndarray] | None = None,
+    shifts: np.ndarray | None = None,
 ) -> FutureArrays:
-    """The arrays of samples ``sl``: parameters through ``probe``, then ``events``."""
+    """The arrays of samples ``sl``: parameters through ``probe``, then ``events``. With
+    ``cells`` (process, region indices), (process, region, ...) arrays hold only those
+    cells; ``shifts`` is :func:`parameter_shifts` of ``samples`` (read once per replay)."""
     base = net.ds
     if samples is not None and probe is not None:
-        arr = _apply_responses(base, probe, samples, sl)
+        arr = _apply_responses(base, probe, samples, sl, cells, shifts)
     else:
-        arr = _nominal(base, int(n or 1))
+        arr = _nominal(base, int(n or 1), cells)
     S = arr["availability"].shape[0]
-    arr["destroyed_fraction"] = np.broadcast_to(
-        base["destroyed_fraction"].values, (S, *base["destroyed_fraction"].shape)
-    )
-    fa = FutureArrays(arr)
+    d = base["destroyed_fraction"].values
+    d = d if cells is None else d[cells[0], cells[1]]
+    arr["destroyed_fraction"] = np.broadcast_to(d, (S, *d.shape))
+    fa = FutureArrays(arr, cells=cells)
     idx = event_index(net)
     for i, se in enumerate(events):
         part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl], se.severity[sl])
@@ -414,19 +484,30 @@ def apply_outage_s(
     dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
     start = se.start[:, None]
     prof = evm.outage_profile(idx.years[None, :], idx.dt, start, dur, ev.recovery_years)  # type: ignore[arg-type]
-    pi, ri = np.nonzero(hit)
+    on = np.nonzero(fa.on_cells(hit))
     av = fa.arrays["availability"].copy()
-    av[:, pi, ri, :] *= 1.0 - (se.severity[:, None] * prof * _occ(se))[:, None, :]
+    av[(slice(None), *on)] *= 1.0 - (se.severity[:, None] * prof * _occ(se))[:, None, :]
     fa.arrays["availability"] = av
     if ev.destroy_fraction > 0:
         ts = np.clip(np.searchsorted(idx.years, se.start + 1e-9, side="right") - 1, 0, None)
-        d = ev.destroy_fraction * (hit & idx.buildable[:, None])
+        d = fa.on_cells(ev.destroy_fraction * (hit & idx.buildable[:, None]))
         T = len(idx.years)
         at_t = (np.arange(T)[None, :] == ts[:, None]) & se.occurs[:, None]  # (S,T)
-        dd = d[None, :, :, None] * at_t[:, None, None, :]
+        dd = _cellwise(d) * _timewise(at_t, d.ndim)
         fa.arrays["destroyed_fraction"] = 1.0 - (1.0 - fa.arrays["destroyed_fraction"]) * (1 - dd)
-        ex = ev.destroy_fraction * hit[None, :, :, None] * (prof * _occ(se))[:, None, None, :]
+        h = _cellwise(fa.on_cells(hit))
+        ex = ev.destroy_fraction * h * _timewise(prof * _occ(se), d.ndim)
         fa.arrays["existing"] = fa.arrays["existing"] * (1.0 - ex)
+
+
+def _cellwise(x: np.ndarray) -> np.ndarray:
+    """(cells...) -> (1, cells..., 1): against (S, cells..., T)."""
+    return x[None, ..., None]
+
+
+def _timewise(x: np.ndarray, ndim: int) -> np.ndarray:
+    """(S, T) -> (S, 1 x ndim, T): against (S, cells..., T)."""
+    return x.reshape(x.shape[0], *([1] * ndim), x.shape[1])
 
 
 def apply_price_s(
@@ -438,16 +519,17 @@ def apply_price_s(
     f = 1.0 + se.severity[:, None] * w  # (S,T)
     selects = ev.selects_processes or ev.region is not None
     hit = evm.hit_cells(ev, idx, at) if selects else np.zeros_like(idx.exists)
-    h4 = hit[None, :, :, None]
+    hc = fa.on_cells(hit)
+    h4 = _cellwise(hc)
     if "variable" in ev.costs:
         fa.arrays["var_cost_usd_per_unit"] = fa.arrays["var_cost_usd_per_unit"] * (
-            np.where(h4, f[:, None, None, :], 1.0)
+            np.where(h4, _timewise(f, hc.ndim), 1.0)
         )
     if "capex" in ev.costs:
-        ol = net.ds["open_lead_periods"].values
-        s = np.arange(len(idx.years))[None, None, :] - ol
+        ol = fa.on_cells(net.ds["open_lead_periods"].values)
+        s = np.arange(len(idx.years)) - ol
         ok = (ol >= 0) & (s >= 0)
-        fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,P,R,T)
+        fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,cells,T)
         fa.arrays["capex_usd_per_unit"] = fa.arrays["capex_usd_per_unit"] * (np.where(h4, fs, 1.0))
     made = {idx.main_output[i] for i in np.flatnonzero(hit.any(axis=1))}
     accs = np.array([c in made for c in idx.acc_carrier], bool)
@@ -511,10 +593,10 @@ def apply_delay_s(
     nper = max(1, int(np.ceil(round(ev.years / idx.dt, 6))))
     w = _window(se, idx)
     started = (w >= 0.5 - 1e-9) & se.occurs[:, None]  # (S,T)
-    P, R = hit.shape
+    hc = fa.on_cells(hit)
     if fa.extra_start is None:
-        fa.extra_start = np.zeros((fa.n, P, R, len(idx.years)), np.int64)
-    fa.extra_start += nper * (hit[None, :, :, None] & started[:, None, None, :])
+        fa.extra_start = np.zeros((fa.n, *hc.shape, len(idx.years)), np.int16)
+    fa.extra_start += nper * (_cellwise(hc) & _timewise(started, hc.ndim))
 
 
 APPLY_SAMPLED = {
