@@ -124,6 +124,7 @@ def replay_cmd(
     from ..risk.futures import forced_event
     from ..risk.replay import replay, resolve_for, setup
     from ..risk.report import stage_loss, summarise
+    from ..risk.spread import per_sample_from_dataset, spread
 
     sc = _scenario(scenario, set_)
     forced = _forced(event, event_start, event_duration, sc)
@@ -159,6 +160,7 @@ def replay_cmd(
                 su.events + extra,
                 chunk=chunk,
                 progress=partial(prog.advance, task),
+                dependence=label != "no event",
             )
     main = got[runs[-1][0]]
     summary = summarise(main.dataset, seed=su.seed, target_years=years, path=paths)
@@ -166,6 +168,7 @@ def replay_cmd(
     summary["parameters_varied"] = su.probe.varied
     summary["parameters_held_nominal"] = su.probe.held
     summary["notes"] = su.notes
+    summary["dependence_spread"] = spread(per_sample_from_dataset(main.dataset))
     if forced:
         summary["events_forced"] = [e.model_dump(mode="json", exclude_none=True) for e in forced]
         base = summarise(got["no event"].dataset, seed=su.seed, target_years=years, path=paths)
@@ -215,6 +218,7 @@ def _print_replay(s: dict[str, Any]) -> None:
     console.print(t)
     cv = ", ".join(f"{y}: {fmt_num(v)}" for y, v in s["cvar5_compute_h100e"].items())
     console.print(f"[bold]CVaR 5% of compute (H100e):[/] {cv}")
+    _print_spread(s)
     if s.get("path_probability") is not None:
         console.print(f"[bold]P(reach the path {s['path']}):[/] {s['path_probability']:.1%}")
     if "event_loss" in s:
@@ -380,3 +384,19 @@ def sensitivity_cmd(
 from .risk_sweep_cmd import sweep  # noqa: E402  (its own module; registered on this sub-app)
 
 risk_app.command("sweep")(sweep)
+
+
+def _print_spread(s: dict) -> None:
+    """Dependence across the futures, in the last period (P5/P50/P95 across samples)."""
+    from ..risk.spread import table_rows
+
+    sp = s.get("dependence_spread") or {}
+    rows = table_rows(sp, len(s["periods"]) - 1) if sp.get("by_vendor") else []
+    if not rows:
+        return
+    t = Table(title=f"Dependence across futures, {s['periods'][-1]}", title_justify="left")
+    for col in ("figure", "P5", "P50", "P95"):
+        t.add_column(col, justify="left" if col == "figure" else "right")
+    for r in rows:
+        t.add_row(*r)
+    console.print(t)

@@ -457,6 +457,8 @@ class ReplayOut:
     cash_usd: np.ndarray  # (S,T) carried out (negative: committed spend above the money)
     act_tks: np.ndarray  # (T,K,S) activity of the cells (samples last)
     cum_deployed: np.ndarray  # (T+1,A,R,S) accelerators deployed before each period
+    inv_tcs: np.ndarray  # (T,C,S) inventory carried out of each period
+    h_as: np.ndarray  # (A,S) H100e per accelerator
     acc_life: np.ndarray  # (A,) accelerator life [periods]
     cells: tuple[np.ndarray, np.ndarray]  # (process, region) of each cell
     grid: tuple[int, int]  # (processes, regions)
@@ -529,6 +531,7 @@ def replay_chunk(
     backlog = np.zeros((A, S))
     act = np.empty((T, len(pk), S))
     cum = np.zeros((T + 1, A, R, S))  # deployments before each period
+    inv_hist = np.zeros((T, C, S))
     h = np.ascontiguousarray((arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE).T)  # (A,S)
     powered = np.zeros((T, S))  # installed H100e that MW of IT can run
     acc_h = np.zeros((T, A, S))  # installed H100e by accelerator
@@ -587,6 +590,7 @@ def replay_chunk(
         flow = made3.sum(axis=1) - used3.sum(axis=1)  # (C,S)
         np.subtract.at(flow, st.acc_c, dep_t.sum(axis=1))
         inv = np.where(storable, np.maximum(inv + flow, 0.0), 0.0)
+        inv_hist[t] = inv
         backlog = np.maximum(plan.deployed[:, :, t].sum(axis=1)[:, None] + backlog
                              - dep_t.sum(axis=1), 0.0)  # fmt: skip
     return ReplayOut(
@@ -599,6 +603,8 @@ def replay_chunk(
         cash_usd=cash_out,
         act_tks=act,
         cum_deployed=cum,
+        inv_tcs=inv_hist,
+        h_as=h,
         acc_life=ds["acc_life_periods"].values.astype(int),
         cells=(pk, rk),
         grid=(P, R),
@@ -626,6 +632,7 @@ def replay(
     progress: Callable[[int], None] | None = None,
     keep_activity: bool = False,
     workers: int = 2,
+    dependence: bool = False,
 ) -> ReplayResult:
     """Simulate the fixed plan under every sample; chunks of ``chunk`` samples at a time."""
     t0 = time.perf_counter()
@@ -641,6 +648,7 @@ def replay(
     stage_out = np.zeros((N, len(cats), T))
     acc_h = np.zeros((N, plan.deployed.shape[0], T))
     acts = []
+    deps: dict[str, np.ndarray] = {}
     # probe designs are built once, before chunks run side by side
     if probe is not None and probe.design is None and samples is not None:
         future_arrays(net, probe, samples, slice(0, 1), [])
@@ -664,6 +672,11 @@ def replay(
         acc_h[sl] = r.accelerator_h100e
         if keep_activity:
             acts.append(r.activity)
+        if dependence:
+            from .spread import from_replay
+
+            for k, v in from_replay(net, cells, r).items():
+                deps.setdefault(k, np.full((N, T), np.nan, np.float32))[sl] = v
         if progress is not None:
             progress(sl.stop - sl.start)
 
@@ -709,6 +722,8 @@ def replay(
         },
         coords={**coords, "stage": cats, "accelerator": ds.indexes["accelerator"]},
     )
+    for k, v in deps.items():
+        res[f"dependence.{k}"] = ((SAMPLE, "period"), v, {"description": "see risk/spread.py"})
     if keep_activity:
         res["activity"] = ((SAMPLE, "process", "region", "period"), np.concatenate(acts))
         res = res.assign_coords(process=ds.indexes["process"], region=ds.indexes["region"])
