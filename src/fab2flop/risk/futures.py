@@ -71,6 +71,11 @@ PR_ARRAYS = frozenset(
         "destroyed_fraction",
     }
 )
+# structural arrays replay varies too, through curves probed at several values (yields,
+# dies and stacks per wafer, PUE change ``io``; lives change ``life_periods``)
+CURVED: tuple[str, ...] = ("io", "life_periods")
+CURVE_QUANTILES = (0.001, 0.05, 0.25, 0.5, 0.75, 0.95, 0.999)
+MAX_INTEGER_POINTS = 40  # an integer parameter is probed at each of its values up to this
 NONNEG = {
     "capex_usd_per_unit",
     "var_cost_usd_per_unit",
@@ -97,6 +102,21 @@ class Response:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class Curve:
+    """How one parameter moves a structural array (:data:`CURVED`): the elements it changes
+    (flat indices) and their values at a grid of parameter values (interpolated linearly
+    between them; an integer parameter is probed at each of its values)."""
+
+    name: str
+    array: str
+    idx: np.ndarray  # (n,) flat indices
+    xs: np.ndarray  # (G,) parameter values, increasing
+    ys: np.ndarray  # (G, n) element values at them
+    nominal: np.ndarray  # (n,) element values at the nominal network
+    x0: float = 0.0  # the parameter's nominal value
+
+
 @dataclass
 class Probe:
     """Every parameter's :class:`Response`, and which parameters replay varies."""
@@ -104,14 +124,18 @@ class Probe:
     responses: list[Response]
     design: dict[str, Any] | None = None  # per array: a Design (built on first use)
     design_cells: dict[Any, Any] = field(default_factory=dict)  # designs on cells (memo)
+    curves: list[Curve] = field(default_factory=list)
 
     @property
     def varied(self) -> list[str]:
-        return [r.name for r in self.responses if r.changes]
+        curved = {c.name for c in self.curves}
+        return [r.name for r in self.responses if r.changes or r.name in curved]
 
     @property
     def held(self) -> list[str]:
-        return [r.name for r in self.responses if r.held or r.error]
+        """Parameters replay holds (partly) at nominal: they change lead or ramp times, the
+        fleet's life or structure, or their network could not be built."""
+        return [r.name for r in self.responses if set(r.held) - set(CURVED) or r.error]
 
     @property
     def inert(self) -> list[str]:
@@ -186,13 +210,98 @@ def probe_parameters(net: Network, samples: xr.Dataset, progress: Any = None) ->
         return _PROBES[key]
     data = net.scenario.model_dump(mode="json", exclude_none=True)
     data["events"] = []
-    out = []
+    out, curves = [], []
     for n in names:
-        out.append(probe_one(net, data, samples[n], _probe_value(samples[n])))
+        r = probe_one(net, data, samples[n], _probe_value(samples[n]))
+        out.append(r)
+        if set(r.held) & set(CURVED):
+            curves += probe_curves(net, data, samples[n], set(r.held) & set(CURVED))
         if progress is not None:
             progress()
-    _PROBES[key] = Probe(out)
+    _PROBES[key] = Probe(out, curves=curves)
     return _PROBES[key]
+
+
+def _curve_points(var: xr.DataArray) -> np.ndarray:
+    """Parameter values to probe a structural response at: every integer in the range of
+    an integer parameter (up to MAX_INTEGER_POINTS), else quantiles of its distribution."""
+    from .sampling import ppf
+    from .uncertainty import DistSpec
+
+    d = DistSpec.model_validate_json(var.attrs["dist"])
+    xs = np.asarray(ppf(d, np.array(CURVE_QUANTILES)), float)
+    nominal = float(var.attrs["nominal"])
+    drawn = np.asarray(var.values, float)
+    if float(nominal).is_integer() and np.allclose(drawn, np.round(drawn)):  # whole numbers
+        lo, hi = int(np.floor(xs.min())), int(np.ceil(xs.max()))
+        if hi - lo + 1 <= MAX_INTEGER_POINTS:
+            xs = np.arange(lo, hi + 1, dtype=float)
+    return np.unique(np.append(xs, nominal))
+
+
+def probe_curves(
+    net: Network, data: dict[str, Any], var: xr.DataArray, arrays: set[str]
+) -> list[Curve]:
+    """The curves of one parameter on the structural ``arrays`` it changes: the network
+    rebuilt at each value of :func:`_curve_points`."""
+    xs = _curve_points(var)
+    base = {a: net.ds[a].values.astype(float).ravel() for a in arrays}
+    vals: dict[str, list[np.ndarray]] = {a: [] for a in arrays}
+    kept = []
+    for x in xs:
+        try:
+            alt = build_network(validate_scenario(_with_value(data, var, float(x))), net.catalog)
+        except Exception:  # a value the chain cannot take: not a point of the curve
+            continue
+        if any(alt.ds[a].shape != net.ds[a].shape for a in arrays):
+            continue
+        kept.append(x)
+        for a in arrays:
+            vals[a].append(alt.ds[a].values.astype(float).ravel())
+    out = []
+    for a in arrays:
+        if len(kept) < 2:
+            continue
+        ys = np.array(vals[a])
+        idx = np.flatnonzero((ys != base[a][None]).any(axis=0) & np.isfinite(ys).all(axis=0))
+        if idx.size:
+            x0 = float(var.attrs["nominal"])
+            out.append(Curve(str(var.name), a, idx, np.array(kept), ys[:, idx], base[a][idx], x0))
+    return out
+
+
+def curve_values(
+    curves: list[Curve], array: str, shifts: np.ndarray, names: list[str], nominal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(flat indices, values (S, n)) of ``array`` under the samples' parameter values
+    (``shifts`` from nominal, columns in ``names`` order); several parameters on one
+    element combine multiplicatively against its nominal value (additively from 0)."""
+    mine = [c for c in curves if c.array == array]
+    if not mine:
+        return None
+    idx = np.unique(np.concatenate([c.idx for c in mine]))
+    pos = {int(e): j for j, e in enumerate(idx)}
+    v0 = nominal.ravel()[idx].astype(float)
+    S = shifts.shape[0]
+    factor = np.ones((S, len(idx)))
+    add = np.zeros((S, len(idx)))
+    for c in mine:
+        x = shifts[:, names.index(c.name)] + c.x0
+        y = _interp(x, c.xs, c.ys)  # (S, n_c)
+        js = np.array([pos[int(e)] for e in c.idx])
+        nz = c.nominal != 0
+        factor[:, js[nz]] *= y[:, nz] / c.nominal[nz]
+        add[:, js[~nz]] += y[:, ~nz] - c.nominal[~nz]
+    return idx, np.where(v0 != 0, v0 * factor, v0 + add)
+
+
+def _interp(x: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Piecewise-linear values (S, n) at ``x`` (S,) of points ``xs`` (G,), ``ys`` (G, n);
+    flat beyond the ends."""
+    x = np.clip(x, xs[0], xs[-1])
+    j = np.clip(np.searchsorted(xs, x, side="right"), 1, len(xs) - 1)
+    w = ((x - xs[j - 1]) / np.where(xs[j] > xs[j - 1], xs[j] - xs[j - 1], 1.0))[:, None]
+    return ys[j - 1] * (1.0 - w) + ys[j] * w
 
 
 # ------------------------------------------------------------------ sampled events
@@ -293,6 +402,9 @@ class FutureArrays:
     # with cells (process, region indices), (process, region, ...) arrays hold those cells
     # only: (S, K, ...) instead of (S, P, R, ...)
     cells: tuple[np.ndarray, np.ndarray] | None = None
+    # structural arrays (CURVED) that samples change: name -> (flat indices into the
+    # nominal array, values (S, n)); held at nominal where absent
+    structural: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -309,7 +421,9 @@ class FutureArrays:
         pk, rk = cells
         arr = {a: (v[:, pk, rk] if a in PR_ARRAYS else v) for a, v in self.arrays.items()}
         extra = None if self.extra_start is None else self.extra_start[:, pk, rk]
-        return FutureArrays(arr, extra, self.funding_by_funder, list(self.notes), cells)
+        return FutureArrays(
+            arr, extra, self.funding_by_funder, list(self.notes), cells, self.structural
+        )
 
 
 @dataclass(frozen=True)
@@ -457,6 +571,13 @@ def future_arrays(
     d = d if cells is None else d[cells[0], cells[1]]
     arr["destroyed_fraction"] = np.broadcast_to(d, (S, *d.shape))
     fa = FutureArrays(arr, cells=cells)
+    if samples is not None and probe is not None and probe.curves:
+        dx = (parameter_shifts(probe, samples) if shifts is None else shifts)[sl]
+        names = [r.name for r in probe.responses]
+        for a in CURVED:
+            got = curve_values(probe.curves, a, dx, names, base[a].values)
+            if got is not None:
+                fa.structural[a] = got
     idx = event_index(net)
     for i, se in enumerate(events):
         part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl], se.severity[sl])

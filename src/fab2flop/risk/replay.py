@@ -296,21 +296,27 @@ def capacities(
             plan.new[pi, ri], ds["lead_periods"].values[pi], ol0[pi, ri], fa.extra_start[:, km]
         )
         moved = (pi, ri, new_c, ol_c, km)
-    if d is None:  # linear in the openings: nominal once, re-timed cells per sample
+    life_s = sample_life(fa, life, pk)  # (S,K) or None: lives at nominal
+    if d is None:  # nominal once; re-timed cells and cells of sampled lives per sample
         built = np.broadcast_to(stock0, (S, *new0.shape))
         unripe = np.broadcast_to(unripe0, built.shape)
-        if moved is not None:
-            pi, ri, new_c, _, km = moved
-            dn = new_c - plan.new[pi, ri]
+        kl = np.flatnonzero((life_s != life).any(axis=0)) if life_s is not None else []
+        var = np.union1d(moved[4] if moved is not None else [], kl).astype(int)
+        if var.size:
+            new_v = np.broadcast_to(new0[var], (S, var.size, T)).copy()
+            if moved is not None:
+                new_v[:, np.searchsorted(var, moved[4])] = moved[2]
+            life_v = life_s[:, var] if life_s is not None else life[var]
             built, unripe = built.copy(), unripe.copy()
-            built[:, km] += dyn.capacity_stock(dn, 0.0, life[km])
-            unripe[:, km] += dyn.ramp_unripe(dn, ramp[km], life[km])
+            built[:, var] = dyn.capacity_stock(new_v, 0.0, life_v)
+            unripe[:, var] = dyn.ramp_unripe(new_v, ramp[var], life_v)
     else:
         new = np.broadcast_to(new0, (S, *new0.shape)).copy()
         if moved is not None:
             new[:, moved[4]] = moved[2]
-        built = dyn.capacity_stock(new, 0.0, life, d)
-        unripe = dyn.ramp_unripe(new, ramp, life, d)
+        lf = life_s if life_s is not None else life
+        built = dyn.capacity_stock(new, 0.0, lf, d)
+        unripe = dyn.ramp_unripe(new, ramp, lf, d)
     capacity = built + arr["existing"]
     usable = arr["availability"] * (capacity - unripe)
     # capex of the fixed openings is linear in the prices: one matrix (T x K·T)
@@ -326,6 +332,50 @@ def capacities(
     rate = arr["fixed_om_usd_per_unit_year"][:, pk] * st.buildable[pk][None]  # (S,K)
     fixed = np.einsum("sk,skt->st", rate, capacity) * st.dt
     return Capacities(capacity, usable, cap_spend + fixed)
+
+
+def sample_life(fa: FutureArrays, life: np.ndarray, pk: np.ndarray) -> np.ndarray | None:
+    """Life [periods] of each cell's capacity per sample (S,K), from the futures' sampled
+    ``life_periods`` (whole periods); None when lives are held at nominal."""
+    if "life_periods" not in fa.structural:
+        return None
+    idx, vals = fa.structural["life_periods"]
+    P = int(max(pk.max(initial=0), idx.max(initial=0))) + 1
+    by_p = np.broadcast_to(np.full(P, -1, np.int64), (fa.n, P)).copy()
+    by_p[:, idx] = np.maximum(np.round(vals), 1).astype(np.int64)
+    out = np.broadcast_to(life, (fa.n, len(pk))).copy()
+    sel = by_p[:, pk]
+    return np.where(sel >= 0, sel, out)
+
+
+def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> Any:
+    """Per-sample changes of ``io`` (yields, dies and stacks per wafer) as cell entries:
+    (cell, carrier-region row, extra input per unit of activity (E,S), extra main output
+    per unit (E,S)); None when ``io`` is held at nominal."""
+    if "io" not in fa.structural:
+        return None
+    idx, vals = fa.structural["io"]
+    C = st.io.shape[1]
+    p_e, c_e = np.divmod(idx, C)
+    io0 = st.io[p_e, c_e]
+    pp = st.per_period[c_e]
+    dneed = (np.maximum(-vals, 0.0) - np.maximum(-io0, 0.0)) * pp  # (S,n)
+    dmake = np.where(c_e == st.out[p_e], vals - io0, 0.0) * pp
+    ks, es = [], []
+    for e, p in enumerate(p_e):
+        for k in np.flatnonzero(cp.pk == p):
+            ks.append(k)
+            es.append(e)
+    if not ks:
+        return None
+    k_arr, e_arr = np.array(ks), np.array(es)
+    rows = c_e[e_arr] * R + cp.rk[k_arr]
+    return (
+        k_arr,
+        rows,
+        np.ascontiguousarray(dneed[:, e_arr].T),
+        np.ascontiguousarray(dmake[:, e_arr].T),
+    )
 
 
 # ------------------------------------------------------------------ the dispatch
@@ -352,7 +402,7 @@ def _fill(ask: np.ndarray, cap: np.ndarray, cp: Compact) -> np.ndarray:
 
 
 def _run_chain(
-    target: np.ndarray, cp: Compact, inv: np.ndarray, R: int
+    target: np.ndarray, cp: Compact, inv: np.ndarray, R: int, fix: Any = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One period through the chain, a stage at a time: activity (K,S), carriers made and
     used (C·R,S) [per period amounts for quantities, rates for rate carriers]. Each input
@@ -360,7 +410,10 @@ def _run_chain(
     S = target.shape[1]
     CR = cp.need.shape[0]
     C = CR // R
-    ask = (cp.need @ target).reshape(C, R, S)
+    ask_flat = cp.need @ target
+    if fix is not None:  # sampled io: each entry's extra input per unit, at its cell's ask
+        np.add.at(ask_flat, fix[1], fix[2] * target[fix[0]])
+    ask = ask_flat.reshape(C, R, S)
     ratio = np.ones((CR + 1, S))
     ratio3 = ratio[:CR].reshape(C, R, S)
     a = np.empty_like(target)
@@ -382,6 +435,12 @@ def _run_chain(
         a[sl] = a_s
         made += cp.make_s[s] @ a_s
         used += cp.need_s[s] @ a_s
+        if fix is not None:
+            e = (fix[0] >= sl.start) & (fix[0] < sl.stop)
+            if e.any():
+                a_e = a[fix[0][e]]
+                np.add.at(used, fix[1][e], fix[2][e] * a_e)
+                np.add.at(made, fix[1][e], fix[3][e] * a_e)
     return a, made, used
 
 
@@ -505,6 +564,7 @@ def replay_chunk(
     dt = st.dt
     pk, rk = cp.pk, cp.rk
     caps = capacities(net, plan, st, fa, cp)
+    fix = io_changes(fa, st, cp, R)
     avail = arr["availability"]
     allowed = ds["active"].values[pk][None] & (avail > 0)
     cap = np.where(st.buildable[pk][None, :, None], caps.usable, avail * arr["existing"])
@@ -542,7 +602,7 @@ def replay_chunk(
     for t in range(T):
         ask = np.broadcast_to(plan_act[:, t, None], (len(pk), S))
         target = _fill(ask, cap[t], cp)
-        a_t, made, used = _run_chain(target, cp, inv, R)
+        a_t, made, used = _run_chain(target, cp, inv, R, fix)
         made3, used3 = made.reshape(C, R, S), used.reshape(C, R, S)
         # deployment
         avail_acc = inv[st.acc_c] + (made3[st.acc_c] - used3[st.acc_c]).sum(axis=1)
