@@ -198,7 +198,8 @@ def free_share(res: Results, region: str) -> np.ndarray:
 
 
 def window_sum(x: np.ndarray, life: np.ndarray) -> np.ndarray:
-    """Σ of ``x`` (..., A, R, T) over the periods (t − life, t] of each accelerator.
+    """Σ of ``x`` (..., A, R, T) over the periods (t − life, t] of each accelerator;
+    ``life`` (A,) or per sample (..., A).
 
     >>> window_sum(np.array([[[1.0, 2.0, 4.0]]]), np.array([2])).tolist()
     [[[1.0, 3.0, 6.0]]]
@@ -206,7 +207,7 @@ def window_sum(x: np.ndarray, life: np.ndarray) -> np.ndarray:
     T = x.shape[-1]
     cum = np.concatenate([np.zeros((*x.shape[:-1], 1)), np.cumsum(x, axis=-1)], axis=-1)
     t = np.arange(T)
-    lo = np.maximum(0, t[None, :] - np.asarray(life, int)[:, None] + 1)[:, None, :]  # (A,1,T)
+    lo = np.maximum(0, t - np.asarray(life, int)[..., None] + 1)[..., None, :]  # (...,A,1,T)
     hi = np.broadcast_to(t + 1, x.shape)
     return np.take_along_axis(cum, hi, -1) - np.take_along_axis(
         cum, np.broadcast_to(lo, x.shape), -1

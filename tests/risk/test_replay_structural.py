@@ -22,8 +22,14 @@ STRUCTURAL = {
         {"id": DENSITY, "dist": "uniform", "low": 0.05, "high": 1.0},
         {"id": "nodes.N3.fab_life_years"},
         {"id": "memory.hbm3e.stacks_per_wafer"},
+        {"id": "datacenters.fleet.accelerator_life_years"},
     ],
 }
+OTHERS = (
+    "nodes.N3.fab_life_years",
+    "memory.hbm3e.stacks_per_wafer",
+    "datacenters.fleet.accelerator_life_years",
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +41,7 @@ def su():
 def test_yields_stacks_and_lives_are_varied_not_held(su):
     assert su.probe.held == []
     assert "memory.hbm3e.stacks_per_wafer" in su.probe.varied
-    assert {c.array for c in su.probe.curves} == {"io", "life_periods"}
+    assert {c.array for c in su.probe.curves} == {"io", "life_periods", "acc_life_periods"}
 
 
 def test_lower_yield_gives_less_compute(su):
@@ -44,7 +50,7 @@ def test_lower_yield_gives_less_compute(su):
     ds = su.samples.copy(deep=True)
     for n in [v for v in ds.data_vars if v.endswith("defect_density_per_cm2")]:
         ds[n].values[:] = [ds[n].attrs["nominal"], 0.3, 0.6, 1.0]
-    for n in ("nodes.N3.fab_life_years", "memory.hbm3e.stacks_per_wafer"):
+    for n in OTHERS:
         ds[n].values[:] = ds[n].attrs["nominal"]
     c = replay(su.net, su.plan, ds, su.probe, []).dataset["compute_h100e"].values
     np.testing.assert_allclose(c[0], su.plan.compute_h100e, rtol=1e-6)  # nominal: the plan
@@ -75,3 +81,18 @@ def test_replay_stays_under_the_fixed_lp_on_sampled_yields_and_lives(su):
         assert mine[i] <= discounted(su.net, lp.compute_h100e) * (1 + 1e-6), i
         compared += 1
     assert compared >= 2
+
+
+def test_a_shorter_accelerator_life_retires_the_fleet_sooner(su):
+    # nominal life 5 years; at 3 years a unit deployed in t is gone from t + 3: the same
+    # compute for the first three years of the horizon, less once the first units retire
+    ds = su.samples.copy(deep=True)
+    for n in [v for v in ds.data_vars if v.endswith("defect_density_per_cm2")] + list(OTHERS):
+        ds[n].values[:] = ds[n].attrs["nominal"]
+    life = "datacenters.fleet.accelerator_life_years"
+    assert ds[life].attrs["nominal"] == 5
+    ds[life].values[:] = [5, 3, 5, 3]
+    c = replay(su.net, su.plan, ds, su.probe, []).dataset["compute_h100e"].values
+    np.testing.assert_allclose(c[0], su.plan.compute_h100e, rtol=1e-6)
+    np.testing.assert_allclose(c[1, :3], c[0, :3], rtol=1e-9)
+    assert np.all(c[1] <= c[0] * (1 + 1e-9)) and c[1, -1] < c[0, -1]

@@ -40,7 +40,7 @@ def sample_network(
     for a, (idx, vals) in fa.structural.items():  # yields, stacks per wafer, lives
         v = ds[a].values.copy()
         flat = v.reshape(-1)
-        flat[idx] = np.round(vals[i]) if a == "life_periods" else vals[i]
+        flat[idx] = vals[i] if a == "io" else np.maximum(np.round(vals[i]), 1)
         ds[a] = (ds[a].dims, v.astype(ds[a].dtype))
     new = plan.new.copy()
     ol = ds["open_lead_periods"].values.copy()

@@ -72,8 +72,9 @@ PR_ARRAYS = frozenset(
     }
 )
 # structural arrays replay varies too, through curves probed at several values (yields,
-# dies and stacks per wafer, PUE change ``io``; lives change ``life_periods``)
-CURVED: tuple[str, ...] = ("io", "life_periods")
+# dies and stacks per wafer, PUE change ``io``; lives change ``life_periods`` and
+# ``acc_life_periods``)
+CURVED: tuple[str, ...] = ("io", "life_periods", "acc_life_periods")
 CURVE_QUANTILES = (0.001, 0.05, 0.25, 0.5, 0.75, 0.95, 0.999)
 MAX_INTEGER_POINTS = 40  # an integer parameter is probed at each of its values up to this
 NONNEG = {
@@ -133,8 +134,8 @@ class Probe:
 
     @property
     def held(self) -> list[str]:
-        """Parameters replay holds (partly) at nominal: they change lead or ramp times, the
-        fleet's life or structure, or their network could not be built."""
+        """Parameters replay holds (partly) at nominal: they change lead or ramp times or
+        the network's structure, or their network could not be built."""
         return [r.name for r in self.responses if set(r.held) - set(CURVED) or r.error]
 
     @property

@@ -348,6 +348,15 @@ def sample_life(fa: FutureArrays, life: np.ndarray, pk: np.ndarray) -> np.ndarra
     return np.where(sel >= 0, sel, out)
 
 
+def sample_acc_life(fa: FutureArrays, life: np.ndarray) -> np.ndarray:
+    """Accelerator life [whole periods] per sample (A,S): sampled or nominal."""
+    out = np.repeat(life[:, None], fa.n, axis=1)
+    if "acc_life_periods" in fa.structural:
+        idx, vals = fa.structural["acc_life_periods"]
+        out[idx] = np.maximum(np.round(vals), 1).astype(out.dtype).T
+    return out
+
+
 def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> Any:
     """Per-sample changes of ``io`` (yields, dies and stacks per wafer) as cell entries:
     (cell, carrier-region row, extra input per unit of activity (E,S), extra main output
@@ -518,7 +527,7 @@ class ReplayOut:
     cum_deployed: np.ndarray  # (T+1,A,R,S) accelerators deployed before each period
     inv_tcs: np.ndarray  # (T,C,S) inventory carried out of each period
     h_as: np.ndarray  # (A,S) H100e per accelerator
-    acc_life: np.ndarray  # (A,) accelerator life [periods]
+    acc_life: np.ndarray  # (A,S) accelerator life [periods]
     cells: tuple[np.ndarray, np.ndarray]  # (process, region) of each cell
     grid: tuple[int, int]  # (processes, regions)
 
@@ -540,8 +549,11 @@ class ReplayOut:
         """Accelerators installed (S,A,R,T): deployed in (t - life, t]."""
         c = self.cum_deployed
         t = np.arange(c.shape[0] - 1)
-        lo = np.maximum(0, t[:, None] - self.acc_life[None, :] + 1)
-        return (c[t + 1] - c[lo, np.arange(c.shape[1])[None, :]]).transpose(3, 1, 2, 0)
+        T, A, R, S = c.shape[0] - 1, c.shape[1], c.shape[2], c.shape[3]
+        life = np.broadcast_to(self.acc_life.reshape(A, -1), (A, S))
+        lo = np.maximum(0, t[:, None, None] - life[None] + 1)  # (T,A,S)
+        idx = np.broadcast_to(lo[:, :, None, :], (T, A, R, S))
+        return (c[t + 1] - np.take_along_axis(c, idx, axis=0)).transpose(3, 1, 2, 0)
 
 
 def _samples_last(x: np.ndarray) -> np.ndarray:
@@ -581,7 +593,11 @@ def replay_chunk(
     mw_rows = (draw_c[:, None] * R + np.arange(R)[None]).ravel()
     made_mw = cp.made_any[mw_rows]  # (Kd·R, K)
     dc = ds["datacenter_region"].values
-    acc_life = ds["acc_life_periods"].values.astype(int)
+    acc_life = sample_acc_life(fa, ds["acc_life_periods"].values.astype(int))  # (A,S)
+
+    def lo_idx(lo: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(lo[None, :, None, :], (1, A, R, S))
+
     dep_cost = _samples_last(arr["acc_deploy_cost_usd"])  # (T,A,S)
     dcap = _samples_last(arr["deploy_cap_units_per_year"]) * dt  # (T,R,S)
     fund = arr["funding_usd"]
@@ -606,8 +622,8 @@ def replay_chunk(
         made3, used3 = made.reshape(C, R, S), used.reshape(C, R, S)
         # deployment
         avail_acc = inv[st.acc_c] + (made3[st.acc_c] - used3[st.acc_c]).sum(axis=1)
-        lo = np.maximum(0, t - acc_life + 1)
-        alive = cum[t] - cum[lo, np.arange(A)]  # (A,R,S) deployed in [lo, t)
+        lo = np.maximum(0, t - acc_life + 1)  # (A,S)
+        alive = cum[t] - np.take_along_axis(cum, lo_idx(lo), axis=0)[0]  # deployed in [lo, t)
         mw_free = (made3[draw_c] - used3[draw_c]) if len(draw_c) else None
         dep_t = _deploy(
             plan.deployed[:, :, t], backlog, avail_acc, alive, draw, mw_free, dcap[t], dc
@@ -665,7 +681,7 @@ def replay_chunk(
         cum_deployed=cum,
         inv_tcs=inv_hist,
         h_as=h,
-        acc_life=ds["acc_life_periods"].values.astype(int),
+        acc_life=acc_life,
         cells=(pk, rk),
         grid=(P, R),
     )

@@ -94,7 +94,7 @@ def from_replay(net: Any, cells: tuple[np.ndarray, np.ndarray], r: Any) -> dict[
     made_all = np.einsum("pk,tks->spt", by_proc, r.act_tks)
     inv = r.inv_tcs.transpose(2, 1, 0)  # (S,C,T)
     acc_c = [carriers.index(str(c)) for c in ds["acc_carrier"].values]
-    life = np.asarray(ds["acc_life_periods"].values, int)
+    life = np.asarray(r.acc_life, int).T  # (S,A)
     h = np.asarray(r.h_as, float).T  # (S,A)
     deployed, installed = r.deployed, r.installed
     for who, reg in DEPENDENT_REGIONS.items():
