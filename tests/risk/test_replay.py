@@ -189,3 +189,13 @@ def test_a_taiwan_blockade_spreads_taiwan_dependence_below_its_compute(small):
     assert np.all(tw <= installed * (1 + 1e-6) + 1e-6)
     share = out["dependence.by_vendor.own"].values
     assert np.all((share >= 0) | np.isnan(share)) and np.all((share <= 1 + 1e-9) | np.isnan(share))
+
+
+def test_the_reports_risk_section_shows_taiwan_dependence_across_futures(small):
+    from fab2flop.report import RiskInputs, render_report
+
+    out = replay(small.net, small.plan, small.samples, small.probe, small.events,
+                 dependence=True).dataset  # fmt: skip
+    html = render_report(small.results, RiskInputs(samples=out))
+    assert 'id="fig-fan"' in html and 'id="fig-dependence_fan"' in html
+    assert "Taiwan-dependent share of installed H100e across samples" in html

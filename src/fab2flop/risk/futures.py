@@ -76,7 +76,7 @@ PR_ARRAYS = frozenset(
 # ``acc_life_periods``)
 CURVED: tuple[str, ...] = ("io", "life_periods", "acc_life_periods")
 CURVE_QUANTILES = (0.001, 0.05, 0.25, 0.5, 0.75, 0.95, 0.999)
-MAX_INTEGER_POINTS = 40  # an integer parameter is probed at each of its values up to this
+MAX_INTEGER_POINTS = 12  # an integer parameter is probed at each of its values up to this
 NONNEG = {
     "capex_usd_per_unit",
     "var_cost_usd_per_unit",
@@ -235,8 +235,9 @@ def _curve_points(var: xr.DataArray) -> np.ndarray:
     drawn = np.asarray(var.values, float)
     if float(nominal).is_integer() and np.allclose(drawn, np.round(drawn)):  # whole numbers
         lo, hi = int(np.floor(xs.min())), int(np.ceil(xs.max()))
-        if hi - lo + 1 <= MAX_INTEGER_POINTS:
-            xs = np.arange(lo, hi + 1, dtype=float)
+        # every value of a short range; else whole-number quantiles (a life in periods is
+        # linear in years, so interpolating between them and rounding stays exact)
+        xs = np.arange(lo, hi + 1.0) if hi - lo + 1 <= MAX_INTEGER_POINTS else np.round(xs)
     return np.unique(np.append(xs, nominal))
 
 

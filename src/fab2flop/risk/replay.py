@@ -704,7 +704,7 @@ def replay(
     events: list[SampledEvent],
     *,
     n: int | None = None,
-    chunk: int = 2048,
+    chunk: int = 1024,
     progress: Callable[[int], None] | None = None,
     keep_activity: bool = False,
     workers: int = 2,
@@ -886,7 +886,7 @@ def output_of(name: str, ds: xr.Dataset, dt: float) -> np.ndarray:
 
 
 def replay_model(
-    su: Setup, names: list[str], outputs: list[str], chunk: int = 2048
+    su: Setup, names: list[str], outputs: list[str], chunk: int = 1024
 ) -> Callable[[np.ndarray], np.ndarray]:
     """``f(X) -> Y``: replay with parameters ``names`` at the values of X's columns and every
     other parameter at nominal, no sampled event; Y has one column per output."""
