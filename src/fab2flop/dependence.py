@@ -424,14 +424,18 @@ def dependence_summary(res: Results) -> dict[str, Any]:
 
 __all__ = [
     "CRITICAL_INPUTS",
+    "critical_step",
     "dependence_coords",
     "dependence_of",
     "dependence_summary",
+    "dependent_from_share",
     "dependent_h100e",
     "free_share",
     "hhi",
     "input_carriers",
     "input_production",
+    "pool_free_share",
     "shares",
     "spend_by_vendor",
+    "window_sum",
 ]

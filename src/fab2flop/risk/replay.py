@@ -12,7 +12,9 @@ plus any backlog) where MW of IT are free and export approvals allow; what one r
 cannot take goes to regions with room. If money runs short in a period, that period's
 operations (variable spend, systems) are scaled down together, which keeps every balance.
 
-Everything is vectorised over a leading sample axis; samples are processed in chunks.
+Everything is vectorised over samples, processed in chunks; the dispatch works on the
+existing (process, region) cells with the samples axis last (:class:`Compact`). Yields,
+stacks per wafer and lives vary per sample through the futures' structural curves.
 Build inputs (e.g. power-build slots) are sunk with the fixed builds and not re-checked.
 """
 
