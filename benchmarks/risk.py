@@ -42,7 +42,7 @@ def main() -> None:
     ap.add_argument("--lp", type=int, default=5)
     ap.add_argument("--big", type=int, default=100_000)
     ap.add_argument("--sobol-n", type=int, default=128)
-    ap.add_argument("--chunk", type=int, default=2048)
+    ap.add_argument("--chunk", type=int, default=1024)
     ap.add_argument("--out", type=Path, default=HERE / "risk.json")
     args = ap.parse_args()
 
@@ -71,6 +71,7 @@ def main() -> None:
     t = time.perf_counter()
     r = replay_chunk(net, plan, st, fa)
     out["replay_per_sample_s"] = (time.perf_counter() - t) / n
+    out["replay_per_sample_note"] = f"one chunk of {n} samples, wall time"
     mine = discounted(net, r.compute_h100e)
     lp_s, ratios, failed = [], [], {}
     for i in range(n):
@@ -118,14 +119,34 @@ def main() -> None:
     t = time.perf_counter()
     big = setup(sc, samples=args.big, seed=12)
     out["big_setup_s"] = time.perf_counter() - t  # optimise + sample + probe
-    t = time.perf_counter()
+    load0 = os.getloadavg()[0]
+    t, c = time.perf_counter(), time.process_time()
     rb = replay(net, plan, big.samples, big.probe, big.events, chunk=args.chunk)
     out["big"] = {
         "samples": args.big,
         "replay_s": time.perf_counter() - t,
+        "replay_cpu_s": time.process_time() - c,  # both threads
+        "load_during": [load0, os.getloadavg()[0]],
         "peak_rss_mb": _rss_mb(),
         "chunk": args.chunk,
         "p50_compute_2035": float(np.median(rb.dataset["compute_h100e"].values[:, -1])),
+        "parameters_varied": len(big.probe.varied),
+        "parameters_held": len(big.probe.held),
+    }
+    del rb
+    # the dependence figures across futures on a tenth of them (risk replay computes them)
+    n_dep = max(1, args.big // 10)
+    t, c = time.perf_counter(), time.process_time()
+    sub = big.samples.isel(sample=slice(0, n_dep))
+    ev = [
+        type(e)(e.event, e.occurs[:n_dep], e.start[:n_dep], e.duration[:n_dep], e.severity[:n_dep])
+        for e in big.events
+    ]
+    replay(net, plan, sub, big.probe, ev, chunk=args.chunk, dependence=True)
+    out["big"]["with_dependence"] = {
+        "samples": n_dep,
+        "seconds": time.perf_counter() - t,
+        "cpu_s": time.process_time() - c,
     }
     out["load_after"] = os.getloadavg()
     args.out.write_text(json.dumps(out, indent=1))

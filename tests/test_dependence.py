@@ -8,12 +8,15 @@ import xarray as xr
 
 from fab2flop.constants import H100_FLOPS_BF16_DENSE, CarrierKind, Category, Scope, Status
 from fab2flop.dependence import (
+    critical_step,
     dependence_of,
     dependent_h100e,
     free_share,
     hhi,
+    pool_free_share,
     shares,
     spend_by_vendor,
+    window_sum,
 )
 from fab2flop.network import assemble_network
 from fab2flop.results import Results
@@ -205,3 +208,34 @@ def test_vendor_and_region_shares_by_hand():
     assert d["export_controlled_regions"] == ["US"]
     np.testing.assert_allclose(d["export_controlled_share"], [1.0, 1.0])
     assert "Taiwan-dependent 80% (2025) -> 83% (2026)" in d["line"]
+
+
+def test_pool_free_share_is_vectorised_over_samples():
+    """Sample 0 is the hand-made run (wafer pool 2025: 0.25); sample 1 makes every wafer in
+    the US (fab_N3 400, foundry 0): its pool is free of TW (1.0), and so is C assembled in
+    the US from it; each sample's result equals a one-sample call."""
+    res = _results()
+    net = res.network
+    io = np.asarray(net.ds["io"].values, float)
+    glob = np.asarray(net.ds["carrier_scope"].values) == "global"
+    step = critical_step(net, "TW")
+    act = np.asarray(res.dataset["activity"].values, float)
+    pi = {p: i for i, p in enumerate(net.ds.indexes["process"])}
+    other = act.copy()
+    other[pi["foundry_N3"]] = 0.0
+    other[pi["fab_N3"], :, 0] = [0.0 if r != "US" else 400.0 for r in net.ds.indexes["region"]]
+    made = np.stack([act, other]) * net.periods.dt  # (S,P,R,T)
+    inv = np.asarray(res.dataset["inventory"].values, float)
+    free = (made * ~step[None, :, :, None]).sum(axis=2)
+    phi = pool_free_share(io, glob, free, made.sum(axis=2), np.stack([inv, inv]))
+    c = list(net.ds.indexes["carrier"])
+    np.testing.assert_allclose(phi[0], free_share(res, "TW"))
+    assert phi[1, c.index("wafer_N3"), 0] == pytest.approx(1.0)
+    one = pool_free_share(io, glob, free[1:], made[1:].sum(axis=2), inv[None])
+    np.testing.assert_allclose(phi[1], one[0])
+
+
+def test_window_sum_counts_each_accelerators_life():
+    # life 2: periods (t-2, t] -> [1, 1+2, 2+4]; life 1: the period itself
+    x = np.array([[[1.0, 2.0, 4.0]], [[1.0, 2.0, 4.0]]])  # (A=2, R=1, T=3)
+    np.testing.assert_allclose(window_sum(x, np.array([2, 1])), [[[1, 3, 6]], [[1, 2, 4]]])

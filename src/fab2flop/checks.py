@@ -69,6 +69,14 @@ def _number_text(x: Any) -> Any:
     return x
 
 
+def _is_share(rec: Record) -> bool:
+    """A record named like a share is one unless its own value or range goes above 1
+    (``yield_cluster_alpha``, 1-10, is a yield-model parameter, not a yield)."""
+    vals = rec.value.values() if isinstance(rec.value, Mapping) else [rec.value]
+    nums = [v for v in (*vals, rec.low, rec.high) if isinstance(v, int | float)]
+    return all(v <= 1 for v in nums)
+
+
 def _catalog_value_problems(rid: str, val: Any, rec: Record) -> list[Problem]:
     """An override value against the record it replaces."""
     path = f"catalog.{rid}"
@@ -100,7 +108,7 @@ def _catalog_value_problems(rid: str, val: Any, rec: Record) -> list[Problem]:
             out.append((here, x, f"a value >= 0 [{rec.unit}]: it cannot be negative"))
         elif abs(x) > MAX_MAGNITUDE:
             out.append((here, x, f"a value of at most {MAX_MAGNITUDE:g} [{rec.unit}]"))
-        elif _FRACTION.search(rid.rsplit(".", 1)[-1]) and x > 1:
+        elif _FRACTION.search(rid.rsplit(".", 1)[-1]) and x > 1 and _is_share(rec):
             out.append((here, x, "a share between 0 and 1"))
     return out
 

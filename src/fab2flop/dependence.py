@@ -128,40 +128,104 @@ def hhi(share: np.ndarray) -> np.ndarray:
     return (np.square(share * 100.0)).sum(axis=0)
 
 
+def critical_step(net: Network, region: str) -> np.ndarray:
+    """(P,R) bool: the process makes a critical input (or an accelerator) in ``region``."""
+    out_ = np.clip(np.asarray(net.ds["io"].values, float), 0.0, None)
+    carriers = [str(c) for c in net.ds.indexes[CARRIER]]
+    critical = {c for cw in input_carriers(net).values() for c in cw}
+    crit_out = (out_[:, [carriers.index(c) for c in sorted(critical)]] > 0).any(axis=1)  # (P,)
+    in_r = np.array([str(r) == region for r in net.ds.indexes[REGION]])
+    return crit_out[:, None] & in_r[None, :]
+
+
+def pool_free_share(
+    io: np.ndarray,
+    glob: np.ndarray,
+    made_free: np.ndarray,
+    made_all: np.ndarray,
+    inventory: np.ndarray,
+) -> np.ndarray:
+    """Share of each carrier's pool free of a region's critical steps, (S, C, T), for any
+    number S of samples (the attribution rule of the module docstring).
+
+    ``io`` (P,C); ``glob`` (C,) worldwide carriers (the others stay 1); ``made_all``
+    (S,P,T) each process's activity in a period [activity x period] and ``made_free``
+    (S,P,T) the part of it made outside the region's critical steps; ``inventory`` (S,C,T)
+    carried out of each period."""
+    out_, inp = np.clip(io, 0.0, None), np.clip(-io, 0.0, None)
+    S, P, T = made_all.shape
+    C = io.shape[1]
+    uses = (inp > 0) & glob[None, :]  # (P,C) inputs drawn from worldwide pools
+    J = max(int(uses.sum(axis=1).max(initial=0)), 1)
+    idx = np.full((P, J), C)  # column C of the padded phi is 1 (no input)
+    for p in range(P):
+        cs = np.flatnonzero(uses[p])
+        idx[p, : len(cs)] = cs
+    phi = np.ones((S, C, T))
+    for t in range(T):
+        carried = inventory[:, :, t - 1] if t > 0 else np.zeros((S, C))
+        prev = phi[:, :, t - 1] if t > 0 else np.ones((S, C))
+        tot = made_all[:, :, t] @ out_  # (S,C)
+        den = carried + tot
+        safe = np.where(den > 0, den, 1.0)
+        cur = phi[:, :, t]
+        for _ in range(C + 1):  # chains are acyclic: C rounds reach the fixed point
+            padded = np.concatenate([cur, np.ones((S, 1))], axis=1)
+            draw = padded[:, idx].prod(axis=2)  # (S,P)
+            free = (made_free[:, :, t] * draw) @ out_  # (S,C)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                new = np.where(den > 0, (carried * prev + free) / safe, prev)
+            new = np.where(glob[None], new, 1.0)
+            if np.allclose(new, cur, atol=1e-12):
+                break
+            cur = new
+        phi[:, :, t] = cur
+    return phi
+
+
 def free_share(res: Results, region: str) -> np.ndarray:
     """Share of each carrier's pool free of any critical step made in ``region``, (C, T)
     (the attribution rule of the module docstring). Rate and regional carriers stay 1."""
     net, ds = res.network, res.dataset
     io = np.asarray(net.ds["io"].values, float)
-    out_, inp = np.clip(io, 0.0, None), np.clip(-io, 0.0, None)
     C, T = io.shape[1], ds.sizes[PERIOD]
     glob = np.asarray(net.ds["carrier_scope"].values) == "global"
-    carriers = [str(c) for c in net.ds.indexes[CARRIER]]
-    critical = {c for cw in input_carriers(net).values() for c in cw}
-    crit_out = (out_[:, [carriers.index(c) for c in sorted(critical)]] > 0).any(axis=1)  # (P,)
-    regions = [str(r) for r in net.ds.indexes[REGION]]
-    in_r = np.array([r == region for r in regions])
-    step = crit_out[:, None] & in_r[None, :]  # (P,R): a critical step made in `region`
+    step = critical_step(net, region)
     made = np.asarray(ds["activity"].values, float) * net.periods.dt  # (P,R,T) per period
     inv = np.asarray(ds["inventory"].values, float) if "inventory" in ds else np.zeros((C, T))
-    uses = (inp > 0) & glob[None, :]  # (P,C) inputs drawn from worldwide pools
-    phi = np.ones((C, T))
-    for t in range(T):
-        carried = inv[:, t - 1] if t > 0 else np.zeros(C)
-        prev = phi[:, t - 1] if t > 0 else np.ones(C)
-        tot = np.einsum("pc,pr->c", out_, made[:, :, t])
-        for _ in range(C + 1):  # chains are acyclic: C rounds reach the fixed point
-            draw = np.prod(np.where(uses, phi[None, :, t], 1.0), axis=1)  # (P,)
-            psi = (~step) * draw[:, None]  # (P,R)
-            free = np.einsum("pc,pr->c", out_, made[:, :, t] * psi)
-            den = carried + tot
-            with np.errstate(invalid="ignore", divide="ignore"):
-                new = np.where(den > 0, (carried * prev + free) / np.where(den > 0, den, 1), prev)
-            new = np.where(glob, new, 1.0)
-            if np.allclose(new, phi[:, t], atol=1e-12):
-                break
-            phi[:, t] = new
-    return phi
+    made_free = (made * ~step[:, :, None]).sum(axis=1)
+    return pool_free_share(io, glob, made_free[None], made.sum(axis=1)[None], inv[None])[0]
+
+
+def window_sum(x: np.ndarray, life: np.ndarray) -> np.ndarray:
+    """Σ of ``x`` (..., A, R, T) over the periods (t − life, t] of each accelerator;
+    ``life`` (A,) or per sample (..., A).
+
+    >>> window_sum(np.array([[[1.0, 2.0, 4.0]]]), np.array([2])).tolist()
+    [[[1.0, 3.0, 6.0]]]
+    """
+    T = x.shape[-1]
+    cum = np.concatenate([np.zeros((*x.shape[:-1], 1)), np.cumsum(x, axis=-1)], axis=-1)
+    t = np.arange(T)
+    lo = np.maximum(0, t - np.asarray(life, int)[..., None] + 1)[..., None, :]  # (...,A,1,T)
+    hi = np.broadcast_to(t + 1, x.shape)
+    return np.take_along_axis(cum, hi, -1) - np.take_along_axis(
+        cum, np.broadcast_to(lo, x.shape), -1
+    )
+
+
+def dependent_from_share(
+    phi_acc: np.ndarray, deployed: np.ndarray, installed: np.ndarray, life: np.ndarray, h: Any
+) -> np.ndarray:
+    """Installed H100e (..., T) that depends on a region: each accelerator deployed in a
+    period keeps that period's dependent share ``1 − phi_acc`` (..., A, T) for its life.
+    ``deployed``, ``installed`` (..., A, R, T); ``h`` H100e per unit (A,) or (..., A)."""
+    dep_frac = (1.0 - phi_acc)[..., :, None, :]
+    window = window_sum(deployed, life)
+    window_dep = window_sum(deployed * dep_frac, life)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(window > 0, window_dep / np.where(window > 0, window, 1.0), 0.0)
+    return np.einsum("...art,...a->...t", installed * frac, np.asarray(h, float))
 
 
 def dependent_h100e(res: Results, region: str) -> np.ndarray:
@@ -169,22 +233,11 @@ def dependent_h100e(res: Results, region: str) -> np.ndarray:
     net, ds = res.network, res.dataset
     phi = free_share(res, region)
     cpos = {str(c): i for i, c in enumerate(net.ds.indexes[CARRIER])}
-    dep_frac = 1.0 - phi[[cpos[str(c)] for c in net.ds["acc_carrier"].values]]  # (A,T)
+    phi_acc = phi[[cpos[str(c)] for c in net.ds["acc_carrier"].values]]  # (A,T)
     deployed = np.asarray(ds["deployed"].values, float)  # (A,R,T)
     installed = np.asarray(ds["installed"].values, float)
     life = np.asarray(net.ds["acc_life_periods"].values, int)
-    T = deployed.shape[-1]
-    window = np.zeros_like(deployed)
-    window_dep = np.zeros_like(deployed)
-    for a in range(deployed.shape[0]):
-        for t in range(T):
-            lo = max(0, t - int(life[a]) + 1)
-            window[a, :, t] = deployed[a, :, lo : t + 1].sum(axis=-1)
-            window_dep[a, :, t] = (deployed[a, :, lo : t + 1] * dep_frac[a, lo : t + 1]).sum(-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        frac = np.where(window > 0, window_dep / np.where(window > 0, window, 1.0), 0.0)
-    h = h100e_per_unit(net)
-    return np.einsum("art,a->t", installed * frac, h)
+    return dependent_from_share(phi_acc, deployed, installed, life, h100e_per_unit(net))
 
 
 def dependence_coords(net: Network) -> dict[str, tuple[str, list]]:
@@ -371,14 +424,18 @@ def dependence_summary(res: Results) -> dict[str, Any]:
 
 __all__ = [
     "CRITICAL_INPUTS",
+    "critical_step",
     "dependence_coords",
     "dependence_of",
     "dependence_summary",
+    "dependent_from_share",
     "dependent_h100e",
     "free_share",
     "hhi",
     "input_carriers",
     "input_production",
+    "pool_free_share",
     "shares",
     "spend_by_vendor",
+    "window_sum",
 ]

@@ -164,3 +164,40 @@ def test_plan_from_solution_reads_the_plan(small):
     p = Plan.from_solution(small.results.dataset, small.net)
     assert p.new.shape == small.net.ds["capex_usd_per_unit"].shape
     assert np.allclose(p.compute_h100e, small.results.summary()["compute_h100e"], rtol=1e-9)
+
+
+def test_nominal_replay_dependence_is_the_plans(small):
+    # with nominal values replay re-dispatches the plan as it is: its dependence figures
+    # (vectorised over samples) are those ``fab2flop dependence`` gives the plan
+    from fab2flop.risk.spread import from_results, per_sample_from_dataset
+
+    out = replay(small.net, small.plan, None, None, [], n=2, dependence=True).dataset
+    got = per_sample_from_dataset(out)
+    want = from_results(small.results)
+    assert set(got) == set(want)
+    for k, xs in want.items():
+        x = np.array([np.nan if v is None else v for v in xs])
+        scale = np.nanmax(np.abs(x)) if np.isfinite(x).any() else 1.0
+        np.testing.assert_allclose(got[k][1], x, rtol=1e-3, atol=1e-6 * scale, err_msg=k)
+
+
+def test_a_taiwan_blockade_spreads_taiwan_dependence_below_its_compute(small):
+    ev = catalog_event("taiwan_blockade", start=2028, duration=1.0)
+    out = replay(small.net, small.plan, small.samples, small.probe, [forced_event(ev, 6)],
+                 dependence=True).dataset  # fmt: skip
+    tw = out["dependence.taiwan_dependent_h100e"].values
+    assert tw.shape == (6, len(small.plan.compute_h100e))
+    installed = out["accelerator_h100e"].sum("accelerator").values
+    assert np.all(tw <= installed * (1 + 1e-6) + 1e-6)
+    share = out["dependence.by_vendor.own"].values
+    assert np.all((share >= 0) | np.isnan(share)) and np.all((share <= 1 + 1e-9) | np.isnan(share))
+
+
+def test_the_reports_risk_section_shows_taiwan_dependence_across_futures(small):
+    from fab2flop.report import RiskInputs, render_report
+
+    out = replay(small.net, small.plan, small.samples, small.probe, small.events,
+                 dependence=True).dataset  # fmt: skip
+    html = render_report(small.results, RiskInputs(samples=out))
+    assert 'id="fig-fan"' in html and 'id="fig-dependence_fan"' in html
+    assert "Taiwan-dependent share of installed H100e across samples" in html

@@ -227,3 +227,35 @@ def test_scenario_overrides_for_path_parameters():
     inp = sample_inputs(sample_uncertainty(res), 0)
     assert list(inp.scenario_overrides) == ["budget.total_usd"]
     assert 1e12 <= inp.scenario_overrides["budget.total_usd"] <= 2e12
+
+
+def test_a_start_drawn_after_the_horizon_is_no_event_in_it():
+    # p = 0.5, start uniform 2026..2031 (years 2026..2030 equally likely), horizon 2025..2027:
+    # u = 0.1 → u/p = 0.2 → 2026 + floor(0.2·5) = 2027 (in); u = 0.3 → 0.6 → 2029 (out)
+    u = np.array([[0.1, 0.5, 0.5], [0.3, 0.5, 0.5], [0.7, 0.5, 0.5]])
+    start = D(dist="uniform", low=2026, high=2031)
+    out = draw_event(ev(probability=0.5, start=start), u, (2025, 2027))
+    assert out["occurs"].tolist() == [True, False, False]
+    assert out["start"][0] == 2027 and np.isnan(out["start"][1])
+
+
+def test_clipped_event_frequency_is_the_share_of_starts_inside_the_horizon():
+    # 0.5 x P(start in 2026 or 2027 of 2026..2030) = 0.5 x 2/5 = 0.2
+    unc = validate_uncertainty(
+        {
+            "samples": 4096,
+            "seed": 3,
+            "events": [
+                {
+                    "name": "hbm_price_spike",
+                    "probability": 0.5,
+                    "start": {"dist": "uniform", "low": 2026, "high": 2031},
+                }
+            ],
+        }
+    )
+    res = resolve_uncertainty(unc, CAT, horizon=(2025, 2027), events_catalog=KNOWN_EVENTS)
+    ds = sample_uncertainty(res)
+    occ = ds["event.hbm_price_spike.occurs"].values
+    assert occ.mean() == pytest.approx(0.2, abs=0.015)
+    assert set(ds["event.hbm_price_spike.start"].values[occ]) == {2026.0, 2027.0}

@@ -224,7 +224,15 @@ def test_schema_errors_name_the_field(data, field, phrase):
             "one of the catalog's events",
         ),
         (
-            {"events": [{"name": "taiwan_blockade", "probability": 0.1, "start": 2040}]},
+            {
+                "events": [
+                    {
+                        "name": "taiwan_blockade",
+                        "probability": 0.1,
+                        "start": {"dist": "lognormal", "low": 2026, "high": 2030},
+                    }
+                ]
+            },
             "uncertainty.events.0.start",
             "in the horizon 2025..2035",
         ),
@@ -319,3 +327,23 @@ N7: {d: {value: 0.1, unit: 1/cm2, year: 2024, source: test}}
     # a pattern over records without any range
     with pytest.raises(ScenarioError, match="no matching record has a range"):
         resolve_uncertainty(validate_uncertainty({"parameters": [{"id": "nodes.N7.*"}]}), cat)
+
+
+def test_an_event_starting_after_the_horizon_is_dropped_with_a_note():
+    unc = validate_uncertainty(
+        {"events": [{"name": "taiwan_blockade", "probability": 0.1, "start": 2040}]}
+    )
+    res = resolve_uncertainty(unc, CAT, horizon=(2025, 2035), events_catalog=KNOWN_EVENTS)
+    assert res.events == []
+    assert any("events.0.start" in n and "dropped" in n for n in res.notes), res.notes
+
+
+def test_the_default_set_resolves_on_a_horizon_ending_before_2030():
+    # uae_export_denial starts 2026-2031 and turbine_shortage 2025-2029: both reach past 2027
+    scenario = {"time": {"start": 2025, "end": 2027}}
+    res = resolve_uncertainty(default_uncertainty(), load_catalog(), scenario)
+    assert res.horizon == (2025, 2027)
+    names = [e.name for e in res.events]
+    assert "uae_export_denial" in names and "turbine_shortage" in names
+    clipped = [n for n in res.notes if "reaches outside the horizon 2025..2027" in n]
+    assert len(clipped) == 2, res.notes

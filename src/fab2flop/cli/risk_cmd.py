@@ -105,7 +105,7 @@ def replay_cmd(
     ),
     path: list[str] = typer.Option([], "--path", help="compute path YEAR=H100E (repeatable)"),
     target_year: list[int] = typer.Option([], "--target-year", help="years for CVaR (repeatable)"),
-    chunk: int = typer.Option(2048, "--chunk", min=1, help="samples simulated at once"),
+    chunk: int = typer.Option(1024, "--chunk", min=1, help="samples simulated at once"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
     out: Path | None = typer.Option(None, "--out", help="folder: replay.nc with a sample dim"),
     store: Path | None = typer.Option(
@@ -124,11 +124,16 @@ def replay_cmd(
     from ..risk.futures import forced_event
     from ..risk.replay import replay, resolve_for, setup
     from ..risk.report import stage_loss, summarise
+    from ..risk.spread import per_sample_from_dataset, spread
 
     sc = _scenario(scenario, set_)
     forced = _forced(event, event_start, event_duration, sc)
     paths = _paths(path) or {int(k): float(v) for k, v in sc.objective.compute_path_h100e.items()}
-    years = target_year or sorted({sc.objective.target_year or sc.time.end, sc.time.end})
+    # the objective's target year counts only inside the horizon (a short horizon drops it)
+    goal = sc.objective.target_year
+    years = target_year or sorted(
+        {sc.time.end} | ({goal} if goal and sc.time.start <= goal <= sc.time.end else set())
+    )
     for y in [*years, *paths]:
         if not sc.time.start <= y <= sc.time.end:
             fail(
@@ -155,12 +160,15 @@ def replay_cmd(
                 su.events + extra,
                 chunk=chunk,
                 progress=partial(prog.advance, task),
+                dependence=label != "no event",
             )
     main = got[runs[-1][0]]
     summary = summarise(main.dataset, seed=su.seed, target_years=years, path=paths)
     summary["seconds"] = round(sum(r.seconds for r in got.values()), 3)
     summary["parameters_varied"] = su.probe.varied
     summary["parameters_held_nominal"] = su.probe.held
+    summary["notes"] = su.notes
+    summary["dependence_spread"] = spread(per_sample_from_dataset(main.dataset))
     if forced:
         summary["events_forced"] = [e.model_dump(mode="json", exclude_none=True) for e in forced]
         base = summarise(got["no event"].dataset, seed=su.seed, target_years=years, path=paths)
@@ -210,6 +218,7 @@ def _print_replay(s: dict[str, Any]) -> None:
     console.print(t)
     cv = ", ".join(f"{y}: {fmt_num(v)}" for y, v in s["cvar5_compute_h100e"].items())
     console.print(f"[bold]CVaR 5% of compute (H100e):[/] {cv}")
+    _print_spread(s)
     if s.get("path_probability") is not None:
         console.print(f"[bold]P(reach the path {s['path']}):[/] {s['path_probability']:.1%}")
     if "event_loss" in s:
@@ -230,6 +239,8 @@ def _print_replay(s: dict[str, Any]) -> None:
                 f"{p} {fmt_num(v)}" for p, v in zip(s["periods"], lost, strict=True) if v > 1
             )
         )
+    for note in s.get("notes", []):
+        console.print(f"[dim]note: {note}[/]")
     console.print(
         f"[dim]{len(s['parameters_varied'])} parameters varied, "
         f"{len(s['parameters_held_nominal'])} held at nominal (--json lists them); "
@@ -373,3 +384,19 @@ def sensitivity_cmd(
 from .risk_sweep_cmd import sweep  # noqa: E402  (its own module; registered on this sub-app)
 
 risk_app.command("sweep")(sweep)
+
+
+def _print_spread(s: dict) -> None:
+    """Dependence across the futures, in the last period (P5/P50/P95 across samples)."""
+    from ..risk.spread import table_rows
+
+    sp = s.get("dependence_spread") or {}
+    rows = table_rows(sp, len(s["periods"]) - 1) if sp.get("by_vendor") else []
+    if not rows:
+        return
+    t = Table(title=f"Dependence across futures, {s['periods'][-1]}", title_justify="left")
+    for col in ("figure", "P5", "P50", "P95"):
+        t.add_column(col, justify="left" if col == "figure" else "right")
+    for r in rows:
+        t.add_row(*r)
+    console.print(t)

@@ -87,6 +87,7 @@ def sweep(
     result = _run(sw, sc, inputs, forced, mode, information_year, commit, workers, scheduler,
                   as_json)  # fmt: skip
     summary = sw.summarize(result, years, seed)
+    summary["notes"] = list(getattr(inputs, "notes", []))
     if not no_store:
         from .run_cmd import _record
 
@@ -202,8 +203,27 @@ def _print(s: dict) -> None:
     console.print(t)
     cv = ", ".join(f"{y}: {fmt_num(v)}" for y, v in s["cvar5_compute_h100e"].items())
     console.print(f"[bold]CVaR 5% of compute[/] {cv}")
+    _print_spread(s)
     for f in s["failures"][:10]:
         console.print(f"[yellow]sample {f['sample']}[/] {f['status']}: {f['reason']}")
     if len(s["failures"]) > 10:
         console.print(f"... and {len(s['failures']) - 10} more failed samples (--json)")
+    for note in s.get("notes", []):
+        console.print(f"[dim]note: {note}[/]")
     console.print(f"[dim]{s['seconds']:.1f}s[/]")
+
+
+def _print_spread(s: dict) -> None:
+    """Dependence across the futures, in the last period (P5/P50/P95 across samples)."""
+    from ..risk.spread import table_rows
+
+    sp = s.get("dependence_spread") or {}
+    rows = table_rows(sp, len(s["periods"]) - 1) if sp.get("by_vendor") else []
+    if not rows:
+        return
+    t = Table(title=f"Dependence across futures, {s['periods'][-1]}", title_justify="left")
+    for col in ("figure", "P5", "P50", "P95"):
+        t.add_column(col, justify="left" if col == "figure" else "right")
+    for r in rows:
+        t.add_row(*r)
+    console.print(t)

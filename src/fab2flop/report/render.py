@@ -28,6 +28,10 @@ class ReportError(Fab2FlopError):
     """A report cannot be made (a run that did not solve, a missing image exporter)."""
 
 
+TW_SPREAD = "dependence.taiwan_dependent_share"  # risk replay / sweep Dataset variable
+T_TW_SPREAD = "Taiwan-dependent share of installed H100e across samples: P5–P95 fan"
+
+
 @dataclass(frozen=True)
 class RiskInputs:
     """What a risk run adds to the report, as plain data (any of them may be absent).
@@ -89,6 +93,10 @@ def report_figures(
     samples = risk.samples if risk.samples is not None else _samples_of(ds)
     if samples is not None:
         figs["fan"] = figures.fan_chart(samples)
+        if TW_SPREAD in samples:  # a risk run's dependence across futures (issue 13)
+            fig = figures.fan_chart(samples, TW_SPREAD)
+            fig.update_layout(title=T_TW_SPREAD, yaxis_title="share of installed H100e")
+            figs["dependence_fan"] = fig
     if risk.sensitivity:
         figs["sensitivity"] = figures.sensitivity_bars(risk.sensitivity)
     if risk.event_losses:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -128,6 +129,17 @@ class SequentialEvaluator:
         return collect(len(items), entries)
 
 
+# Dask settings for a local cluster of CPU-bound single-thread workers (see __enter__)
+LEAN_DASK_CONFIG: dict[str, Any] = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "500ms",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+WORKER_PRELOAD = "fab2flop.risk.worker_preload"  # imports the solver stack at start-up
+
+
 class DaskEvaluator:
     """Runs chunks on Dask distributed.
 
@@ -150,33 +162,67 @@ class DaskEvaluator:
         self.threads_per_worker = threads_per_worker
         self.processes = processes
         self.timeout_s = timeout_s
-        self.client: Any = None
+        self._client: Any = None
         self._cluster: Any = None
+        self._starting: threading.Thread | None = None
+        self._start_error: BaseException | None = None
 
     def __enter__(self) -> DaskEvaluator:
-        from distributed import Client, LocalCluster
+        from distributed import Client
 
         if self.scheduler is None:
-            self._cluster = LocalCluster(
-                n_workers=self.n_workers,
-                threads_per_worker=self.threads_per_worker,
-                processes=self.processes,
-                silence_logs=logging.ERROR,
-                dashboard_address=None,
-            )
-            self.client = Client(self._cluster, timeout=self.timeout_s)
+            # The cluster starts in a thread: the caller optimises the nominal plan meanwhile
+            # and ``client`` waits for it on first use.
+            self._starting = threading.Thread(target=self._start_local, daemon=True)
+            self._starting.start()
         else:
-            self.client = Client(self.scheduler, timeout=self.timeout_s)
-            workers = self.client.scheduler_info().get("workers", {})
+            self._client = Client(self.scheduler, timeout=self.timeout_s)
+            workers = self._client.scheduler_info().get("workers", {})
             self.n_workers = max(1, len(workers))
         return self
 
+    def _start_local(self) -> None:
+        """A LocalCluster of ``n_workers`` processes and its client. Workers spend their
+        time in Python (model building) and HiGHS: Dask's own monitoring (a 10 ms stack
+        profiler, 20 ms event-loop ticks, 500 ms system monitor) costs CPU a 2-core machine
+        does not have (:data:`LEAN_DASK_CONFIG`); each worker imports the package and loads
+        the catalog as it starts (:data:`WORKER_PRELOAD`)."""
+        import dask
+        from distributed import Client, LocalCluster
+
+        try:
+            with dask.config.set(LEAN_DASK_CONFIG):
+                self._cluster = LocalCluster(
+                    n_workers=self.n_workers,
+                    threads_per_worker=self.threads_per_worker,
+                    processes=self.processes,
+                    silence_logs=logging.ERROR,
+                    dashboard_address=None,
+                    preload=[WORKER_PRELOAD] if self.processes else [],
+                    **({"config": LEAN_DASK_CONFIG} if self.processes else {}),
+                )
+                self._client = Client(self._cluster, timeout=self.timeout_s)
+        except BaseException as exc:  # re-raised where the client is first used
+            self._start_error = exc
+
+    @property
+    def client(self) -> Any:
+        """The Dask client (None outside the ``with`` block); waits for a starting cluster."""
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+            if self._start_error is not None:
+                err, self._start_error = self._start_error, None
+                raise err
+        return self._client
+
     def __exit__(self, *exc: object) -> None:
-        if self.client is not None:
-            self.client.close()
+        client = self.client if self._start_error is None else None
+        if client is not None:
+            client.close()
         if self._cluster is not None:
             self._cluster.close()
-        self.client = self._cluster = None
+        self._client = self._cluster = None
 
     def map(
         self,

@@ -37,6 +37,11 @@ def sample_network(
     ds = net.ds.copy(deep=True)
     for a in (*SAMPLED, "destroyed_fraction"):
         ds[a] = (ds[a].dims, np.asarray(fa.arrays[a][i], dtype=ds[a].dtype))
+    for a, (idx, vals) in fa.structural.items():  # yields, stacks per wafer, lives
+        v = ds[a].values.copy()
+        flat = v.reshape(-1)
+        flat[idx] = vals[i] if a == "io" else np.maximum(np.round(vals[i]), 1)
+        ds[a] = (ds[a].dims, v.astype(ds[a].dtype))
     new = plan.new.copy()
     ol = ds["open_lead_periods"].values.copy()
     if fa.extra_start is not None and fa.extra_start[i].any():

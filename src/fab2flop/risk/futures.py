@@ -61,6 +61,22 @@ STRUCTURAL: tuple[str, ...] = (
     "max_capacity",
     "max_new_per_year",
 )
+# arrays over (process, region, ...): held on the existing cells only when asked
+PR_ARRAYS = frozenset(
+    {
+        "capex_usd_per_unit",
+        "var_cost_usd_per_unit",
+        "existing",
+        "availability",
+        "destroyed_fraction",
+    }
+)
+# structural arrays replay varies too, through curves probed at several values (yields,
+# dies and stacks per wafer, PUE change ``io``; lives change ``life_periods`` and
+# ``acc_life_periods``)
+CURVED: tuple[str, ...] = ("io", "life_periods", "acc_life_periods")
+CURVE_QUANTILES = (0.001, 0.05, 0.25, 0.5, 0.75, 0.95, 0.999)
+MAX_INTEGER_POINTS = 12  # an integer parameter is probed at each of its values up to this
 NONNEG = {
     "capex_usd_per_unit",
     "var_cost_usd_per_unit",
@@ -87,20 +103,40 @@ class Response:
     error: str = ""
 
 
+@dataclass(frozen=True)
+class Curve:
+    """How one parameter moves a structural array (:data:`CURVED`): the elements it changes
+    (flat indices) and their values at a grid of parameter values (interpolated linearly
+    between them; an integer parameter is probed at each of its values)."""
+
+    name: str
+    array: str
+    idx: np.ndarray  # (n,) flat indices
+    xs: np.ndarray  # (G,) parameter values, increasing
+    ys: np.ndarray  # (G, n) element values at them
+    nominal: np.ndarray  # (n,) element values at the nominal network
+    x0: float = 0.0  # the parameter's nominal value
+
+
 @dataclass
 class Probe:
     """Every parameter's :class:`Response`, and which parameters replay varies."""
 
     responses: list[Response]
     design: dict[str, Any] | None = None  # per array: a Design (built on first use)
+    design_cells: dict[Any, Any] = field(default_factory=dict)  # designs on cells (memo)
+    curves: list[Curve] = field(default_factory=list)
 
     @property
     def varied(self) -> list[str]:
-        return [r.name for r in self.responses if r.changes]
+        curved = {c.name for c in self.curves}
+        return [r.name for r in self.responses if r.changes or r.name in curved]
 
     @property
     def held(self) -> list[str]:
-        return [r.name for r in self.responses if r.held or r.error]
+        """Parameters replay holds (partly) at nominal: they change lead or ramp times or
+        the network's structure, or their network could not be built."""
+        return [r.name for r in self.responses if set(r.held) - set(CURVED) or r.error]
 
     @property
     def inert(self) -> list[str]:
@@ -175,13 +211,99 @@ def probe_parameters(net: Network, samples: xr.Dataset, progress: Any = None) ->
         return _PROBES[key]
     data = net.scenario.model_dump(mode="json", exclude_none=True)
     data["events"] = []
-    out = []
+    out, curves = [], []
     for n in names:
-        out.append(probe_one(net, data, samples[n], _probe_value(samples[n])))
+        r = probe_one(net, data, samples[n], _probe_value(samples[n]))
+        out.append(r)
+        if set(r.held) & set(CURVED):
+            curves += probe_curves(net, data, samples[n], set(r.held) & set(CURVED))
         if progress is not None:
             progress()
-    _PROBES[key] = Probe(out)
+    _PROBES[key] = Probe(out, curves=curves)
     return _PROBES[key]
+
+
+def _curve_points(var: xr.DataArray) -> np.ndarray:
+    """Parameter values to probe a structural response at: every integer in the range of
+    an integer parameter (up to MAX_INTEGER_POINTS), else quantiles of its distribution."""
+    from .sampling import ppf
+    from .uncertainty import DistSpec
+
+    d = DistSpec.model_validate_json(var.attrs["dist"])
+    xs = np.asarray(ppf(d, np.array(CURVE_QUANTILES)), float)
+    nominal = float(var.attrs["nominal"])
+    drawn = np.asarray(var.values, float)
+    if float(nominal).is_integer() and np.allclose(drawn, np.round(drawn)):  # whole numbers
+        lo, hi = int(np.floor(xs.min())), int(np.ceil(xs.max()))
+        # every value of a short range; else whole-number quantiles (a life in periods is
+        # linear in years, so interpolating between them and rounding stays exact)
+        xs = np.arange(lo, hi + 1.0) if hi - lo + 1 <= MAX_INTEGER_POINTS else np.round(xs)
+    return np.unique(np.append(xs, nominal))
+
+
+def probe_curves(
+    net: Network, data: dict[str, Any], var: xr.DataArray, arrays: set[str]
+) -> list[Curve]:
+    """The curves of one parameter on the structural ``arrays`` it changes: the network
+    rebuilt at each value of :func:`_curve_points`."""
+    xs = _curve_points(var)
+    base = {a: net.ds[a].values.astype(float).ravel() for a in arrays}
+    vals: dict[str, list[np.ndarray]] = {a: [] for a in arrays}
+    kept = []
+    for x in xs:
+        try:
+            alt = build_network(validate_scenario(_with_value(data, var, float(x))), net.catalog)
+        except Exception:  # a value the chain cannot take: not a point of the curve
+            continue
+        if any(alt.ds[a].shape != net.ds[a].shape for a in arrays):
+            continue
+        kept.append(x)
+        for a in arrays:
+            vals[a].append(alt.ds[a].values.astype(float).ravel())
+    out = []
+    for a in arrays:
+        if len(kept) < 2:
+            continue
+        ys = np.array(vals[a])
+        idx = np.flatnonzero((ys != base[a][None]).any(axis=0) & np.isfinite(ys).all(axis=0))
+        if idx.size:
+            x0 = float(var.attrs["nominal"])
+            out.append(Curve(str(var.name), a, idx, np.array(kept), ys[:, idx], base[a][idx], x0))
+    return out
+
+
+def curve_values(
+    curves: list[Curve], array: str, shifts: np.ndarray, names: list[str], nominal: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(flat indices, values (S, n)) of ``array`` under the samples' parameter values
+    (``shifts`` from nominal, columns in ``names`` order); several parameters on one
+    element combine multiplicatively against its nominal value (additively from 0)."""
+    mine = [c for c in curves if c.array == array]
+    if not mine:
+        return None
+    idx = np.unique(np.concatenate([c.idx for c in mine]))
+    pos = {int(e): j for j, e in enumerate(idx)}
+    v0 = nominal.ravel()[idx].astype(float)
+    S = shifts.shape[0]
+    factor = np.ones((S, len(idx)))
+    add = np.zeros((S, len(idx)))
+    for c in mine:
+        x = shifts[:, names.index(c.name)] + c.x0
+        y = _interp(x, c.xs, c.ys)  # (S, n_c)
+        js = np.array([pos[int(e)] for e in c.idx])
+        nz = c.nominal != 0
+        factor[:, js[nz]] *= y[:, nz] / c.nominal[nz]
+        add[:, js[~nz]] += y[:, ~nz] - c.nominal[~nz]
+    return idx, np.where(v0 != 0, v0 * factor, v0 + add)
+
+
+def _interp(x: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """Piecewise-linear values (S, n) at ``x`` (S,) of points ``xs`` (G,), ``ys`` (G, n);
+    flat beyond the ends."""
+    x = np.clip(x, xs[0], xs[-1])
+    j = np.clip(np.searchsorted(xs, x, side="right"), 1, len(xs) - 1)
+    w = ((x - xs[j - 1]) / np.where(xs[j] > xs[j - 1], xs[j] - xs[j - 1], 1.0))[:, None]
+    return ys[j - 1] * (1.0 - w) + ys[j] * w
 
 
 # ------------------------------------------------------------------ sampled events
@@ -279,10 +401,31 @@ class FutureArrays:
     extra_start: np.ndarray | None = None  # (S,P,R,T) extra construction periods by start
     funding_by_funder: np.ndarray | None = None  # (S,F,T)
     notes: list[str] = field(default_factory=list)
+    # with cells (process, region indices), (process, region, ...) arrays hold those cells
+    # only: (S, K, ...) instead of (S, P, R, ...)
+    cells: tuple[np.ndarray, np.ndarray] | None = None
+    # structural arrays (CURVED) that samples change: name -> (flat indices into the
+    # nominal array, values (S, n)); held at nominal where absent
+    structural: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
     @property
     def n(self) -> int:
         return int(self.arrays["availability"].shape[0])
+
+    def on_cells(self, x: np.ndarray) -> np.ndarray:
+        """A (P, R, ...) array as these arrays hold it: itself, or its cells (K, ...)."""
+        return x if self.cells is None else x[self.cells[0], self.cells[1]]
+
+    def compacted(self, cells: tuple[np.ndarray, np.ndarray]) -> FutureArrays:
+        """The same futures on ``cells`` only (a gather of every (P, R, ...) array)."""
+        if self.cells is not None:
+            return self
+        pk, rk = cells
+        arr = {a: (v[:, pk, rk] if a in PR_ARRAYS else v) for a, v in self.arrays.items()}
+        extra = None if self.extra_start is None else self.extra_start[:, pk, rk]
+        return FutureArrays(
+            arr, extra, self.funding_by_funder, list(self.notes), cells, self.structural
+        )
 
 
 @dataclass(frozen=True)
@@ -331,41 +474,80 @@ def designs(probe: Probe) -> dict[str, Design]:
     return out
 
 
+def parameter_shifts(probe: Probe, samples: xr.Dataset) -> np.ndarray:
+    """(N, parameters) each sample's parameter values minus their nominal (one read of the
+    Dataset; pass it to :func:`future_arrays` to skip the read per chunk)."""
+    n = samples.sizes["sample"]
+    if not probe.responses:
+        return np.zeros((n, 0))
+    return np.column_stack([samples[r.name].values - r.nominal for r in probe.responses])
+
+
+def _cell_design(dz: Design, shape: tuple[int, ...], cells: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A design's flat indices into a (P, R, ...) array, as flat indices into its cells'
+    (K, ...) array, and which of the design's elements fall on a cell."""
+    P, R = shape[:2]
+    rest = int(np.prod(shape[2:], dtype=int))
+    kmap = np.full((P, R), -1)
+    kmap[cells[0], cells[1]] = np.arange(len(cells[0]))
+    pr, tail = np.divmod(dz.idx, rest)
+    k = kmap.ravel()[pr]
+    on = k >= 0
+    return (k[on] * rest + tail[on]), on
+
+
 def _apply_responses(
-    base: xr.Dataset, probe: Probe, samples: xr.Dataset, sl: slice
+    base: xr.Dataset,
+    probe: Probe,
+    samples: xr.Dataset,
+    sl: slice,
+    cells: Any = None,
+    dx_all: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     S = len(range(*sl.indices(samples.sizes["sample"])))
     if probe.design is None:
         probe.design = designs(probe)
-    out = _nominal(base, S)
-    for a in probe.design:
-        out[a] = out[a].copy()
-    dx = (
-        np.column_stack([samples[r.name].values[sl] - r.nominal for r in probe.responses])
-        if probe.responses
-        else np.zeros((S, 0))
-    )
+    out = _nominal(base, S, cells)
+    dx = (parameter_shifts(probe, samples) if dx_all is None else dx_all)[sl]
     for a, dz in probe.design.items():
-        flat = out[a].reshape(S, -1)
-        v0 = flat[:, dz.idx]
+        idx, on = dz.idx, slice(None)
+        if cells is not None and a in PR_ARRAYS:
+            key = (a, cells[0].tobytes(), cells[1].tobytes())
+            if key not in probe.design_cells:
+                probe.design_cells[key] = _cell_design(dz, base[a].shape, cells)
+            idx, on = probe.design_cells[key]
+            if not len(idx):
+                continue
+        flat = out[a] = out[a].copy()
+        flat = flat.reshape(S, -1)
+        v0 = flat[:, idx]
         if dz.cols:
             g = np.column_stack(
                 [np.log(np.maximum(1.0 + dx[:, i] * rho, 1e-12)) for i, rho in dz.cols]
             )
-            factor = np.exp((dz.M.T @ g.T).T)
+            factor = np.exp((dz.M.T @ g.T).T)[:, on]
         else:
             factor = 1.0
-        flat[:, dz.idx] = np.where(dz.nz, v0 * factor, v0 + (dz.add.T @ dx.T).T)
+        add = (dz.add.T @ dx.T).T[:, on]
+        flat[:, idx] = np.where(dz.nz[on], v0 * factor, v0 + add)
     for a in NONNEG & set(probe.design):
-        np.maximum(out[a], 0.0, out=out[a])
-    if "availability" in probe.design:
+        if out[a].flags.writeable:
+            np.maximum(out[a], 0.0, out=out[a])
+    if "availability" in probe.design and out["availability"].flags.writeable:
         np.clip(out["availability"], 0.0, 1.0, out=out["availability"])
     return out
 
 
-def _nominal(base: xr.Dataset, S: int) -> dict[str, np.ndarray]:
-    """The nominal arrays broadcast over S samples (read-only views: copy before changing)."""
-    return {a: np.broadcast_to(base[a].values.astype(float), (S, *base[a].shape)) for a in SAMPLED}
+def _nominal(base: xr.Dataset, S: int, cells: Any = None) -> dict[str, np.ndarray]:
+    """The nominal arrays broadcast over S samples (read-only views: copy before changing);
+    (process, region, ...) arrays on ``cells`` only when given."""
+    out = {}
+    for a in SAMPLED:
+        v = base[a].values.astype(float)
+        if cells is not None and a in PR_ARRAYS:
+            v = v[cells[0], cells[1]]
+        out[a] = np.broadcast_to(v, (S, *v.shape))
+    return out
 
 
 def future_arrays(
@@ -375,18 +557,29 @@ def future_arrays(
     sl: slice,
     events: list[SampledEvent],
     n: int | None = None,
+    cells: tuple[np.ndarray, np.ndarray] | None = None,
+    shifts: np.ndarray | None = None,
 ) -> FutureArrays:
-    """The arrays of samples ``sl``: parameters through ``probe``, then ``events``."""
+    """The arrays of samples ``sl``: parameters through ``probe``, then ``events``. With
+    ``cells`` (process, region indices), (process, region, ...) arrays hold only those
+    cells; ``shifts`` is :func:`parameter_shifts` of ``samples`` (read once per replay)."""
     base = net.ds
     if samples is not None and probe is not None:
-        arr = _apply_responses(base, probe, samples, sl)
+        arr = _apply_responses(base, probe, samples, sl, cells, shifts)
     else:
-        arr = _nominal(base, int(n or 1))
+        arr = _nominal(base, int(n or 1), cells)
     S = arr["availability"].shape[0]
-    arr["destroyed_fraction"] = np.broadcast_to(
-        base["destroyed_fraction"].values, (S, *base["destroyed_fraction"].shape)
-    )
-    fa = FutureArrays(arr)
+    d = base["destroyed_fraction"].values
+    d = d if cells is None else d[cells[0], cells[1]]
+    arr["destroyed_fraction"] = np.broadcast_to(d, (S, *d.shape))
+    fa = FutureArrays(arr, cells=cells)
+    if samples is not None and probe is not None and probe.curves:
+        dx = (parameter_shifts(probe, samples) if shifts is None else shifts)[sl]
+        names = [r.name for r in probe.responses]
+        for a in CURVED:
+            got = curve_values(probe.curves, a, dx, names, base[a].values)
+            if got is not None:
+                fa.structural[a] = got
     idx = event_index(net)
     for i, se in enumerate(events):
         part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl], se.severity[sl])
@@ -414,19 +607,30 @@ def apply_outage_s(
     dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
     start = se.start[:, None]
     prof = evm.outage_profile(idx.years[None, :], idx.dt, start, dur, ev.recovery_years)  # type: ignore[arg-type]
-    pi, ri = np.nonzero(hit)
+    on = np.nonzero(fa.on_cells(hit))
     av = fa.arrays["availability"].copy()
-    av[:, pi, ri, :] *= 1.0 - (se.severity[:, None] * prof * _occ(se))[:, None, :]
+    av[(slice(None), *on)] *= 1.0 - (se.severity[:, None] * prof * _occ(se))[:, None, :]
     fa.arrays["availability"] = av
     if ev.destroy_fraction > 0:
         ts = np.clip(np.searchsorted(idx.years, se.start + 1e-9, side="right") - 1, 0, None)
-        d = ev.destroy_fraction * (hit & idx.buildable[:, None])
+        d = fa.on_cells(ev.destroy_fraction * (hit & idx.buildable[:, None]))
         T = len(idx.years)
         at_t = (np.arange(T)[None, :] == ts[:, None]) & se.occurs[:, None]  # (S,T)
-        dd = d[None, :, :, None] * at_t[:, None, None, :]
+        dd = _cellwise(d) * _timewise(at_t, d.ndim)
         fa.arrays["destroyed_fraction"] = 1.0 - (1.0 - fa.arrays["destroyed_fraction"]) * (1 - dd)
-        ex = ev.destroy_fraction * hit[None, :, :, None] * (prof * _occ(se))[:, None, None, :]
+        h = _cellwise(fa.on_cells(hit))
+        ex = ev.destroy_fraction * h * _timewise(prof * _occ(se), d.ndim)
         fa.arrays["existing"] = fa.arrays["existing"] * (1.0 - ex)
+
+
+def _cellwise(x: np.ndarray) -> np.ndarray:
+    """(cells...) -> (1, cells..., 1): against (S, cells..., T)."""
+    return x[None, ..., None]
+
+
+def _timewise(x: np.ndarray, ndim: int) -> np.ndarray:
+    """(S, T) -> (S, 1 x ndim, T): against (S, cells..., T)."""
+    return x.reshape(x.shape[0], *([1] * ndim), x.shape[1])
 
 
 def apply_price_s(
@@ -438,16 +642,17 @@ def apply_price_s(
     f = 1.0 + se.severity[:, None] * w  # (S,T)
     selects = ev.selects_processes or ev.region is not None
     hit = evm.hit_cells(ev, idx, at) if selects else np.zeros_like(idx.exists)
-    h4 = hit[None, :, :, None]
+    hc = fa.on_cells(hit)
+    h4 = _cellwise(hc)
     if "variable" in ev.costs:
         fa.arrays["var_cost_usd_per_unit"] = fa.arrays["var_cost_usd_per_unit"] * (
-            np.where(h4, f[:, None, None, :], 1.0)
+            np.where(h4, _timewise(f, hc.ndim), 1.0)
         )
     if "capex" in ev.costs:
-        ol = net.ds["open_lead_periods"].values
-        s = np.arange(len(idx.years))[None, None, :] - ol
+        ol = fa.on_cells(net.ds["open_lead_periods"].values)
+        s = np.arange(len(idx.years)) - ol
         ok = (ol >= 0) & (s >= 0)
-        fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,P,R,T)
+        fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,cells,T)
         fa.arrays["capex_usd_per_unit"] = fa.arrays["capex_usd_per_unit"] * (np.where(h4, fs, 1.0))
     made = {idx.main_output[i] for i in np.flatnonzero(hit.any(axis=1))}
     accs = np.array([c in made for c in idx.acc_carrier], bool)
@@ -511,10 +716,10 @@ def apply_delay_s(
     nper = max(1, int(np.ceil(round(ev.years / idx.dt, 6))))
     w = _window(se, idx)
     started = (w >= 0.5 - 1e-9) & se.occurs[:, None]  # (S,T)
-    P, R = hit.shape
+    hc = fa.on_cells(hit)
     if fa.extra_start is None:
-        fa.extra_start = np.zeros((fa.n, P, R, len(idx.years)), np.int64)
-    fa.extra_start += nper * (hit[None, :, :, None] & started[:, None, None, :])
+        fa.extra_start = np.zeros((fa.n, *hc.shape, len(idx.years)), np.int16)
+    fa.extra_start += nper * (_cellwise(hc) & _timewise(started, hc.ndim))
 
 
 APPLY_SAMPLED = {

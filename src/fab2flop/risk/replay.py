@@ -12,7 +12,9 @@ plus any backlog) where MW of IT are free and export approvals allow; what one r
 cannot take goes to regions with room. If money runs short in a period, that period's
 operations (variable spend, systems) are scaled down together, which keeps every balance.
 
-Everything is vectorised over a leading sample axis; samples are processed in chunks.
+Everything is vectorised over samples, processed in chunks; the dispatch works on the
+existing (process, region) cells with the samples axis last (:class:`Compact`). Yields,
+stacks per wafer and lives vary per sample through the futures' structural curves.
 Build inputs (e.g. power-build slots) are sunk with the fixed builds and not re-checked.
 """
 
@@ -20,16 +22,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import xarray as xr
+from scipy import sparse
 
 from .. import dynamics as dyn
 from ..constants import H100_FLOPS_BF16_DENSE, SAMPLE
 from ..network import Network
-from .futures import FutureArrays, Probe, SampledEvent, future_arrays
+from .futures import FutureArrays, Probe, SampledEvent, future_arrays, parameter_shifts
 
 TOL = 1e-9
 
@@ -162,244 +165,299 @@ def capex_matrix(new: np.ndarray, open_lead: np.ndarray, moved: Any = None) -> n
     return W.reshape(T, -1)
 
 
+# ------------------------------------------------------------------ compact cells
+@dataclass(frozen=True)
+class Compact:
+    """The network on its existing (process, region) cells, as index maps and sparse
+    matrices for the dispatch (computed once per network). Cells are sorted by stage;
+    per-period arrays are (cells, samples): samples last, so a sparse matrix times a
+    period's array runs along contiguous rows. ``CR`` rows index (carrier, region)."""
+
+    pk: np.ndarray  # (K,) process of each cell
+    rk: np.ndarray  # (K,) region of each cell
+    stages: list[slice]  # cells of each stage
+    gid: np.ndarray  # (K,) re-dispatch group (main output, and region when regional)
+    group: Any  # (groups, K) sparse 0/1
+    need: Any  # (C·R, K) sparse: input per unit of activity, by carrier and region
+    need_s: list[Any]  # the columns of ``need`` of each stage
+    make_s: list[Any]  # per stage (C·R, Ks): main output per unit of activity
+    ratio_g: list[np.ndarray]  # per stage: worldwide carriers rationed before it
+    ratio_r: list[np.ndarray]  # per stage: regional carriers rationed before it
+    inputs: list[np.ndarray]  # per stage (Ks, J): rows of the ratio array (C·R = none)
+    made_any: Any  # (C·R, K) sparse: every positive output per unit of activity (a rate)
+    cats: list[str]  # spending categories (stages of the report)
+    stage_sum: np.ndarray  # (categories, K) 0/1: the cells of each category
+    memo: dict[Any, Any] = field(default_factory=dict)  # the plan's nominal cell arrays
+
+
+def compact(net: Network, st: Structure) -> Compact:
+    ds = net.ds
+    P, R = ds["exists"].shape
+    C = st.io.shape[1]
+    pi, ri = np.nonzero(ds["exists"].values)
+    order = np.lexsort((ri, pi, st.stage[pi]))
+    pk, rk = pi[order], ri[order]
+    K = len(pk)
+    sk = st.stage[pk]
+    stages = [slice(int(a), int(b)) for a, b in _runs(sk)]
+    key = np.where(st.glob[st.out[pk]], st.out[pk] * (R + 1) + R, st.out[pk] * (R + 1) + rk)
+    _, gid = np.unique(key, return_inverse=True)
+    group = sparse.csr_matrix((np.ones(K), (gid, np.arange(K))), shape=(gid.max() + 1, K))
+    need_unit = -np.minimum(st.io, 0.0) * st.per_period[None, :]  # (P,C)
+    rows, cols, vals = [], [], []
+    for k in range(K):
+        for c in st.inputs[pk[k]]:
+            rows.append(c * R + rk[k])
+            cols.append(k)
+            vals.append(need_unit[pk[k], c])
+    need = sparse.csc_matrix((vals, (rows, cols)), shape=(C * R, K))
+    o = st.out[pk]
+    mk = st.io[pk, o] * st.per_period[o]
+    make = sparse.csc_matrix((mk, (o * R + rk, np.arange(K))), shape=(C * R, K))
+    # a carrier is rationed just before the first stage that draws it: its makers all
+    # come earlier (stage = 1 + the highest stage making an input)
+    first = np.full(C, -1)
+    for k in range(K):
+        for c in st.inputs[pk[k]]:
+            first[c] = sk[k] if first[c] < 0 else min(first[c], sk[k])
+    J = max((len(st.inputs[p]) for p in pk), default=0)
+    inputs = []
+    for sl in stages:
+        m = np.full((sl.stop - sl.start, max(J, 1)), C * R)
+        for j, k in enumerate(range(sl.start, sl.stop)):
+            ins = st.inputs[pk[k]]
+            m[j, : len(ins)] = ins * R + rk[k]
+        inputs.append(m)
+    s_of = [int(sk[sl.start]) for sl in stages]
+    pos = np.maximum(st.io[pk], 0.0)  # (K,C)
+    kk, cc = np.nonzero(pos)
+    made_any = sparse.csr_matrix((pos[kk, cc], (cc * R + rk[kk], kk)), shape=(C * R, K))
+    cats = list(dict.fromkeys(str(c) for c in ds["category"].values))
+    cat_p = np.array([cats.index(str(c)) for c in ds["category"].values])
+    return Compact(
+        pk,
+        rk,
+        stages,
+        gid,
+        group,
+        need.tocsr(),
+        [need[:, sl].tocsr() for sl in stages],
+        [make[:, sl].tocsr() for sl in stages],
+        [np.flatnonzero((first == s) & st.glob) for s in s_of],
+        [np.flatnonzero((first == s) & ~st.glob) for s in s_of],
+        inputs,
+        made_any,
+        cats,
+        (cat_p[pk][None, :] == np.arange(len(cats))[:, None]).astype(float),
+    )
+
+
+def _runs(x: np.ndarray) -> list[tuple[int, int]]:
+    """(start, stop) of each run of equal values of a sorted array."""
+    cut = np.flatnonzero(np.diff(x)) + 1
+    edges = [0, *cut.tolist(), len(x)]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+# ------------------------------------------------------------------ capacities
 @dataclass
 class Capacities:
-    """Capacity standing, usable capacity and committed spend of a chunk."""
+    """Capacity standing, usable capacity (of the cells) and committed spend of a chunk."""
 
-    capacity: np.ndarray  # (S,P,R,T)
-    usable: np.ndarray  # (S,P,R,T)
+    capacity: np.ndarray  # (S,K,T)
+    usable: np.ndarray  # (S,K,T)
     committed_usd: np.ndarray  # (S,T) capex of the fixed builds + fixed O&M
 
 
-def capacities(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> Capacities:
+def capacities(
+    net: Network, plan: Plan, st: Structure, fa: FutureArrays, cp: Compact
+) -> Capacities:
     """Capacity from the fixed builds (re-timed by delays, less destruction), with the
-    shared dynamics; capacity and capex are linear in the openings, so the nominal timing
-    is computed once and only re-timed cells per sample."""
+    shared dynamics, on the cells; capacity and capex are linear in the openings, so the
+    nominal timing is computed once and only re-timed cells per sample."""
     ds, arr = net.ds, fa.arrays
     S = fa.n
-    life = ds["life_periods"].values[:, None]
-    ramp = ds["ramp_periods"].values[:, None]
+    pk, rk = cp.pk, cp.rk
+    P, R, T = plan.new.shape
+    life = ds["life_periods"].values[pk]  # (K,): against (..., K) openings
+    ramp = ds["ramp_periods"].values[pk]
     ol0 = ds["open_lead_periods"].values
+    new0 = plan.new[pk, rk]
+    key = id(plan)
+    if key not in cp.memo:  # the plan's nominal capacity, ramp and capex weights, once
+        W0 = capex_matrix(plan.new, ol0).reshape(T, P, R, T)[:, pk, rk]
+        stock0 = dyn.capacity_stock(new0, 0.0, life)
+        cp.memo[key] = (W0, stock0, dyn.ramp_unripe(new0, ramp, life))
+    W0, stock0, unripe0 = cp.memo[key]
     d = arr["destroyed_fraction"] if arr["destroyed_fraction"].any() else None
-    capex = arr["capex_usd_per_unit"]
     moved = None
     if fa.extra_start is not None and fa.extra_start.any():
-        pi, ri = np.nonzero(fa.extra_start.any(axis=(0, 3)))
+        km = np.flatnonzero(fa.extra_start.any(axis=(0, 2)))
+        pi, ri = pk[km], rk[km]
         new_c, ol_c = retime(
-            plan.new[pi, ri], ds["lead_periods"].values[pi], ol0[pi, ri], fa.extra_start[:, pi, ri]
+            plan.new[pi, ri], ds["lead_periods"].values[pi], ol0[pi, ri], fa.extra_start[:, km]
         )
-        moved = (pi, ri, new_c, ol_c)
-    if d is None:  # linear in the openings: nominal once, re-timed cells per sample
-        built = np.broadcast_to(dyn.capacity_stock(plan.new, 0.0, life), (S, *plan.new.shape))
-        unripe = np.broadcast_to(dyn.ramp_unripe(plan.new, ramp, life), built.shape)
-        if moved is not None:
-            pi, ri, new_c, _ = moved
-            dn = new_c - plan.new[pi, ri]
+        moved = (pi, ri, new_c, ol_c, km)
+    life_s = sample_life(fa, life, pk)  # (S,K) or None: lives at nominal
+    if d is None:  # nominal once; re-timed cells and cells of sampled lives per sample
+        built = np.broadcast_to(stock0, (S, *new0.shape))
+        unripe = np.broadcast_to(unripe0, built.shape)
+        kl = np.flatnonzero((life_s != life).any(axis=0)) if life_s is not None else []
+        var = np.union1d(moved[4] if moved is not None else [], kl).astype(int)
+        if var.size:
+            new_v = np.broadcast_to(new0[var], (S, var.size, T)).copy()
+            if moved is not None:
+                new_v[:, np.searchsorted(var, moved[4])] = moved[2]
+            life_v = life_s[:, var] if life_s is not None else life[var]
             built, unripe = built.copy(), unripe.copy()
-            built[:, pi, ri] += dyn.capacity_stock(dn, 0.0, life[pi, 0])
-            unripe[:, pi, ri] += dyn.ramp_unripe(dn, ramp[pi, 0], life[pi, 0])
+            built[:, var] = dyn.capacity_stock(new_v, 0.0, life_v)
+            unripe[:, var] = dyn.ramp_unripe(new_v, ramp[var], life_v)
     else:
-        new = np.broadcast_to(plan.new, (S, *plan.new.shape)).copy()
+        new = np.broadcast_to(new0, (S, *new0.shape)).copy()
         if moved is not None:
-            new[:, moved[0], moved[1]] = moved[2]
-        built = dyn.capacity_stock(new, 0.0, life, d)
-        unripe = dyn.ramp_unripe(new, ramp, life, d)
+            new[:, moved[4]] = moved[2]
+        lf = life_s if life_s is not None else life
+        built = dyn.capacity_stock(new, 0.0, lf, d)
+        unripe = dyn.ramp_unripe(new, ramp, lf, d)
     capacity = built + arr["existing"]
     usable = arr["availability"] * (capacity - unripe)
-    # capex of the fixed openings is linear in the prices: one matrix (T x P·R·T)
-    cap_spend = capex_matrix(plan.new, ol0, moved) @ capex.reshape(S, -1).T
-    cap_spend = cap_spend.T
+    # capex of the fixed openings is linear in the prices: one matrix (T x K·T)
+    W = W0
+    if moved is not None:  # re-timed cells pay their own schedule (below)
+        W = W0.copy()
+        W[:, moved[4]] = 0.0
+    cap_spend = arr["capex_usd_per_unit"].reshape(S, -1) @ W.reshape(T, -1).T
     if moved is not None:
-        pi, ri, new_c, ol_c = moved
-        cap_spend += dyn.capex_schedule(new_c * capex[:, pi, ri], 1.0, ol_c).sum(axis=1)
-    own = ds["exists"].values & st.buildable[:, None]
-    rate = arr["fixed_om_usd_per_unit_year"][:, :, None]
-    fixed = (rate * np.where(own[None, ..., None], capacity, 0.0).sum(axis=2)).sum(axis=1) * st.dt
+        pi, ri, new_c, ol_c, km = moved
+        price = arr["capex_usd_per_unit"][:, km]
+        cap_spend += dyn.capex_schedule(new_c * price, 1.0, ol_c).sum(axis=1)
+    rate = arr["fixed_om_usd_per_unit_year"][:, pk] * st.buildable[pk][None]  # (S,K)
+    fixed = np.einsum("sk,skt->st", rate, capacity) * st.dt
     return Capacities(capacity, usable, cap_spend + fixed)
 
 
-# ------------------------------------------------------------------ the dispatch
-def _fill(ask: np.ndarray, cap: np.ndarray, G: np.ndarray, glob_out: np.ndarray) -> np.ndarray:
-    """Targets (S,P,R): each producer's ask within its capacity, and the shortfall of each
-    carrier passed to its other producers with room (worldwide carriers across regions,
-    regional ones within the region); room without limit takes it in proportion to asks."""
-    give = np.minimum(ask, cap)
-    short_pr = ask - give  # (S,P,R)
-    room = cap - give
-    inf = ~np.isfinite(room)
-    out = give.copy()
-    for c in np.flatnonzero(G.any(axis=0)):
-        ps = np.flatnonzero(G[:, c])
-        axes = (1, 2) if glob_out[c] else (1,)
-        short = short_pr[:, ps].sum(axis=axes, keepdims=True)
-        if not (short > TOL).any():
-            continue
-        r = room[:, ps]
-        unl = inf[:, ps]
-        fin_room = np.where(unl, 0.0, r)
-        n_unl = unl.sum(axis=axes, keepdims=True)
-        w_unl = np.where(unl, np.maximum(ask[:, ps], TOL), 0.0)
-        w_unl = w_unl / np.maximum(w_unl.sum(axis=axes, keepdims=True), TOL)
-        tot = fin_room.sum(axis=axes, keepdims=True)
-        share = np.minimum(1.0, short / np.maximum(tot, TOL))
-        extra = np.where(n_unl > 0, w_unl * short, fin_room * share)
-        out[:, ps] += np.where(short > TOL, extra, 0.0)
+def sample_life(fa: FutureArrays, life: np.ndarray, pk: np.ndarray) -> np.ndarray | None:
+    """Life [periods] of each cell's capacity per sample (S,K), from the futures' sampled
+    ``life_periods`` (whole periods); None when lives are held at nominal."""
+    if "life_periods" not in fa.structural:
+        return None
+    idx, vals = fa.structural["life_periods"]
+    P = int(max(pk.max(initial=0), idx.max(initial=0))) + 1
+    by_p = np.broadcast_to(np.full(P, -1, np.int64), (fa.n, P)).copy()
+    by_p[:, idx] = np.maximum(np.round(vals), 1).astype(np.int64)
+    out = np.broadcast_to(life, (fa.n, len(pk))).copy()
+    sel = by_p[:, pk]
+    return np.where(sel >= 0, sel, out)
+
+
+def sample_acc_life(fa: FutureArrays, life: np.ndarray) -> np.ndarray:
+    """Accelerator life [whole periods] per sample (A,S): sampled or nominal."""
+    out = np.repeat(life[:, None], fa.n, axis=1)
+    if "acc_life_periods" in fa.structural:
+        idx, vals = fa.structural["acc_life_periods"]
+        out[idx] = np.maximum(np.round(vals), 1).astype(out.dtype).T
     return out
 
 
-@dataclass
-class ReplayOut:
-    """Per-sample results of one chunk (natural units)."""
-
-    compute_h100e: np.ndarray  # (S,T)
-    activity: np.ndarray  # (S,P,R,T)
-    deployed: np.ndarray  # (S,A,R,T)
-    installed: np.ndarray  # (S,A,R,T)
-    spend_usd: np.ndarray  # (S,T)
-    funding_usd: np.ndarray  # (S,T)
-    usable_money_usd: np.ndarray  # (S,T) cash carried in + money arriving
-    cash_usd: np.ndarray  # (S,T) carried out (negative: committed spend above the money)
-
-
-def replay_chunk(net: Network, plan: Plan, st: Structure, fa: FutureArrays) -> ReplayOut:
-    """Simulate the plan under the futures of one chunk, vectorised over samples."""
-    ds = net.ds
-    arr = fa.arrays
-    S = fa.n
-    P, R, T = plan.activity.shape
-    A = plan.deployed.shape[0]
+def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> Any:
+    """Per-sample changes of ``io`` (yields, dies and stacks per wafer) as cell entries:
+    (cell, carrier-region row, extra input per unit of activity (E,S), extra main output
+    per unit (E,S)); None when ``io`` is held at nominal."""
+    if "io" not in fa.structural:
+        return None
+    idx, vals = fa.structural["io"]
     C = st.io.shape[1]
-    dt = st.dt
-    caps = capacities(net, plan, st, fa)
-    avail = arr["availability"]
-    existing = arr["existing"]
-    exists = ds["exists"].values[:, :, None] & ds["active"].values[:, None, :]
-    allowed = exists[None] & (avail > 0)
-    cap = np.where(st.buildable[None, :, None, None], caps.usable, avail * existing)
-    cap = np.where(st.unlimited[None, :, None, None], np.inf, cap)
-    cap = np.where(allowed, np.maximum(cap, 0.0), 0.0)
-    committed = caps.committed_usd
-
-    G = np.zeros((P, C), bool)
-    G[np.arange(P), st.out] = True
-    glob_out = st.glob
-    b = net.scenario.budget
-    growth = (1.0 + b.cash_interest_rate) ** dt
-    draw = arr["fleet_draw"]  # (S,A,C)
-    dc = ds["datacenter_region"].values
-    acc_life = ds["acc_life_periods"].values
-    var_cost = arr["var_cost_usd_per_unit"]
-    dep_cost = arr["acc_deploy_cost_usd"]  # (S,A,T)
-    dcap = arr["deploy_cap_units_per_year"] * dt  # (S,R,T)
-    fund = arr["funding_usd"]
-
-    inv = np.zeros((S, C))
-    backlog = np.zeros((S, A))
-    act = np.zeros((S, P, R, T))
-    dep = np.zeros((S, A, R, T))
-    spend = np.zeros((S, T))
-    usable_money = np.zeros((S, T))
-    cash_out = np.zeros((S, T))
-    cash = np.zeros(S)
-    draw_c = np.flatnonzero(draw.reshape(-1, C).any(axis=0))
-    for t in range(T):
-        target = _fill(np.broadcast_to(plan.activity[:, :, t], (S, P, R)), cap[..., t], G, glob_out)
-        a_t, made, used = _run_chain(target, st, inv, S, R, C)
-        # deployment
-        avail_acc = inv[:, st.acc_c] + made[:, st.acc_c].sum(axis=2) - used[:, st.acc_c].sum(2)
-        alive = np.zeros((S, A, R))
-        for a in range(A):
-            lo = max(0, t - int(acc_life[a]) + 1)
-            alive[:, a] = dep[:, a, :, lo:t].sum(axis=-1)
-        mw_free = np.stack([made[:, c] - used[:, c] for c in draw_c], 1) if len(draw_c) else None
-        dep_t = _deploy(
-            plan.deployed[:, :, t],
-            backlog,
-            avail_acc,
-            alive,
-            draw[:, :, draw_c],
-            mw_free,
-            dcap[..., t],
-            dc,
-        )
-        disc = (var_cost[..., t] * a_t * dt).sum(axis=(1, 2)) + (
-            dep_cost[:, :, t, None] * dep_t
-        ).sum(axis=(1, 2))
-        # money: scale the period's operations down when the money does not reach
-        money_in = (growth * cash if b.carry_over else 0.0) + fund[:, t]
-        usable_money[:, t] = money_in
-        k = np.ones(S)
-        if b.enforce:
-            room = money_in - committed[:, t]
-            k = np.where(
-                disc > room * (1 + 1e-9) + 1.0,
-                np.clip(room / np.maximum(disc, 1e-30), 0.0, 1.0),
-                1.0,
-            )
-        a_t *= k[:, None, None]
-        dep_t *= k[:, None, None]
-        made *= k[:, None, None]
-        used *= k[:, None, None]
-        spend[:, t] = committed[:, t] + k * disc
-        cash = money_in - spend[:, t]
-        cash_out[:, t] = cash
-        act[..., t] = a_t
-        dep[..., t] = dep_t
-        # inventory of storable worldwide carriers; deployed accelerators leave theirs
-        net_flow = made.sum(axis=2) - used.sum(axis=2)  # (S,C)
-        out_acc = np.zeros((S, C))
-        np.add.at(out_acc, (slice(None), st.acc_c), dep_t.sum(axis=2))  # type: ignore[arg-type]
-        inv = np.where(st.storable[None], np.maximum(inv + net_flow - out_acc, 0.0), 0.0)
-        asked = plan.deployed[:, :, t].sum(axis=1)[None] + backlog
-        backlog = np.maximum(asked - dep_t.sum(axis=2), 0.0)
-    installed = dyn.fleet_stock(dep, acc_life[None, :, None])
-    installed = installed + ds["acc_installed_units"].values[None]  # the starting fleet
-    h = arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE  # (S,A)
-    # the fleet runs where MW of IT hold it (all of it unless supply fell below the draw)
-    mw_have = (
-        np.stack([(act * st.io[:, c][None, :, None, None]).clip(0).sum(1) for c in draw_c], 1)
-        if len(draw_c)
-        else None
+    p_e, c_e = np.divmod(idx, C)
+    io0 = st.io[p_e, c_e]
+    pp = st.per_period[c_e]
+    dneed = (np.maximum(-vals, 0.0) - np.maximum(-io0, 0.0)) * pp  # (S,n)
+    dmake = np.where(c_e == st.out[p_e], vals - io0, 0.0) * pp
+    ks, es = [], []
+    for e, p in enumerate(p_e):
+        for k in np.flatnonzero(cp.pk == p):
+            ks.append(k)
+            es.append(e)
+    if not ks:
+        return None
+    k_arr, e_arr = np.array(ks), np.array(es)
+    rows = c_e[e_arr] * R + cp.rk[k_arr]
+    return (
+        k_arr,
+        rows,
+        np.ascontiguousarray(dneed[:, e_arr].T),
+        np.ascontiguousarray(dmake[:, e_arr].T),
     )
-    powered = np.ones((S, R, T))
-    if mw_have is not None:
-        need = np.einsum("sarx,sac->scrx", installed, draw[:, :, draw_c])
-        with np.errstate(divide="ignore", invalid="ignore"):
-            frac = np.where(need > TOL, np.minimum(1.0, mw_have / need), 1.0)
-        powered = frac.min(axis=1)
-    compute = (installed * h[:, :, None, None] * powered[:, None]).sum(axis=(1, 2))
-    return ReplayOut(compute, act, dep, installed, spend, fund, usable_money, cash_out)
+
+
+# ------------------------------------------------------------------ the dispatch
+def _fill(ask: np.ndarray, cap: np.ndarray, cp: Compact) -> np.ndarray:
+    """Targets (K,S): each producer's ask within its capacity, and the shortfall of each
+    carrier passed to its other producers with room (worldwide carriers across regions,
+    regional ones within the region); room without limit takes it in proportion to asks."""
+    give = np.minimum(ask, cap)
+    short = ask - give
+    short_g = cp.group @ short  # (groups,S)
+    if not (short_g > TOL).any():
+        return give
+    room = cap - give
+    unl = ~np.isfinite(room)
+    fin_room = np.where(unl, 0.0, room)
+    w_unl = np.where(unl, np.maximum(ask, TOL), 0.0)
+    n_unl = (cp.group @ unl.astype(float))[cp.gid]
+    w_unl /= np.maximum(cp.group @ w_unl, TOL)[cp.gid]
+    tot = (cp.group @ fin_room)[cp.gid]
+    sh = short_g[cp.gid]
+    extra = np.where(n_unl > 0, w_unl * sh, fin_room * np.minimum(1.0, sh / np.maximum(tot, TOL)))
+    give += np.where(sh > TOL, extra, 0.0)
+    return give
 
 
 def _run_chain(
-    target: np.ndarray, st: Structure, inv: np.ndarray, S: int, R: int, C: int
+    target: np.ndarray, cp: Compact, inv: np.ndarray, R: int, fix: Any = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One period through the chain in stage order: activity (S,P,R), carriers made and used
-    (S,C,R) [per period amounts for quantities, rates for rate carriers]."""
-    P = target.shape[1]
-    a = np.zeros((S, P, R))
-    made = np.zeros((S, C, R))
-    used = np.zeros((S, C, R))
-    ratio: dict[int, np.ndarray] = {}
-    need_unit = -np.minimum(st.io, 0.0) * st.per_period[None, :]  # (P,C) per unit activity
-    for p in st.order:
-        r_p = np.ones((S, R))
-        for c in st.inputs[p]:
-            if c not in ratio:
-                cons = need_unit[:, c] > 0
-                ask = (target[:, cons] * need_unit[cons, c][None, :, None]).sum(axis=1)  # (S,R)
-                have = made[:, c]
-                if st.glob[c]:
-                    ask = ask.sum(axis=1, keepdims=True)
-                    have = have.sum(axis=1, keepdims=True) + inv[:, c, None]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    ratio[c] = np.where(ask > TOL, np.minimum(1.0, have / ask), 1.0)
-            r_p = np.minimum(r_p, ratio[c])
-        a[:, p] = target[:, p] * r_p
-        made[:, st.out[p]] += a[:, p] * st.io[p, st.out[p]] * st.per_period[st.out[p]]
-        for c in st.inputs[p]:
-            used[:, c] += a[:, p] * need_unit[p, c]
+    """One period through the chain, a stage at a time: activity (K,S), carriers made and
+    used (C·R,S) [per period amounts for quantities, rates for rate carriers]. Each input
+    is rationed among all who ask for it, in proportion to what they ask."""
+    S = target.shape[1]
+    CR = cp.need.shape[0]
+    C = CR // R
+    ask_flat = cp.need @ target
+    if fix is not None:  # sampled io: each entry's extra input per unit, at its cell's ask
+        np.add.at(ask_flat, fix[1], fix[2] * target[fix[0]])
+    ask = ask_flat.reshape(C, R, S)
+    ratio = np.ones((CR + 1, S))
+    ratio3 = ratio[:CR].reshape(C, R, S)
+    a = np.empty_like(target)
+    made = np.zeros((CR, S))
+    used = np.zeros((CR, S))
+    made3 = made.reshape(C, R, S)
+    for s, sl in enumerate(cp.stages):
+        g, r = cp.ratio_g[s], cp.ratio_r[s]
+        if len(g):
+            ag = ask[g].sum(axis=1)
+            hg = made3[g].sum(axis=1) + inv[g]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio3[g] = np.where(ag > TOL, np.minimum(1.0, hg / ag), 1.0)[:, None, :]
+        if len(r):
+            ar = ask[r]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio3[r] = np.where(ar > TOL, np.minimum(1.0, made3[r] / ar), 1.0)
+        a_s = target[sl] * ratio[cp.inputs[s]].min(axis=1)
+        a[sl] = a_s
+        made += cp.make_s[s] @ a_s
+        used += cp.need_s[s] @ a_s
+        if fix is not None:
+            e = (fix[0] >= sl.start) & (fix[0] < sl.stop)
+            if e.any():
+                a_e = a[fix[0][e]]
+                np.add.at(used, fix[1][e], fix[2][e] * a_e)
+                np.add.at(made, fix[1][e], fix[3][e] * a_e)
     return a, made, used
+
+
+def _draw_of(x: np.ndarray, draw: np.ndarray) -> np.ndarray:
+    """MW of IT (Kd,R,S) drawn by accelerators ``x`` (A,R,S) at ``draw`` (A,Kd,S)."""
+    return np.einsum("ars,aks->krs", x, draw)
 
 
 def _deploy(
@@ -412,50 +470,230 @@ def _deploy(
     cap: np.ndarray,
     dc: np.ndarray,
 ) -> np.ndarray:
-    """Accelerators (S,A,R) deployed in a period: the plan's deployments plus the backlog
-    (spread like the plan's, over regions), within the accelerators on hand, the free MW
-    of IT of each region and its export approvals; what a region cannot take goes to
-    regions with room."""
-    S, A, R = alive.shape
-    split = plan_dep / np.maximum(plan_dep.sum(axis=1, keepdims=True), TOL)
-    split = np.where(plan_dep.sum(axis=1, keepdims=True) > TOL, split, dc / max(dc.sum(), 1))
-    ask = plan_dep[None] + backlog[:, :, None] * split[None]
-    tot = ask.sum(axis=2)
-    ask = (
-        ask * np.where(tot > TOL, np.minimum(1.0, avail_acc / np.maximum(tot, TOL)), 1.0)[..., None]
-    )
+    """Accelerators (A,R,S) deployed in a period: the plan's deployments (A,R) plus the
+    backlog (A,S) (spread like the plan's, over regions), within the accelerators on hand
+    (A,S), the free MW of IT of each region (Kd,R,S) net of the ``alive`` fleet's draw and
+    its export approvals ``cap`` (R,S); what a region cannot take goes to regions with room."""
+    tot_plan = plan_dep.sum(axis=1, keepdims=True)
+    split = np.where(
+        tot_plan > TOL, plan_dep / np.maximum(tot_plan, TOL), dc / max(dc.sum(), 1)
+    )  # (A,R)
+    ask = plan_dep[:, :, None] + backlog[:, None, :] * split[:, :, None]
+    tot = ask.sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ask *= np.where(tot > TOL, np.minimum(1.0, avail_acc / np.maximum(tot, TOL)), 1.0)[
+            :, None, :
+        ]
     free = None
     if mw_free is not None:
-        # free MW of IT: made minus what the installed fleet draws (S,K,R)
-        free = np.maximum(mw_free - np.einsum("sar,sak->skr", alive, draw), 0.0)
+        free = np.maximum(mw_free - _draw_of(alive, draw), 0.0)
     dep = _fit(ask, draw, free, cap)
-    left = ask.sum(axis=2) - dep.sum(axis=2)  # (S,A) asked but not placed
+    left = ask.sum(axis=1) - dep.sum(axis=1)  # (A,S) asked but not placed
     if (left > TOL).any():
-        free2 = None if free is None else np.maximum(free - np.einsum("sar,sak->skr", dep, draw), 0)
-        cap2 = np.maximum(cap - dep.sum(axis=1), 0.0)
-        room = np.where(dc[None], np.minimum(cap2, 1e30), 0.0)  # (S,R)
+        free2 = None if free is None else np.maximum(free - _draw_of(dep, draw), 0.0)
+        cap2 = np.maximum(cap - dep.sum(axis=0), 0.0)
+        room = np.where(dc[:, None], np.minimum(cap2, 1e30), 0.0)  # (R,S)
         if free2 is not None:
-            per_unit = np.maximum(draw.max(axis=2), TOL)  # (S,A)
-            room = np.minimum(room, free2.min(axis=1) / per_unit.max(axis=1, keepdims=True))
-        w = room / np.maximum(room.sum(axis=1, keepdims=True), TOL)
-        dep = dep + _fit(left[:, :, None] * w[:, None, :], draw, free2, cap2)
+            per_unit = np.maximum(draw.max(axis=1), TOL)  # (A,S)
+            room = np.minimum(room, free2.min(axis=0) / per_unit.max(axis=0)[None])
+        w = room / np.maximum(room.sum(axis=0, keepdims=True), TOL)
+        dep += _fit(left[:, None, :] * w[None], draw, free2, cap2)
     return dep
 
 
 def _fit(ask: np.ndarray, draw: np.ndarray, free: np.ndarray | None, cap: np.ndarray) -> np.ndarray:
-    """Scale each region's asks (S,A,R) into its free MW (S,K,R) and approvals (S,R)."""
+    """Scale each region's asks (A,R,S) into its free MW (Kd,R,S) and approvals (R,S)."""
     k = np.ones(cap.shape)
     if free is not None:
-        need = np.einsum("sar,sak->skr", ask, draw)
+        need = _draw_of(ask, draw)
         with np.errstate(divide="ignore", invalid="ignore"):
-            k = np.where(need > TOL, np.minimum(1.0, free / need), 1.0).min(axis=1)
-    n = ask.sum(axis=1)
+            k = np.where(need > TOL, np.minimum(1.0, free / need), 1.0).min(axis=0)
+    n = ask.sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
         kc = np.where(n > TOL, np.minimum(1.0, cap / n), 1.0)
-    return ask * np.minimum(k, kc)[:, None, :]
+    return ask * np.minimum(k, kc)[None]
 
 
-# ------------------------------------------------------------------ driver
+@dataclass
+class ReplayOut:
+    """Per-sample results of one chunk (natural units)."""
+
+    compute_h100e: np.ndarray  # (S,T) installed H100e that MW of IT can run
+    stage_activity: np.ndarray  # (S,stages,T) activity summed over each stage's cells
+    accelerator_h100e: np.ndarray  # (S,A,T) installed H100e by accelerator
+    spend_usd: np.ndarray  # (S,T)
+    funding_usd: np.ndarray  # (S,T)
+    usable_money_usd: np.ndarray  # (S,T) cash carried in + money arriving
+    cash_usd: np.ndarray  # (S,T) carried out (negative: committed spend above the money)
+    act_tks: np.ndarray  # (T,K,S) activity of the cells (samples last)
+    cum_deployed: np.ndarray  # (T+1,A,R,S) accelerators deployed before each period
+    inv_tcs: np.ndarray  # (T,C,S) inventory carried out of each period
+    h_as: np.ndarray  # (A,S) H100e per accelerator
+    acc_life: np.ndarray  # (A,S) accelerator life [periods]
+    cells: tuple[np.ndarray, np.ndarray]  # (process, region) of each cell
+    grid: tuple[int, int]  # (processes, regions)
+    start_units: np.ndarray | None = None  # (A,R,T) the starting fleet (not the plan's)
+
+    @property
+    def activity(self) -> np.ndarray:
+        """Activity (S,P,R,T) on the full grid (0 where no cell exists)."""
+        T, _, S = self.act_tks.shape
+        out = np.zeros((S, *self.grid, T))
+        out[:, self.cells[0], self.cells[1]] = self.act_tks.transpose(2, 1, 0)
+        return out
+
+    @property
+    def deployed(self) -> np.ndarray:
+        """Accelerators deployed (S,A,R,T)."""
+        return np.diff(self.cum_deployed, axis=0).transpose(3, 1, 2, 0)
+
+    @property
+    def installed(self) -> np.ndarray:
+        """Accelerators installed (S,A,R,T): deployed in (t - life, t]."""
+        c = self.cum_deployed
+        t = np.arange(c.shape[0] - 1)
+        T, A, R, S = c.shape[0] - 1, c.shape[1], c.shape[2], c.shape[3]
+        life = np.broadcast_to(self.acc_life.reshape(A, -1), (A, S))
+        lo = np.maximum(0, t[:, None, None] - life[None] + 1)  # (T,A,S)
+        idx = np.broadcast_to(lo[:, :, None, :], (T, A, R, S))
+        out = (c[t + 1] - np.take_along_axis(c, idx, axis=0)).transpose(3, 1, 2, 0)
+        return out if self.start_units is None else out + self.start_units[None]
+
+
+def _samples_last(x: np.ndarray) -> np.ndarray:
+    """(S, ..., T) -> (T, ..., S), contiguous."""
+    return np.ascontiguousarray(np.moveaxis(np.moveaxis(x, 0, -1), -2, 0))
+
+
+def replay_chunk(
+    net: Network, plan: Plan, st: Structure, fa: FutureArrays, cp: Compact | None = None
+) -> ReplayOut:
+    """Simulate the plan under the futures of one chunk, vectorised over samples (the
+    samples axis last inside the period loop)."""
+    cp = cp if cp is not None else compact(net, st)
+    fa = fa.compacted((cp.pk, cp.rk))
+    ds, arr = net.ds, fa.arrays
+    S = fa.n
+    P, R, T = plan.activity.shape
+    A = plan.deployed.shape[0]
+    C = st.io.shape[1]
+    dt = st.dt
+    pk, rk = cp.pk, cp.rk
+    caps = capacities(net, plan, st, fa, cp)
+    fix = io_changes(fa, st, cp, R)
+    avail = arr["availability"]
+    allowed = ds["active"].values[pk][None] & (avail > 0)
+    cap = np.where(st.buildable[pk][None, :, None], caps.usable, avail * arr["existing"])
+    cap = np.where(st.unlimited[pk][None, :, None], np.inf, cap)
+    cap = _samples_last(np.where(allowed, np.maximum(cap, 0.0), 0.0))  # (T,K,S)
+    var_cost = _samples_last(arr["var_cost_usd_per_unit"]) * dt  # (T,K,S)
+    committed = caps.committed_usd
+    plan_act = plan.activity[pk, rk]  # (K,T)
+    b = net.scenario.budget
+    growth = (1.0 + b.cash_interest_rate) ** dt
+    draw_all = arr["fleet_draw"]  # (S,A,C)
+    draw_c = np.flatnonzero(draw_all.reshape(-1, C).any(axis=0))
+    draw = np.ascontiguousarray(np.moveaxis(draw_all[:, :, draw_c], 0, -1))  # (A,Kd,S)
+    mw_rows = (draw_c[:, None] * R + np.arange(R)[None]).ravel()
+    made_mw = cp.made_any[mw_rows]  # (Kd·R, K)
+    dc = ds["datacenter_region"].values
+    acc_life = sample_acc_life(fa, ds["acc_life_periods"].values.astype(int))  # (A,S)
+    start = ds["acc_installed_units"].values  # (A,R,T) the starting fleet, at its nominal life
+
+    def lo_idx(lo: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(lo[None, :, None, :], (1, A, R, S))
+
+    dep_cost = _samples_last(arr["acc_deploy_cost_usd"])  # (T,A,S)
+    dcap = _samples_last(arr["deploy_cap_units_per_year"]) * dt  # (T,R,S)
+    fund = arr["funding_usd"]
+    storable = st.storable[:, None]
+
+    inv = np.zeros((C, S))
+    backlog = np.zeros((A, S))
+    act = np.empty((T, len(pk), S))
+    cum = np.zeros((T + 1, A, R, S))  # deployments before each period
+    inv_hist = np.zeros((T, C, S))
+    h = np.ascontiguousarray((arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE).T)  # (A,S)
+    powered = np.zeros((T, S))  # installed H100e that MW of IT can run
+    acc_h = np.zeros((T, A, S))  # installed H100e by accelerator
+    spend = np.zeros((S, T))
+    usable_money = np.zeros((S, T))
+    cash_out = np.zeros((S, T))
+    cash = np.zeros(S)
+    for t in range(T):
+        ask = np.broadcast_to(plan_act[:, t, None], (len(pk), S))
+        target = _fill(ask, cap[t], cp)
+        a_t, made, used = _run_chain(target, cp, inv, R, fix)
+        made3, used3 = made.reshape(C, R, S), used.reshape(C, R, S)
+        # deployment
+        avail_acc = inv[st.acc_c] + (made3[st.acc_c] - used3[st.acc_c]).sum(axis=1)
+        lo = np.maximum(0, t - acc_life + 1)  # (A,S)
+        alive = cum[t] - np.take_along_axis(cum, lo_idx(lo), axis=0)[0]  # deployed in [lo, t)
+        alive = alive + start[:, :, t, None]  # and the starting fleet, which holds its MW
+        mw_free = (made3[draw_c] - used3[draw_c]) if len(draw_c) else None
+        dep_t = _deploy(
+            plan.deployed[:, :, t], backlog, avail_acc, alive, draw, mw_free, dcap[t], dc
+        )
+        disc = np.einsum("ks,ks->s", var_cost[t], a_t) + np.einsum("as,ars->s", dep_cost[t], dep_t)
+        # money: scale the period's operations down when the money does not reach
+        money_in = (growth * cash if b.carry_over else 0.0) + fund[:, t]
+        usable_money[:, t] = money_in
+        if b.enforce:
+            room = money_in - committed[:, t]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                k = np.where(
+                    disc > room * (1 + 1e-9) + 1.0,
+                    np.clip(room / np.maximum(disc, 1e-30), 0.0, 1.0),
+                    1.0,
+                )
+            if (k < 1.0).any():
+                a_t *= k
+                dep_t *= k
+                made *= k
+                used *= k
+            disc = disc * k
+        spend[:, t] = committed[:, t] + disc
+        cash = money_in - spend[:, t]
+        cash_out[:, t] = cash
+        act[t] = a_t
+        cum[t + 1] = cum[t] + dep_t
+        # the fleet (deployed in (t - life, t]) runs where MW of IT hold it
+        installed = alive + dep_t
+        if len(draw_c):
+            have = (made_mw @ a_t).reshape(len(draw_c), R, S)
+            need = _draw_of(installed, draw)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                frac = np.where(need > TOL, np.minimum(1.0, have / need), 1.0).min(axis=0)
+            powered[t] = np.einsum("ars,rs,as->s", installed, frac, h)
+        else:
+            powered[t] = np.einsum("ars,as->s", installed, h)
+        acc_h[t] = installed.sum(axis=1) * h
+        # inventory of storable worldwide carriers; deployed accelerators leave theirs
+        flow = made3.sum(axis=1) - used3.sum(axis=1)  # (C,S)
+        np.subtract.at(flow, st.acc_c, dep_t.sum(axis=1))
+        inv = np.where(storable, np.maximum(inv + flow, 0.0), 0.0)
+        inv_hist[t] = inv
+        backlog = np.maximum(plan.deployed[:, :, t].sum(axis=1)[:, None] + backlog
+                             - dep_t.sum(axis=1), 0.0)  # fmt: skip
+    return ReplayOut(
+        compute_h100e=powered.T.copy(),
+        stage_activity=(cp.stage_sum @ act).transpose(2, 1, 0),
+        accelerator_h100e=acc_h.transpose(2, 1, 0),
+        spend_usd=spend,
+        funding_usd=fund,
+        usable_money_usd=usable_money,
+        cash_usd=cash_out,
+        act_tks=act,
+        cum_deployed=cum,
+        inv_tcs=inv_hist,
+        h_as=h,
+        acc_life=acc_life,
+        cells=(pk, rk),
+        grid=(P, R),
+        start_units=start,
+    )
+
+
 @dataclass
 class ReplayResult:
     """Replay of a plan under ``samples`` futures (summaries; full arrays optional)."""
@@ -473,18 +711,19 @@ def replay(
     events: list[SampledEvent],
     *,
     n: int | None = None,
-    chunk: int = 2048,
+    chunk: int = 1024,
     progress: Callable[[int], None] | None = None,
     keep_activity: bool = False,
     workers: int = 2,
+    dependence: bool = False,
 ) -> ReplayResult:
     """Simulate the fixed plan under every sample; chunks of ``chunk`` samples at a time."""
     t0 = time.perf_counter()
     st = structure(net)
+    cp = compact(net, st)
     N = samples.sizes[SAMPLE] if samples is not None else int(n or 1)
     T = plan.activity.shape[-1]
-    cats = list(dict.fromkeys(str(c) for c in net.ds["category"].values))
-    cat_of = np.array([cats.index(str(c)) for c in net.ds["category"].values])
+    cats = cp.cats
     out = {
         k: np.zeros((N, T))
         for k in ("compute_h100e", "spend_usd", "funding_usd", "usable_money_usd", "cash_usd")
@@ -492,28 +731,35 @@ def replay(
     stage_out = np.zeros((N, len(cats), T))
     acc_h = np.zeros((N, plan.deployed.shape[0], T))
     acts = []
+    deps: dict[str, np.ndarray] = {}
     # probe designs are built once, before chunks run side by side
     if probe is not None and probe.design is None and samples is not None:
         future_arrays(net, probe, samples, slice(0, 1), [])
 
-    def one(lo: int) -> tuple[slice, ReplayOut, FutureArrays]:
-        sl = slice(lo, min(N, lo + chunk))
-        fa = future_arrays(net, probe, samples, sl, events, n=sl.stop - sl.start)
-        return sl, replay_chunk(net, plan, st, fa), fa
+    cells = (cp.pk, cp.rk)
+    shifts = parameter_shifts(probe, samples) if probe is not None and samples is not None else None
 
-    def keep(sl: slice, r: ReplayOut, fa: FutureArrays) -> None:
+    def one(lo: int) -> tuple[slice, ReplayOut]:
+        sl = slice(lo, min(N, lo + chunk))
+        m = sl.stop - sl.start
+        fa = future_arrays(net, probe, samples, sl, events, n=m, cells=cells, shifts=shifts)
+        return sl, replay_chunk(net, plan, st, fa, cp)
+
+    def keep(sl: slice, r: ReplayOut) -> None:
         out["compute_h100e"][sl] = r.compute_h100e
         out["spend_usd"][sl] = r.spend_usd
         out["funding_usd"][sl] = r.funding_usd
         out["usable_money_usd"][sl] = r.usable_money_usd
         out["cash_usd"][sl] = r.cash_usd
-        # output of each stage, as a share of the plan's (1 = as planned)
-        for k in range(len(cats)):
-            stage_out[sl, k] = r.activity[:, cat_of == k].sum(axis=(1, 2))
-        h = fa.arrays["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE
-        acc_h[sl] = (r.installed * h[:, :, None, None]).sum(axis=2)
+        stage_out[sl] = r.stage_activity
+        acc_h[sl] = r.accelerator_h100e
         if keep_activity:
             acts.append(r.activity)
+        if dependence:
+            from .spread import from_replay
+
+            for k, v in from_replay(net, cells, r).items():
+                deps.setdefault(k, np.full((N, T), np.nan, np.float32))[sl] = v
         if progress is not None:
             progress(sl.stop - sl.start)
 
@@ -528,6 +774,7 @@ def replay(
     else:
         for lo in starts:
             keep(*one(lo))
+    cat_of = np.array([cats.index(str(c)) for c in net.ds["category"].values])
     plan_stage = np.array([plan.activity[cat_of == k].sum(axis=(0, 1)) for k in range(len(cats))])
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(plan_stage[None] > 0, stage_out / plan_stage[None], np.nan)
@@ -558,6 +805,8 @@ def replay(
         },
         coords={**coords, "stage": cats, "accelerator": ds.indexes["accelerator"]},
     )
+    for k, v in deps.items():
+        res[f"dependence.{k}"] = ((SAMPLE, "period"), v, {"description": "see risk/spread.py"})
     if keep_activity:
         res["activity"] = ((SAMPLE, "process", "region", "period"), np.concatenate(acts))
         res = res.assign_coords(process=ds.indexes["process"], region=ds.indexes["region"])
@@ -576,6 +825,7 @@ class Setup:
     probe: Probe
     events: list[SampledEvent]
     seed: int
+    notes: list[str] = field(default_factory=list)  # the resolver's (events dropped, clipped)
 
 
 def resolve_for(scenario: Any, samples: int | None = None, seed: int | None = None) -> Any:
@@ -618,7 +868,7 @@ def setup(
     say(f"drawing {res_unc.samples} futures and probing {len(res_unc.parameters)} parameters...")
     ds = sample_uncertainty(res_unc)
     probe = probe_parameters(net, ds)
-    return Setup(net, res, plan, ds, probe, sampled_events(ds), res_unc.seed)
+    return Setup(net, res, plan, ds, probe, sampled_events(ds), res_unc.seed, res_unc.notes)
 
 
 # ------------------------------------------------------------------ sensitivity on replay
@@ -643,7 +893,7 @@ def output_of(name: str, ds: xr.Dataset, dt: float) -> np.ndarray:
 
 
 def replay_model(
-    su: Setup, names: list[str], outputs: list[str], chunk: int = 2048
+    su: Setup, names: list[str], outputs: list[str], chunk: int = 1024
 ) -> Callable[[np.ndarray], np.ndarray]:
     """``f(X) -> Y``: replay with parameters ``names`` at the values of X's columns and every
     other parameter at nominal, no sampled event; Y has one column per output."""

@@ -335,11 +335,27 @@ def resolve_groups(
     return out
 
 
-def _check_start(d: DistSpec, horizon: tuple[int, int], where: str, probs: Problems) -> None:
+def _check_start(
+    d: DistSpec, horizon: tuple[int, int], where: str, probs: Problems, notes: list[str]
+) -> bool:
+    """Whether an event with start distribution ``d`` can start in the horizon. Draws outside
+    it mean the event does not occur in the horizon (a note says so); a distribution wholly
+    outside drops the event (a note); a lognormal start is an error."""
     vals = [v for v in (d.low, d.high, d.value, *(d.values or [])) if v is not None]
     y0, y1 = horizon
-    if d.dist == "lognormal" or any(v < y0 or v >= y1 + 1 for v in vals):
+    if d.dist == "lognormal":
         probs.append((where, vals, f"start years must lie in the horizon {y0}..{y1}"))
+        return False
+    span = f"{min(vals):g}-{max(vals):g}" if len(vals) > 1 else f"{vals[0]:g}"
+    if all(v < y0 or v >= y1 + 1 for v in vals) and not (min(vals) < y0 and max(vals) >= y1 + 1):
+        notes.append(f"{where}: start {span} lies outside the horizon {y0}..{y1}: event dropped")
+        return False
+    if any(v < y0 or v >= y1 + 1 for v in vals):
+        notes.append(
+            f"{where}: start {span} reaches outside the horizon {y0}..{y1}: a start drawn "
+            "outside it is no event in the horizon (its probability there is lower)"
+        )
+    return True
 
 
 def resolve_events(
@@ -347,8 +363,11 @@ def resolve_events(
     horizon: tuple[int, int],
     known: Mapping[str, Mapping[str, Any]] | None,
     probs: Problems,
+    notes: list[str] | None = None,
 ) -> list[ResolvedEvent]:
-    """Complete each event; its name must be in the events catalog when one is given."""
+    """Complete each event; its name must be in the events catalog when one is given.
+    Events whose start lies wholly outside the horizon are dropped (with a note)."""
+    notes = [] if notes is None else notes
     out = []
     for i, ev in enumerate(unc.events):
         where = f"uncertainty.events.{i}"
@@ -368,8 +387,10 @@ def resolve_events(
             d = as_dist(val)
             if _check_dist(d, f"{where}.{fname}", val, probs):
                 dists[fname] = d
-        if "start" in dists:
-            _check_start(dists["start"], horizon, f"{where}.start", probs)
+        if "start" in dists and not _check_start(
+            dists["start"], horizon, f"{where}.start", probs, notes
+        ):
+            continue
         if "duration_years" not in dists or "fraction" not in dists:
             continue
         out.append(
@@ -424,10 +445,10 @@ def resolve_uncertainty(
     known = load_event_catalog() if events_catalog is True else (events_catalog or None)
     params = resolve_parameters(unc, catalog, scenario, probs)
     groups = resolve_groups(unc, [p.name for p in params], probs)
-    events = resolve_events(unc, horizon, known, probs)  # type: ignore[arg-type]
+    notes: list[str] = [] if known is not None or not unc.events else ["event names not checked"]
+    events = resolve_events(unc, horizon, known, probs, notes)  # type: ignore[arg-type]
     if probs:
         raise_problems(probs, "uncertainty")
-    notes = [] if known is not None or not unc.events else ["event names not checked"]
     return ResolvedUncertainty(
         params, groups, events, unc.samples, unc.seed, unc.method, horizon, notes
     )

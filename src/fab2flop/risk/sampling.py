@@ -178,7 +178,8 @@ def draw_event(ev: ResolvedEvent, u: np.ndarray, horizon: tuple[int, int]) -> di
 
     Per year: the event starts in the first year k (0-based) with a success, so it occurs at all
     with probability 1 - (1 - p)^years and k = floor(ln(1 - u) / ln(1 - p)). Over the horizon:
-    it occurs when u < p, and u / p (uniform given that) draws the start year.
+    it occurs when u < p, and u / p (uniform given that) draws the start year; a start drawn
+    outside the horizon is no event in it.
     Values are NaN where the event does not occur.
     """
     y0, y1 = horizon
@@ -198,6 +199,7 @@ def draw_event(ev: ResolvedEvent, u: np.ndarray, horizon: tuple[int, int]) -> di
         occurs = u_occ < p
         v = np.clip(u_occ / p if p > 0 else u_occ, EPS, 1.0 - EPS)
         start = y0 + np.floor(v * years) if ev.start is None else np.floor(ppf(ev.start, v))
+        occurs &= (start >= y0) & (start <= y1)  # a start outside the horizon: no event in it
     nan = np.full_like(u_occ, np.nan)
     return {
         "occurs": occurs,

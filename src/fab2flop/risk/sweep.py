@@ -47,6 +47,7 @@ COMMIT_OPENED = "opened"  # only builds that opened before it
 COMMITS = (COMMIT_STARTED, COMMIT_OPENED)
 PARTY = "party"  # finance party dimension of the sweep's IRR and NPV
 TAIWAN = "TW"  # the region of ``taiwan_dependent_h100e``
+ACCELERATOR_DIM = "accelerator"
 FIX_TOL = 1e-6  # relative slack when checking a commitment against a sample's bound [1]
 
 
@@ -267,8 +268,12 @@ def sample_outputs(res: Any) -> dict[str, Any]:
     ``npv_usd.<party>`` [USD], from :func:`fab2flop.finance.risk_outputs`) and
     ``taiwan_dependent_h100e`` by period [H100e]."""
     from ..finance import risk_outputs
+    from .spread import from_results
 
-    return {"finance": risk_outputs(res), "taiwan_dependent_h100e": taiwan_dependent_h100e(res)}
+    out = {"finance": risk_outputs(res), "taiwan_dependent_h100e": taiwan_dependent_h100e(res)}
+    if ACCELERATOR_DIM in res.dataset.dims and "process" in res.dataset.dims:
+        out["dependence"] = from_results(res)
+    return out
 
 
 # ---------------------------------------------------------------------- one sample
@@ -359,7 +364,16 @@ def draw_samples(
     unc = uncertainty.model_copy(update={"samples": samples, "seed": seed})
     res = resolve_uncertainty(unc, load_catalog(), scenario.model_dump(mode="json"))
     ds = sample_uncertainty(res)
-    return [sample_inputs(ds, i) for i in range(samples)]
+    return SampleList([sample_inputs(ds, i) for i in range(samples)], res.notes)
+
+
+class SampleList(list):  # type: ignore[type-arg]
+    """Sampled futures (a list of ``SampleInputs``) with the resolver's ``notes`` (events
+    dropped or clipped to the horizon, names not checked)."""
+
+    def __init__(self, items: Sequence[SampleInputs] = (), notes: Sequence[str] = ()) -> None:
+        super().__init__(items)
+        self.notes = list(notes)
 
 
 def plan_tasks(
@@ -467,8 +481,16 @@ def _sample_outputs_dataset(rows: Sequence[dict[str, Any] | None], n: int, t: in
             irr[i, j] = _float(f.get(f"irr.{name}"))
             npv[i, j] = _float(f.get(f"npv_usd.{name}"))
         tw[i] = rows[i]["taiwan_dependent_h100e"]  # type: ignore[index]
+    from .spread import PREFIX, rows_to_arrays
+
+    deps = rows_to_arrays([r.get("dependence") if r else None for r in rows], t)
+    dep_vars = {
+        f"{PREFIX}{k}": ((SAMPLE, PERIOD), v, {"description": "see risk/spread.py"})
+        for k, v in deps.items()
+    }
     return xr.Dataset(
         {
+            **dep_vars,
             "irr": ((SAMPLE, PARTY), irr, {"units": "1/year", "description": "party IRR"}),
             "npv_usd": ((SAMPLE, PARTY), npv, {"units": "USD", "description": "party NPV"}),
             "taiwan_dependent_h100e": (
@@ -582,7 +604,10 @@ def _none_if_nan(x: float) -> float | None:
 
 
 def summarize(result: SweepResult, years: Sequence[int], seed: int | None) -> dict[str, Any]:
-    """The JSON payload: bands by period, CVaR 5% in ``years``, failures with reasons."""
+    """The JSON payload: bands by period, CVaR 5% in ``years``, dependence spread, failures
+    with reasons."""
+    from .spread import per_sample_from_dataset, spread
+
     ds = result.dataset
     comp = ds["compute_h100e"].values
     py = ds["period_start_year"].values
@@ -611,6 +636,7 @@ def summarize(result: SweepResult, years: Sequence[int], seed: int | None) -> di
             str(p): scalar_bands(ds["npv_usd"].sel({PARTY: p}).values) for p in ds[PARTY].values
         },
         "taiwan_dependent_h100e": percentile_bands(ds["taiwan_dependent_h100e"].values),
+        "dependence_spread": spread(per_sample_from_dataset(ds)),
         "failures": [{"sample": i, "status": s, "reason": r} for i, s, r in result.failures],
         "seconds": result.seconds,
     }
