@@ -250,9 +250,7 @@ def build_extensive_model(
     if extra_rows:
         A = sp.vstack([A, *extra_rows], format="csr")
     timings = {"build_s": t1 - t0, "stack_s": time.perf_counter() - t1}
-    return ExtensiveModel(
-        subs, config, blocks, A, rl, ru, cl, cu, cost, eta, u, len(ties), timings
-    )
+    return ExtensiveModel(subs, config, blocks, A, rl, ru, cl, cu, cost, eta, u, len(ties), timings)
 
 
 # ---------------------------------------------------------------------- solve and read back

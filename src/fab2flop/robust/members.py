@@ -144,9 +144,7 @@ def scenario_set(scenario: Scenario, catalog: Catalog | None = None) -> list[Mem
     cfg = robust_config(scenario)
     base = deterministic_scenario(scenario).model_dump(by_alias=True)
     if cfg.source == EVENTS:
-        return [
-            _member(base, f.name, f.probability, f.events, cfg, catalog) for f in cfg.futures
-        ]
+        return [_member(base, f.name, f.probability, f.events, cfg, catalog) for f in cfg.futures]
     seed = cfg.seed if cfg.seed is not None else scenario.seed
     draws = _draws(scenario, cfg.scenarios, seed, events_only=False)
     p = 1.0 / len(draws)
@@ -174,8 +172,8 @@ def nominal_member(scenario: Scenario, catalog: Catalog | None = None) -> Member
     """The nominal future (the scenario's own events only): never revealed (info = T)."""
     cfg = robust_config(scenario)
     base = deterministic_scenario(scenario).model_dump(by_alias=True)
-    m = _member(base, "nominal", 1.0, (), cfg.model_copy(update={"information_year": None}), catalog)
-    return m
+    never = cfg.model_copy(update={"information_year": None})
+    return _member(base, "nominal", 1.0, (), never, catalog)
 
 
 # ---------------------------------------------------------------------- non-anticipativity
