@@ -200,3 +200,28 @@ def test_board_numbers_worst_alpha_q50():
     assert j["evpi_in_sample"] == pytest.approx(0.0, abs=1e-6)
     assert j["vss"] == pytest.approx(600.0, rel=TOL)
     assert j["evpi"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_time_limit_without_a_point_returns_the_deterministic_commitments_marked():
+    # HiGHS stops at once (1e-9 s) with no feasible point: the run says time_limit and
+    # returns the deterministic plan's commitments with recourse (TW 2,000), marked as
+    # not optimised. In sample (q = 0.6) RP = EEV = 0.4 * 2000 = 800: VSS 0.
+    ms = members(0.6)
+    net = ms[0].network
+    res = robust_from_members(
+        ms,
+        RobustConfig(),
+        det_scenario=net,
+        nominal=lambda: ms[0],
+        held_out=lambda: ms,
+        target_years=[2026],
+        time_limit_s=1e-9,
+    )
+    j = res.to_json()
+    assert j["status"] == "time_limit" and j["best_plan_not_proven_optimal"] is True
+    assert "time limit" in j["message"] and "not optimised" in j["message"]
+    assert res.has_plan
+    new = res.plans["robust"].new.sel(period=2026)
+    assert float(new.sel(process="fab_TW", region="TW")) == pytest.approx(2000.0, rel=TOL)
+    assert j["rp_in_sample"] == pytest.approx(800.0, rel=TOL)
+    assert j["vss_in_sample"] == pytest.approx(0.0, abs=1e-6)
