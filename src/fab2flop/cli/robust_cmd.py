@@ -93,6 +93,9 @@ def run_robust_scenario(sc: Any, as_json: bool, method, out: Path | None, force:
 
 def _finish(res: Any, as_json: bool, out: Path | None, force: bool) -> None:
     summary = res.to_json()
+    if out is not None and res.robust_nominal is None:
+        err_console.print("[yellow]note:[/] nothing written to --out: no plan in the nominal "
+                          "future (--no-eval, or no plan)")  # fmt: skip
     if out is not None and res.robust_nominal is not None:
         res.robust_nominal.meta["robust"] = summary
         files = res.robust_nominal.save(out, force=force)

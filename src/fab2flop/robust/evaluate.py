@@ -97,11 +97,12 @@ def commit_hook(plan: Plan, member: Member) -> Callable[[Any], None]:
 
 @dataclass(frozen=True)
 class EvalTask:
-    """One (plan, future) re-optimisation: plain data for an evaluator."""
+    """One future and the plans to judge on it (None: foresight): plain data for an
+    evaluator. The future's LP is built once and re-solved with each plan's bounds."""
 
-    plan: Plan | None  # None: foresight
+    plans: tuple[tuple[str, Plan | None], ...]
     member: Member
-    keep: bool = False  # return the Results too
+    keep: bool = False  # return each plan's Results too (a full optimisation each)
 
 
 def discounted_h100e_years(net: Any, compute_h100e: np.ndarray) -> float:
@@ -110,16 +111,11 @@ def discounted_h100e_years(net: Any, compute_h100e: np.ndarray) -> float:
     return float((np.asarray(compute_h100e) * disc).sum() * float(net.periods.dt))
 
 
-def _solve_compute(net: Any, hooks: tuple) -> tuple[str, str, np.ndarray | None]:
-    """Build and solve ``net``'s LP with ``hooks``; (status, message, compute_h100e by
-    period). Reads only the compute, not the whole results Dataset (evaluation is many
-    solves)."""
-    from ..lp.model import build_lp
-    from ..optimizer import _absorb_highs_banner, _highs_options, _quiet_linopy, _status
-    from ..policy import policy_hooks
+def _solve(lp: Any) -> tuple[str, str, np.ndarray | None]:
+    """Solve a built LP; (status, message, compute_h100e by period)."""
+    from ..optimizer import _absorb_highs_banner, _highs_options, _status
 
-    _quiet_linopy()
-    lp = build_lp(net, (*policy_hooks(net.scenario), *hooks))
+    net = lp.net
     if not net.scenario.solver.log:
         _absorb_highs_banner()
     try:
@@ -135,25 +131,46 @@ def _solve_compute(net: Any, hooks: tuple) -> tuple[str, str, np.ndarray | None]
     return status.value, "optimal", np.where(np.abs(comp) < 1e-6, 0.0, comp)
 
 
-def solve_task(task: EvalTask) -> dict[str, Any]:
-    """Optimise one future with one plan's commitments fixed; a row, never an exception."""
-    from ..optimizer import optimize
-
-    t0 = time.perf_counter()
-    hooks = () if task.plan is None else (commit_hook(task.plan, task.member),)
-    net = task.member.network
-    row: dict[str, Any] = {}
-    if task.keep:
-        res = optimize(net, hooks=hooks)
-        row.update(status=res.status.value, message=res.message, results=res)
-        comp = res.dataset["compute_h100e"].values.astype(float) if res.status.ok else None
-    else:
-        status, message, comp = _solve_compute(net, hooks)
-        row.update(status=status, message=message)
+def _row(net: Any, status: str, message: str, comp: np.ndarray | None, t0: float) -> dict:
+    row: dict[str, Any] = {"status": status, "message": message}
     if comp is not None:
         row.update(compute_h100e=comp, discounted=discounted_h100e_years(net, comp))
     row["seconds"] = time.perf_counter() - t0
     return row
+
+
+def solve_task(task: EvalTask) -> list[dict[str, Any]]:
+    """Optimise one future under each plan's commitments: one row per plan (status,
+    message and, when optimal, compute_h100e and discounted), never an exception."""
+    from ..lp.model import build_lp
+    from ..optimizer import _quiet_linopy, optimize
+    from ..policy import policy_hooks
+
+    net = task.member.network
+    rows = []
+    if task.keep:
+        for _, plan in task.plans:
+            t0 = time.perf_counter()
+            hooks = () if plan is None else (commit_hook(plan, task.member),)
+            res = optimize(net, hooks=hooks)
+            comp = res.dataset["compute_h100e"].values.astype(float) if res.status.ok else None
+            rows.append({**_row(net, res.status.value, res.message, comp, t0), "results": res})
+        return rows
+    _quiet_linopy()
+    lp = build_lp(net, policy_hooks(net.scenario))
+    saved = {
+        n: (lp.model.variables[n].lower.copy(), lp.model.variables[n].upper.copy())
+        for n in FIRST_STAGE
+        if n in lp.model.variables
+    }
+    for _, plan in task.plans:
+        t0 = time.perf_counter()
+        for n, (lo, hi) in saved.items():
+            lp.model.variables[n].update(lower=lo, upper=hi)
+        if plan is not None:
+            commit_hook(plan, task.member)(lp)
+        rows.append(_row(net, *_solve(lp), t0))
+    return rows
 
 
 @dataclass
@@ -185,23 +202,19 @@ def evaluate_plans(
     sequential when None."""
     t0 = time.perf_counter()
     names = [*plans, *([FORESIGHT] if foresight else [])]
-    tasks = [
-        EvalTask(plans.get(n) if n != FORESIGHT else None, f, keep_results)
-        for n in names
-        for f in futures
-    ]
+    pairs = tuple((n, plans.get(n) if n != FORESIGHT else None) for n in names)
+    tasks = [EvalTask(pairs, f, keep_results) for f in futures]
+    failed = [{"status": Status.ERROR.value, "message": "the evaluation failed"}] * len(names)
     if evaluator is None:
-        rows = []
+        per_future = []
         for i, t in enumerate(tasks):
-            rows.append(solve_task(t))
+            per_future.append(solve_task(t))
             if progress:
                 progress(i + 1, len(tasks))
     else:
         mapped = evaluator.map(solve_task, tasks, progress=progress)
-        rows = [
-            r if r is not None else {"status": Status.ERROR.value, "message": "failed"}
-            for r in mapped.values
-        ]
+        per_future = [r if r is not None else failed for r in mapped.values]
+    rows = [per_future[j][i] for i in range(len(names)) for j in range(len(futures))]
     T = futures[0].network.ds.sizes[PERIOD]
     P, F = len(names), len(futures)
     comp = np.full((P, F, T), np.nan)

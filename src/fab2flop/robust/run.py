@@ -201,7 +201,8 @@ def robust_from_members(
 ) -> RobustResult:
     """:func:`solve_robust` on given futures. ``det_scenario`` is the deterministic
     scenario or its network; ``nominal`` and ``held_out`` build the nominal future and the
-    held-out futures (called only when needed); ``held_out`` None: no evaluation."""
+    held-out futures (called only when needed); ``held_out`` None: only the robust plan (no
+    deterministic plan and no judging, unless a time limit leaves no robust point)."""
     from ..optimizer import optimize
 
     tm = timings if timings is not None else {}
@@ -222,6 +223,11 @@ def robust_from_members(
         return res
     if sol.has_plan:
         assign_solution(ext, sol)
+        if held_out is None:  # only the plan: no deterministic plan, no judging
+            res.plans = {ROBUST: plan_of_members(ROBUST, ext)}
+            if sol.status is Status.TIME_LIMIT:
+                res.message = "time limit reached: the best robust plan found, not proven optimal"
+            return res
     t1 = time.perf_counter()
     say("optimising the deterministic plan")
     det = optimize(det_scenario, method=method)
