@@ -84,7 +84,12 @@ def test_non_anticipativity_ties_the_2025_decisions():
     ext, _ = solve(members(0.6), mode="expected")
     a, b = (s.model.variables["new"].solution for s in ext.subproblems)
     np.testing.assert_allclose(a.fillna(0).values, b.fillna(0).values, atol=1e-9)
-    assert ext.n_ties == 4  # two fabs x 2025 / 2026 openings decided in 2025 (one region each)
+    # rows tying the blockade member to the calm one, all decided in 2025: openings of
+    # fab_TW and fab_US in 2026 and of the data center in 2025 (3), X deployed in 2025 (1),
+    # 2025 activity of both fabs, the data center and the grid (4), X carried out of 2025 (1)
+    assert ext.n_ties == 9
+    ext, _ = solve(members(0.6), mode="expected", shared_operations=False)
+    assert ext.n_ties == 4  # builds and deployments only
 
 
 def test_cvar_mode_hedges_a_30_percent_blockade():

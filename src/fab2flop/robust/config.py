@@ -74,6 +74,12 @@ class RobustConfig(_Model):
     held_out: int = Field(
         16, ge=1, le=10_000, description="futures of the held-out evaluation sample [futures]"
     )
+    shared_operations: bool = Field(
+        True,
+        description="activity and inventory before a future is known are shared too (no "
+        "stockpiling ahead of an event nobody can foresee); false: only builds and "
+        "deployments are",
+    )
     held_out_parameters: bool = Field(
         False,
         description="held-out futures draw the uncertainty set's parameters too (default: its "

@@ -30,27 +30,57 @@ PLAN = "plan"
 
 @dataclass(frozen=True)
 class Plan:
-    """First-stage decisions: ``new`` (process, region, period) [activity unit of capacity
-    opening] and ``deploy`` (accelerator, region, period) [units]; NaN: not committed."""
+    """First-stage decisions in natural units, NaN where not committed: ``new`` (process,
+    region, period) [activity unit of capacity opening], ``deploy`` (accelerator, region,
+    period) [units]; with shared operations also ``activity`` (process, region, period)
+    [activity unit/year] and ``inventory`` (carrier, period) [carrier unit], None without.
+    In a future, builds and deployments are fixed; activity and inventory are upper bounds
+    (it may do less of what the plan did, not stockpile more ahead of its event)."""
 
     name: str
     new: xr.DataArray
     deploy: xr.DataArray
+    activity: xr.DataArray | None = None
+    inventory: xr.DataArray | None = None
 
-    def values(self, name: str) -> xr.DataArray:
-        return self.new if name == "new" else self.deploy
+    def values(self, name: str) -> xr.DataArray | None:
+        return {
+            "new": self.new,
+            "deploy": self.deploy,
+            "act": self.activity,
+            "inv": self.inventory,
+        }[name]
+
+
+UPPER_ONLY = ("act", "inv")  # committed as upper bounds in a future
+
+
+def _scale(lp: Any, name: str) -> np.ndarray:
+    """Natural units per model unit of variable ``name``, shaped to broadcast on it."""
+    s = lp.scaling
+    if name in ("new", "act"):
+        return s.process[:, None, None]
+    if name == "deploy":
+        return s.accelerator[:, None, None]
+    return s.carrier[:, None]
 
 
 def _natural(lp: Any, name: str) -> xr.DataArray:
     var = lp.model.variables[name]
-    scale = lp.scaling.process if name == "new" else lp.scaling.accelerator
-    return (var.solution * scale[:, None, None]).where(var.labels >= 0, 0.0)
+    return (var.solution * _scale(lp, name)).where(var.labels >= 0, 0.0)
 
 
-def plan_of_results(name: str, res: Any) -> Plan:
-    """A deterministic plan (a solved :class:`~fab2flop.results.Results`): every slot."""
+def plan_of_results(name: str, res: Any, operations: bool = True) -> Plan:
+    """A deterministic plan (a solved :class:`~fab2flop.results.Results`): every slot; its
+    activity and inventory too with ``operations``."""
     ds = res.dataset
-    return Plan(name, ds["new_capacity"].fillna(0.0).load(), ds["deployed"].fillna(0.0).load())
+
+    def get(k: str) -> xr.DataArray:
+        return ds[k].fillna(0.0).load()
+
+    if not operations:
+        return Plan(name, get("new_capacity"), get("deployed"))
+    return Plan(name, get("new_capacity"), get("deployed"), get("activity"), get("inventory"))
 
 
 def plan_of_members(name: str, ext: Any) -> Plan:
@@ -58,37 +88,43 @@ def plan_of_members(name: str, ext: Any) -> Plan:
     value shared by the members that could not tell their futures apart when it was
     decided (the first of them); NaN where every member already knew its future."""
     subs = ext.subproblems
-    out = {}
+    out: dict[str, xr.DataArray | None] = {}
     for var in FIRST_STAGE:
+        if not all(var in s.first_stage for s in subs):
+            out[var] = None
+            continue
         vals = np.stack([_natural(s.lp, var).values for s in subs])
         mask = np.stack([s.first_stage[var].values for s in subs])
         g0 = np.argmax(mask, axis=0)
         pick = np.take_along_axis(vals, g0[None], 0)[0]
         like = subs[0].first_stage[var]
         out[var] = xr.DataArray(np.where(mask.any(0), pick, np.nan), coords=like.coords)
-    return Plan(name, out["new"], out["deploy"])
+    assert out["new"] is not None and out["deploy"] is not None
+    return Plan(name, out["new"], out["deploy"], out["act"], out["inv"])
 
 
 def commit_hook(plan: Plan, member: Member) -> Callable[[Any], None]:
-    """LP hook: the plan's slots decided before ``member.info_period`` fixed (clipped to
-    the future's bounds; a slot the future does not have is dropped)."""
+    """LP hook: the plan's slots decided before ``member.info_period`` bind the future:
+    builds and deployments fixed (clipped to the future's bounds; a slot the future does not
+    have is dropped), activity and inventory at most the plan's."""
     dec = decision_periods(member.network)
 
     def hook(lp: Any) -> None:
         for name in FIRST_STAGE:
-            if name not in lp.model.variables:
+            plan_values = plan.values(name)
+            if name not in lp.model.variables or plan_values is None:
                 continue
             var = lp.model.variables[name]
             labels = var.labels
-            val = plan.values(name).reindex_like(labels).transpose(*labels.dims).values
+            val = plan_values.reindex_like(labels).transpose(*labels.dims).values
             when = dec[name].reindex_like(labels).transpose(*labels.dims).values
             fix = (when < member.info_period) & np.isfinite(val) & (labels.values >= 0)
-            scale = lp.scaling.process if name == "new" else lp.scaling.accelerator
-            x = np.where(fix, np.nan_to_num(val), 0.0) / scale[:, None, None]
+            x = np.where(fix, np.nan_to_num(val), 0.0) / _scale(lp, name)
             lo, hi = var.lower.values, var.upper.values
             xv = np.clip(x, lo, hi)
+            new_lo = lo if name in UPPER_ONLY else np.where(fix, xv, lo)
             var.update(
-                lower=xr.DataArray(np.where(fix, xv, lo), coords=labels.coords, dims=labels.dims),
+                lower=xr.DataArray(new_lo, coords=labels.coords, dims=labels.dims),
                 upper=xr.DataArray(np.where(fix, xv, hi), coords=labels.coords, dims=labels.dims),
             )
 

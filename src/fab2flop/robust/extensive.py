@@ -74,16 +74,20 @@ def measure_expression(lp: LP) -> linopy.LinearExpression:
 
 
 def build_subproblem(
-    member: Member, hooks: tuple[Hook, ...] = (), options: LPOptions | None = None
+    member: Member,
+    hooks: tuple[Hook, ...] = (),
+    options: LPOptions | None = None,
+    operations: bool = True,
 ) -> Subproblem:
     """Member ``member``'s LP (the deterministic model of its future, policy hooks and
-    ``hooks`` included, objective max discounted compute) with its first-stage slots."""
+    ``hooks`` included, objective max discounted compute) with its first-stage slots
+    (builds, and with ``operations`` activity and inventory; robust.shared_operations)."""
     from ..policy import policy_hooks
 
     lp = build_lp(member.network, (*policy_hooks(member.network.scenario), *hooks), options)
-    masks = first_stage_masks(member)
+    masks = first_stage_masks(member, operations)
     fs = {}
-    for name in FIRST_STAGE:
+    for name in masks:
         if name in lp.model.variables:
             lab = lp.model.variables[name].labels
             fs[name] = (lab >= 0) & masks[name].reindex_like(lab, fill_value=False)
@@ -187,8 +191,10 @@ def build_extensive_model(
     """The extensive form over ``members`` (or already built subproblems) for ``config``'s
     mode, alpha and lambda. Probabilities are the members' own (they must sum to 1)."""
     t0 = time.perf_counter()
+    ops = config.shared_operations
     subs = [
-        m if isinstance(m, Subproblem) else build_subproblem(m, hooks, options) for m in members
+        m if isinstance(m, Subproblem) else build_subproblem(m, hooks, options, ops)
+        for m in members
     ]
     if not subs:
         raise ValueError("a robust plan needs at least one future")

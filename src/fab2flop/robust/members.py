@@ -34,7 +34,9 @@ from ..scenario import Scenario, validate_scenario
 from .config import EVENTS, RobustConfig, robust_problems
 
 SCENARIO = "scenario"  # the leading dimension of per-member arrays
-FIRST_STAGE = ("new", "deploy")  # LP variables that can be first-stage decisions
+BUILDS = ("new", "deploy")  # build decisions: always first stage before the future is known
+OPERATIONS = ("act", "inv")  # operations: first stage too when robust.shared_operations
+FIRST_STAGE = (*BUILDS, *OPERATIONS)  # LP variables that can be first-stage decisions
 
 
 @dataclass(frozen=True)
@@ -181,36 +183,45 @@ def nominal_member(scenario: Scenario, catalog: Catalog | None = None) -> Member
 
 def decision_periods(net: Network) -> dict[str, xr.DataArray]:
     """The period each first-stage slot is decided in [period index]: ``new`` when its
-    construction starts (opening period minus its construction periods), ``deploy`` in its
-    own period."""
+    construction starts (opening period minus its construction periods), ``deploy``,
+    ``act`` and ``inv`` in their own period."""
     ds = net.ds
     T = ds.sizes[PERIOD]
     t = np.arange(T)
     ol = ds["open_lead_periods"].values
     lead = np.where(ol >= 0, ol, ds["lead_periods"].values[:, None, None])
-    new = xr.DataArray(t - lead, coords=ds["open_lead_periods"].coords)
-    dep = xr.DataArray(
-        np.broadcast_to(t, ds["acc_unit_cost_usd"].shape[:1] + (ds.sizes["region"], T)).copy(),
-        dims=("accelerator", "region", PERIOD),
-        coords={d: ds.indexes[d] for d in ("accelerator", "region", PERIOD)},
-    )
-    return {"new": new, "deploy": dep}
+    out = {"new": xr.DataArray(t - lead, coords=ds["open_lead_periods"].coords)}
+    for name, dims in (
+        ("deploy", ("accelerator", "region", PERIOD)),
+        ("act", ("process", "region", PERIOD)),
+        ("inv", ("carrier", PERIOD)),
+    ):
+        shape = tuple(ds.sizes[d] for d in dims)
+        out[name] = xr.DataArray(
+            np.broadcast_to(t, shape).copy(),
+            dims=dims,
+            coords={d: ds.indexes[d] for d in dims},
+        )
+    return out
 
 
-def first_stage_masks(member: Member) -> dict[str, xr.DataArray]:
+def first_stage_masks(member: Member, operations: bool = True) -> dict[str, xr.DataArray]:
     """Slots decided before the member's future is known (bool, over each variable's dims):
-    ``new`` and ``deploy`` with decision period < ``info_period``. Slots the LP does not
-    have (masked) may be True here; the subproblem intersects with its labels."""
-    return {k: v < member.info_period for k, v in decision_periods(member.network).items()}
+    ``new`` and ``deploy`` (and with ``operations`` ``act`` and ``inv``) with decision
+    period < ``info_period``. Slots the LP does not have (masked) may be True here; the
+    subproblem intersects with its labels."""
+    names = FIRST_STAGE if operations else BUILDS
+    dec = decision_periods(member.network)
+    return {k: dec[k] < member.info_period for k in names}
 
 
-def shared_slots(members: Sequence[Member]) -> dict[str, xr.DataArray]:
+def shared_slots(members: Sequence[Member], operations: bool = True) -> dict[str, xr.DataArray]:
     """Per variable, (scenario, *dims) bool: slot first-stage for that member. A slot is
     shared by exactly the members where it is True (they cannot be told apart when it is
     decided); the extensive form ties their values, a decomposition averages over them."""
     out: dict[str, xr.DataArray] = {}
-    masks = [first_stage_masks(m) for m in members]
-    for name in FIRST_STAGE:
+    masks = [first_stage_masks(m, operations) for m in members]
+    for name in masks[0]:
         out[name] = xr.concat([mk[name] for mk in masks], dim=SCENARIO).assign_coords(
             {SCENARIO: [m.name for m in members]}
         )
@@ -218,7 +229,9 @@ def shared_slots(members: Sequence[Member]) -> dict[str, xr.DataArray]:
 
 
 __all__ = [
+    "BUILDS",
     "FIRST_STAGE",
+    "OPERATIONS",
     "Member",
     "SCENARIO",
     "decision_periods",

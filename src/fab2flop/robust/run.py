@@ -235,7 +235,7 @@ def robust_from_members(
     if not det.status.ok:
         res.message += f"; the deterministic plan is {det.status.value}: {det.message}"
         return res
-    det_plan = plan_of_results(DETERMINISTIC, det)
+    det_plan = plan_of_results(DETERMINISTIC, det, cfg.shared_operations)
     rob_plan = (
         plan_of_members(ROBUST, ext) if sol.has_plan else dataclasses.replace(det_plan, name=ROBUST)
     )
