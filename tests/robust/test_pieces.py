@@ -1,0 +1,54 @@
+"""Small pieces: the tail mean, the shared slots, the decision periods."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fab2flop.robust.config import RobustConfig
+from fab2flop.robust.evaluate import lower_tail_mean
+from fab2flop.robust.members import decision_periods, shared_slots
+from fab2flop.robust.run import plan_value
+
+from .hedge import members
+
+
+def test_lower_tail_mean_by_hand():
+    v = np.array([3.0, 1.0, 4.0, 2.0])
+    p = np.full(4, 0.25)
+    assert lower_tail_mean(v, p, 0.5) == pytest.approx(1.5)  # (1 + 2) / 2
+    assert lower_tail_mean(v, p, 0.25) == pytest.approx(1.0)  # the worst alone
+    # alpha = 0.3: all of the 1 (0.25) and 0.05 of the 2: (0.25*1 + 0.05*2) / 0.3
+    assert lower_tail_mean(v, p, 0.3) == pytest.approx(0.35 / 0.3)
+    assert lower_tail_mean(v, p, 0.999999) == pytest.approx(2.5, rel=1e-5)  # ~ the mean
+    # unequal probabilities: 0.1 on 10, 0.9 on 20, alpha 0.2: (0.1*10 + 0.1*20) / 0.2 = 15
+    assert lower_tail_mean(np.array([20.0, 10.0]), np.array([0.9, 0.1]), 0.2) == pytest.approx(15)
+
+
+def test_plan_value_by_mode():
+    z, p = np.array([1400.0, 600.0]), np.array([0.7, 0.3])
+    assert plan_value(z, p, RobustConfig(), 2000.0) == pytest.approx(1160.0)  # 980 + 180
+    cvar = RobustConfig(mode="cvar", alpha=0.3, **{"lambda": 2.0})
+    assert plan_value(z, p, cvar, 2000.0) == pytest.approx(1160.0 - 2.0 * (2000.0 - 600.0))
+    worst = RobustConfig(mode="worst_alpha", alpha=0.3)
+    assert plan_value(z, p, worst, 2000.0) == pytest.approx(600.0)
+
+
+def test_decision_periods_and_shared_slots_of_the_hedge():
+    ms = members(0.5)
+    dec = decision_periods(ms[0].network)
+    # fabs take one year: opening 2026 is decided in 2025 (period 0); the data center none
+    assert int(dec["new"].sel(process="fab_TW", region="TW", period=2026)) == 0
+    assert int(dec["new"].sel(process="datacenter", region="US", period=2026)) == 1
+    sh = shared_slots(ms)
+    assert sh["new"].dims[0] == "scenario" and list(sh["new"]["scenario"].values) == [
+        "calm",
+        "blockade",
+    ]
+    # blockade known from 2026 (period 1): its 2025 decisions are shared, 2026 ones are not;
+    # the calm future is never revealed: all its slots are first stage
+    fab = {"process": "fab_TW", "region": "TW"}
+    assert bool(sh["new"].sel(scenario="blockade", period=2026, **fab))
+    assert not bool(sh["act"].sel(scenario="blockade", period=2026, **fab))
+    assert bool(sh["act"].sel(scenario="calm", period=2026, **fab))
+    assert set(shared_slots(ms, operations=False)) == {"new", "deploy"}
