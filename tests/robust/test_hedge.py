@@ -170,6 +170,14 @@ def test_board_numbers_expected_mode_q60():
     assert diff[("fab_TW", "TW", "2026")] == pytest.approx(-1200.0, rel=TOL)
     assert diff[("fab_US", "US", "2026")] == pytest.approx(600.0, rel=TOL)
     assert {d["stage"] for d in j["build_difference"]} == {"fabs"}
+    # nothing can be carried: X is made from 2026, the last period (nothing beyond it)
+    assert j["inventory_difference"] == []
+    # held-out futures listed with their outcomes: calm 1,400 / 2,000 / 2,000, blockade
+    # 600 / 0 / 600 (robust / deterministic / foresight)
+    ho = {f["future"]: f["discounted_h100e_years"] for f in j["held_out_futures"]}
+    assert ho["h_block"]["robust"] == pytest.approx(600.0, rel=TOL)
+    assert ho["h_block"]["deterministic"] == pytest.approx(0.0, abs=1e-6)
+    assert ho["h_calm"]["foresight"] == pytest.approx(2000.0, rel=TOL)
     # VSS >= 0 and EVPI >= 0 (in sample by construction; held out on this instance)
     for key in ("vss_in_sample", "evpi_in_sample", "evpi"):
         assert j[key] >= -1e-6, key

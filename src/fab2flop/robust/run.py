@@ -310,9 +310,34 @@ def _nominal_numbers(res: RobustResult, det: Any, years: list[int]) -> dict[str,
             },
             "nominal_discounted_h100e_years": {ROBUST: zr, DETERMINISTIC: zd},
             "build_difference": build_difference(rob, det),
+            "inventory_difference": inventory_difference(res.plans[ROBUST], det),
         }
     )
     return out
+
+
+def inventory_difference(plan: Plan, det: Any) -> list[dict[str, Any]]:
+    """Inventory carried out of each period on the robust plan's nominal path minus the
+    deterministic plan's, by carrier and period [the carrier's unit]: the stock it holds
+    against futures it cannot foresee; zeros and uncommitted periods left out."""
+    if plan.inventory is None:
+        return []
+    b = det.dataset["inventory"].fillna(0.0)
+    a = plan.inventory.reindex_like(b)
+    diff = (a - b).values
+    scale = np.maximum(np.abs(np.nan_to_num(a.values)), np.abs(b.values))
+    units = det.network.ds["carrier_unit"].reindex({"carrier": b["carrier"].values}).values
+    carriers, periods = list(b.indexes["carrier"]), list(b.indexes[PERIOD])
+    keep = np.isfinite(diff) & (np.abs(diff) > BUILD_TOL * np.maximum(scale, 1.0))
+    return [
+        {
+            "carrier": str(carriers[i]),
+            "period": str(periods[k]),
+            "value": float(diff[i, k]),
+            "unit": str(units[i]),
+        }
+        for i, k in zip(*np.nonzero(keep), strict=True)
+    ]
 
 
 def build_difference(rob: Any, det: Any) -> list[dict[str, Any]]:
@@ -347,6 +372,14 @@ def _by_year(ev: Evaluation, plan: str, years: list[str], idx: dict[str, int], f
     return {y: f(comp[:, idx[y]], p) for y in years}
 
 
+def _label(periods: list, k: int) -> str | None:
+    return None if k >= len(periods) else str(periods[k])
+
+
+def _num(x: float) -> float | None:
+    return None if not np.isfinite(x) else float(x)
+
+
 def _value_numbers(
     res: RobustResult, cfg: RobustConfig, z_in: np.ndarray, z_ref: float, years: list[int]
 ) -> dict[str, Any]:
@@ -379,8 +412,21 @@ def _value_numbers(
         if s != Status.OPTIMAL.value
     ]
     a = cfg.alpha
+    dz = ho.dataset["discounted_h100e_years"]
+    per_future = [
+        {
+            "future": str(f),
+            "events": str(ho.dataset["events"].values[j]).split(",")
+            if ho.dataset["events"].values[j]
+            else [],
+            "known_from": _label(periods, int(ho.dataset["info_period"].values[j])),
+            "discounted_h100e_years": {pl: _num(dz.sel(plan=pl).values[j]) for pl in plans},
+        }
+        for j, f in enumerate(ho.dataset.indexes["future"])
+    ]
     return {
         "held_out": int(ho.dataset.sizes["future"]),
+        "held_out_futures": per_future,
         "expected_h100e": stat(expected),
         "cvar_h100e": stat(lambda v, q: lower_tail_mean(v, q, a)),
         "worst_h100e": stat(lambda v, q: float(np.nanmin(v)) if np.isfinite(v).any() else None),
