@@ -49,6 +49,15 @@ if TYPE_CHECKING:
 
 # catalog ids whose last part names a share of something: an override must be in [0, 1]
 _FRACTION = re.compile(r"(share|fraction|yield|utilization|availability|mfu)", re.IGNORECASE)
+
+
+def _is_fraction(rid: str) -> bool:
+    """A catalog id whose value is a share in [0, 1]; a distribution's shape parameter
+    (``yield_cluster_alpha``, typically 1-5) is not, though its name says yield."""
+    name = rid.rsplit(".", 1)[-1]
+    return bool(_FRACTION.search(name)) and not name.endswith("_alpha")
+
+
 # network arrays that may be infinite (no limit); every other array must be finite
 _MAY_BE_INFINITE = frozenset({"max_capacity", "max_new_per_year", "deploy_cap_units_per_year"})
 # arrays that may be negative (net input-output coefficients)
@@ -100,7 +109,7 @@ def _catalog_value_problems(rid: str, val: Any, rec: Record) -> list[Problem]:
             out.append((here, x, f"a value >= 0 [{rec.unit}]: it cannot be negative"))
         elif abs(x) > MAX_MAGNITUDE:
             out.append((here, x, f"a value of at most {MAX_MAGNITUDE:g} [{rec.unit}]"))
-        elif _FRACTION.search(rid.rsplit(".", 1)[-1]) and x > 1:
+        elif _is_fraction(rid) and x > 1:
             out.append((here, x, "a share between 0 and 1"))
     return out
 

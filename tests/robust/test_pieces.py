@@ -52,3 +52,30 @@ def test_decision_periods_and_shared_slots_of_the_hedge():
     assert not bool(sh["act"].sel(scenario="blockade", period=2026, **fab))
     assert bool(sh["act"].sel(scenario="calm", period=2026, **fab))
     assert set(shared_slots(ms, operations=False)) == {"new", "deploy"}
+
+
+def test_sampled_futures_of_the_default_scenario():
+    # S = 2 draws of the default uncertainty set: probability 1/2 each, known no later than
+    # the information year 2028 (period 3 of 2025..2035)
+    from fab2flop.robust.members import scenario_set
+    from fab2flop.scenario import load_scenario
+
+    sc = load_scenario(
+        None, ["objective.kind=robust", "robust.scenarios=2", "robust.information_year=2028"]
+    )
+    ms = scenario_set(sc)
+    assert [m.name for m in ms] == ["s0", "s1"]
+    assert [m.probability for m in ms] == [0.5, 0.5]
+    assert all(0 <= m.info_period <= 3 for m in ms)
+    # each member is the deterministic counterpart of its future
+    assert all(m.network.scenario.objective.kind.value == "max_discounted_compute" for m in ms)
+
+
+def test_a_cluster_shape_parameter_is_not_a_share():
+    # yield_cluster_alpha (catalog value 3, range 1-10) is drawn by the default uncertainty
+    # set; its name says "yield" but it is not a share in [0, 1]
+    from fab2flop.network import build_network
+    from fab2flop.scenario import load_scenario
+
+    sc = load_scenario(None, ["catalog={nodes.common.yield_cluster_alpha: 4.0}"])
+    assert build_network(sc).scenario.catalog["nodes.common.yield_cluster_alpha"] == 4.0

@@ -19,6 +19,7 @@ and money are operations, each future's own.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -149,8 +150,33 @@ def scenario_set(scenario: Scenario, catalog: Catalog | None = None) -> list[Mem
         return [_member(base, f.name, f.probability, f.events, cfg, catalog) for f in cfg.futures]
     seed = cfg.seed if cfg.seed is not None else scenario.seed
     draws = _draws(scenario, cfg.scenarios, seed, events_only=False)
-    p = 1.0 / len(draws)
-    return [_member(base, f"s{i}", p, (), cfg, catalog, d) for i, d in enumerate(draws)]
+    return _drawn_members(base, "s", draws, cfg, catalog)
+
+
+def _drawn_members(
+    base: dict[str, Any], prefix: str, draws: Sequence[Any], cfg: RobustConfig, catalog: Any
+) -> list[Member]:
+    """Members of sampled futures, probability 1/n each over those that are valid
+    scenarios; a draw the front door refuses is left out with a warning (all refused: the
+    first error)."""
+    import warnings
+
+    out, errors = [], []
+    for i, d in enumerate(draws):
+        try:
+            out.append(_member(base, f"{prefix}{i}", 1.0, (), cfg, catalog, d))
+        except ScenarioError as exc:
+            errors.append((i, exc))
+    if not out:
+        raise errors[0][1]
+    if errors:
+        warnings.warn(
+            f"{len(errors)} of {len(draws)} sampled futures left out (invalid scenarios), e.g. "
+            f"{prefix}{errors[0][0]}: {str(errors[0][1])[:200]}",
+            stacklevel=2,
+        )
+    p = 1.0 / len(out)
+    return [dataclasses.replace(m, probability=p) for m in out]
 
 
 HELD_OUT_SEED_OFFSET = 1_000_003  # held-out draws use seed + this: other points, same law
@@ -166,8 +192,7 @@ def held_out_set(
     base = deterministic_scenario(scenario).model_dump(by_alias=True)
     seed = (cfg.seed if cfg.seed is not None else scenario.seed) + HELD_OUT_SEED_OFFSET
     draws = _draws(scenario, n or cfg.held_out, seed, events_only=not cfg.held_out_parameters)
-    p = 1.0 / len(draws)
-    return [_member(base, f"h{i}", p, (), cfg, catalog, d) for i, d in enumerate(draws)]
+    return _drawn_members(base, "h", draws, cfg, catalog)
 
 
 def nominal_member(scenario: Scenario, catalog: Catalog | None = None) -> Member:
