@@ -200,7 +200,7 @@ def print_board(s: dict[str, Any]) -> None:
         console.print(
             f"[bold]VSS:[/] {fmt_num(s['vss'])} (in sample {fmt_num(s['vss_in_sample'])})   "
             f"[bold]EVPI:[/] {fmt_num(s['evpi'])} (in sample {fmt_num(s['evpi_in_sample'])})"
-            f"   [{s['value_units']}]",
+            f"   ({s['value_units']})",
             highlight=False,
         )
     if s.get("price_of_resilience_h100e") is not None:
@@ -222,5 +222,14 @@ def print_board(s: dict[str, Any]) -> None:
             console.print(t)
         else:
             console.print("[bold]Builds differently:[/] nothing (same capacity everywhere)")
+        stock = sorted(s.get("inventory_difference", []), key=lambda d: -abs(d["value"]))
+        if stock:
+            t = Table(title="Holds differently (robust minus deterministic inventory, top 5)",
+                      title_justify="left")  # fmt: skip
+            for c in ("carrier", "period", "value", "unit"):
+                t.add_column(c, justify="right" if c == "value" else "left")
+            for d in stock[:5]:
+                t.add_row(d["carrier"], d["period"], fmt_num(d["value"]), d["unit"])
+            console.print(t)
     tm = s.get("seconds", {})
-    console.print("[dim]" + ", ".join(f"{k} {v:.1f}" for k, v in tm.items()) + "[/]")
+    console.print("[dim]seconds: " + ", ".join(f"{k[:-2]} {v:.1f}" for k, v in tm.items()) + "[/]")
