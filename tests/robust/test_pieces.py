@@ -79,3 +79,21 @@ def test_a_cluster_shape_parameter_is_not_a_share():
 
     sc = load_scenario(None, ["catalog={nodes.common.yield_cluster_alpha: 4.0}"])
     assert build_network(sc).scenario.catalog["nodes.common.yield_cluster_alpha"] == 4.0
+
+
+def test_evaluation_through_an_evaluator_matches_the_plain_loop():
+    # the deterministic hedge plan (2,000 TW) on calm and blockade: 2,000 and 0; foresight
+    # 2,000 and 600 (the US cap); the same rows through the risk engine's evaluator
+    from fab2flop.optimizer import optimize
+    from fab2flop.risk.evaluators import SequentialEvaluator
+    from fab2flop.robust.evaluate import evaluate_plans, plan_of_results
+
+    ms = members(0.5)
+    plan = plan_of_results("d", optimize(ms[0].network))
+    a = evaluate_plans({"d": plan}, ms)
+    with SequentialEvaluator() as ev:
+        b = evaluate_plans({"d": plan}, ms, evaluator=ev)
+    z = a.dataset["discounted_h100e_years"]
+    np.testing.assert_allclose(z.sel(plan="d").values, [2000.0, 0.0], atol=1e-6)
+    np.testing.assert_allclose(z.sel(plan="foresight").values, [2000.0, 600.0], atol=1e-6)
+    np.testing.assert_allclose(b.dataset["discounted_h100e_years"].values, z.values, atol=1e-9)
