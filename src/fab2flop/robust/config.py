@@ -43,7 +43,7 @@ class RobustConfig(_Model):
     """How the robust (two-stage stochastic) plan is set up; docs/robust.md."""
 
     source: Literal["sampled", "events"] = Field(
-        SAMPLED, description="sampled: S futures from the uncertainty set; events: futures"
+        "sampled", description="sampled: S futures from the uncertainty set; events: futures"
     )
     scenarios: int = Field(
         8, ge=1, le=10_000, description="S, futures drawn when source is sampled [futures]"
@@ -66,7 +66,7 @@ class RobustConfig(_Model):
         description="weight of the CVaR of the compute shortfall (mode cvar) [1]",
     )
     mode: Literal["expected", "cvar", "worst_alpha"] = Field(
-        EXPECTED, description="expected | cvar | worst_alpha"
+        "expected", description="expected | cvar | worst_alpha"
     )
     seed: int | None = Field(
         None, ge=0, description="seed of the sampled futures (null: the scenario's seed) [1]"

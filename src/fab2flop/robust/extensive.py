@@ -33,6 +33,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import linopy
 import numpy as np
@@ -232,7 +233,9 @@ def build_extensive_model(
         eta, u = col0, col0 + 1 + np.arange(S)
         ncol = col0 + 1 + S
         # rows: Z_s - eta + u_s >= 0
-        r, c, v = [], [], []
+        r: list[Any] = []
+        c: list[Any] = []
+        v: list[Any] = []
         for i, b in enumerate(blocks):
             cols, coef = b.measure
             r += [np.full(len(cols), i), [i], [i]]
@@ -315,7 +318,7 @@ def solve_extensive(
         _absorb_highs_banner()
     h = highspy.Highs()
     h.setOptionValue("output_flag", bool(log))
-    opts = {"time_limit": float(time_limit_s or sc.solver.time_limit_s)}
+    opts: dict[str, Any] = {"time_limit": float(time_limit_s or sc.solver.time_limit_s)}
     meth = Solver(method) if method else sc.solver.method
     if meth is Solver.SIMPLEX:
         opts["solver"] = "simplex"
