@@ -73,9 +73,17 @@ def test_optimiser_pays_what_the_bill_of_materials_charges(cat) -> None:
 
 
 def test_unpriced_height_names_the_field(cat) -> None:
-    # 8 x 32 GB of HBM3 (2 GB dies) = 16-high stacks; HBM3 has 8- and 12-high prices only
-    with pytest.raises(DesignError, match="hbm_gb.*16-high hbm3"):
-        _spec(cat, "H100", hbm_stacks=8, hbm_stacks_mounted=8, hbm_gb=256)
+    # 8 x 40 GB of HBM3 (2 GB dies) = 20-high stacks: taller than any JEDEC stack (16)
+    with pytest.raises(DesignError, match="hbm_gb.*20-high hbm3"):
+        _spec(cat, "H100", hbm_stacks=8, hbm_stacks_mounted=8, hbm_gb=320)
+
+
+def test_a_stack_taller_than_every_priced_height_pays_the_tallest_rate(cat) -> None:
+    # 8 x 32 GB of HBM3 (2 GB dies) = 16-high; HBM3 has 8- and 12-high prices only, so the
+    # 16-high stacks pay the 12-high $/GB: the chip's HBM cost = 256 GB x $/GB(12hi)
+    p12 = cat.number("memory.hbm3.price_usd_per_gb_12hi")
+    s = _spec(cat, "H100", hbm_stacks=8, hbm_stacks_mounted=8, hbm_gb=256)
+    assert s.cost_breakdown["hbm"] == pytest.approx(256 * p12, rel=1e-9)
 
 
 @pytest.mark.parametrize(

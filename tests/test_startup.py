@@ -248,3 +248,17 @@ def test_deferred_modules_work_when_used():
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=180, check=False
     )
     assert p.returncode == 0 and p.stdout.strip().endswith("ok"), p.stderr
+
+
+def test_python_dash_m_runs_the_cli():
+    # `python -m fab2flop` and `python -m fab2flop.cli` are the `fab2flop` command
+    for mod in ("fab2flop", "fab2flop.cli"):
+        p = subprocess.run(
+            [sys.executable, "-m", mod, "--help"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert p.returncode == 0, p.stderr
+        assert "Usage" in p.stdout and "run" in p.stdout

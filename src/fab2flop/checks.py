@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 # catalog ids whose last part names a share of something: an override must be in [0, 1]
 _FRACTION = re.compile(r"(share|fraction|yield|utilization|availability|mfu)", re.IGNORECASE)
+
+
 # network arrays that may be infinite (no limit); every other array must be finite
 _MAY_BE_INFINITE = frozenset({"max_capacity", "max_new_per_year", "deploy_cap_units_per_year"})
 # arrays that may be negative (net input-output coefficients)

@@ -70,16 +70,27 @@ def run(
 
       fab2flop run --report plan.html --no-store
     """
-    from .._compat import defer_unused_imports
+    from .._compat import (
+        defer_dask_import,
+        defer_unused_imports,
+        import_linopy_without_unusable_cloud,
+    )
 
     defer_unused_imports()  # numpy.f2py, numpy.testing: ~0.05 s, never used by a run
-    from ..world import is_world_source
+    defer_dask_import()  # before the first xarray array: saves ~0.5 s of dask.array import
+    import_linopy_without_unusable_cloud()  # linopy's cloud back end needs google-cloud
+    from ..world import is_world_source  # imports linopy: after the line above
 
     if is_world_source(scenario):  # the world market (fab2flop/world.py): its own LP
         from .world_cmd import run_world_cmd
 
         return run_world_cmd(scenario, set_, as_json, out, force)
     sc = _load(scenario, set_, event, event_start, event_duration)  # fails before work
+    if sc.objective.kind.value == "robust":  # a robust scenario: `fab2flop plan --robust`
+        from .robust_cmd import run_robust_scenario
+
+        run_robust_scenario(sc, as_json, method, out, force)
+        return
     if method is not None and method not in ("choose", "simplex", "ipm", "pdlp"):
         from .common import fail
 
@@ -89,12 +100,8 @@ def run(
 
         check_out_dir(out, force)  # before the solve
 
-    from .._compat import defer_dask_import, import_linopy_without_unusable_cloud
     from ..checks import validate_scenario_deep
     from ..optimizer import optimize
-
-    defer_dask_import()  # before the first xarray array: saves ~0.5 s of dask.array import
-    import_linopy_without_unusable_cloud()  # linopy's cloud back end needs google-cloud
 
     status_console = err_console if as_json else console
     with status_console.status("building the supply-chain network...") as st:

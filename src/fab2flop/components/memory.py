@@ -31,6 +31,9 @@ HBM_KEYS = (
 
 
 HEIGHTS = (4, 8, 12, 16)  # stack heights that may carry a price (price_usd_per_gb_<h>hi)
+# the tallest stack the JEDEC HBM standards define: JESD238 (HBM3, incl. HBM3E) and JESD270-4
+# (HBM4) allow 4-, 8-, 12- and 16-high stacks
+MAX_HEIGHT = 16
 
 
 def stack_bandwidth_bytes_per_s(
@@ -135,15 +138,19 @@ class HBMGeneration:
 
     def usd_per_gb(self, height: int) -> float:
         """Price per GB of a ``height``-high stack [USD/GB]: the record of that height, else of
-        the next taller priced height (a 4-high stack pays the 8-high price)."""
+        the next taller priced height (a 4-high stack pays the 8-high price); a stack taller
+        than every priced height, up to the standard's tallest (``MAX_HEIGHT``), pays the
+        tallest priced height's rate (a 13-high reading arises when sampled die and stack
+        capacities disagree by a die)."""
         prices = dict(self.price_usd_per_gb_by_height)
-        taller = [h for h in sorted(prices) if h >= height]
-        if not taller:
+        if height > MAX_HEIGHT or not prices:
             raise DesignError(
                 f"hbm_gb: a {height}-high {self.name} stack has no price; priced heights: "
-                f"{sorted(prices)} (memory.{self.name}.price_usd_per_gb_<h>hi)"
+                f"{sorted(prices)} (memory.{self.name}.price_usd_per_gb_<h>hi), and no HBM "
+                f"stack is taller than {MAX_HEIGHT}"
             )
-        return prices[taller[0]]
+        taller = [h for h in sorted(prices) if h >= height]
+        return prices[taller[0]] if taller else prices[max(prices)]
 
     def stack_equivalents(self, gb_per_stack: float) -> float:
         """Reference stacks (``stack_price_usd``) one stack of ``gb_per_stack`` GB is worth.
