@@ -47,6 +47,7 @@ class Objective(StrEnum):
     MAX_DISCOUNTED_COMPUTE = "max_discounted_compute"
     MAX_COMPUTE_IN_YEAR = "max_compute_in_year"
     MIN_COST_FOR_PATH = "min_cost_for_path"
+    ROBUST = "robust"  # a two-stage stochastic plan over futures (scenario.robust)
 
 
 class CarrierKind(StrEnum):

@@ -40,6 +40,7 @@ from .events import Event, check_events
 from .finance.schema import FinanceConfig
 from .policy import PolicyConfig, check_policy_regions
 from .risk.uncertainty import Uncertainty
+from .robust.config import RobustConfig, robust_problems
 from .yamlio import load_yaml
 
 Series = float | dict[int, float]
@@ -123,7 +124,8 @@ class ObjectiveConfig(_Model):
 
     kind: Objective = Field(
         Objective.MAX_DISCOUNTED_COMPUTE,
-        description="max_discounted_compute | max_compute_in_year | min_cost_for_path",
+        description="max_discounted_compute | max_compute_in_year | min_cost_for_path | "
+        "robust (expected discounted compute over futures, scenario.robust)",
     )
     discount_rate: float = Field(
         0.08, ge=0.0, lt=1.0, description="annual discount rate for compute and money [1/year]"
@@ -513,6 +515,11 @@ class Scenario(_Model):
         description="what is uncertain and how it is sampled (docs/risk.md); null: the "
         "default set, risk.uncertainty.default_uncertainty()",
     )
+    robust: RobustConfig | None = Field(
+        None,
+        description="futures and risk measure of objective.kind robust (docs/robust.md); "
+        "null: the defaults",
+    )
 
     @field_validator("regions", mode="before")
     @classmethod
@@ -813,6 +820,8 @@ def validate_scenario(data: Mapping[str, Any], origin: str = "scenario") -> Scen
         probs = [("<root>", "<deeply nested>", "a scenario nested less deeply")]
         raise ScenarioError(format_problems(origin, probs), probs) from None
     probs = bool_problems(sc, data)
+    if sc.robust is not None:
+        probs += robust_problems(sc.robust, sc.time.start, sc.time.end)
     if probs:
         raise ScenarioError(format_problems(origin, probs), probs)
     return sc
