@@ -11,6 +11,7 @@ from . import (
     dependence_cmd,
     finance_cmd,
     report_cmd,
+    robust_cmd,
     run_cmd,
     runs_cmd,
     scenario_cmd,
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("run")(run_cmd.run)
+app.command("plan")(robust_cmd.plan)
 app.command("context")(context_cmd.context)
 app.command("dependence")(dependence_cmd.dependence)
 app.command("finance")(finance_cmd.finance)

@@ -69,6 +69,11 @@ def run(
       fab2flop run --report plan.html --no-store
     """
     sc = _load(scenario, set_, event, event_start, event_duration)  # fails before work
+    if sc.objective.kind.value == "robust":  # a robust scenario: `fab2flop plan --robust`
+        from .robust_cmd import run_robust_scenario
+
+        run_robust_scenario(sc, as_json, method, out, force)
+        return
     if method is not None and method not in ("choose", "simplex", "ipm", "pdlp"):
         from .common import fail
 

@@ -110,6 +110,31 @@ def discounted_h100e_years(net: Any, compute_h100e: np.ndarray) -> float:
     return float((np.asarray(compute_h100e) * disc).sum() * float(net.periods.dt))
 
 
+def _solve_compute(net: Any, hooks: tuple) -> tuple[str, str, np.ndarray | None]:
+    """Build and solve ``net``'s LP with ``hooks``; (status, message, compute_h100e by
+    period). Reads only the compute, not the whole results Dataset (evaluation is many
+    solves)."""
+    from ..lp.model import build_lp
+    from ..optimizer import _absorb_highs_banner, _highs_options, _quiet_linopy, _status
+    from ..policy import policy_hooks
+
+    _quiet_linopy()
+    lp = build_lp(net, (*policy_hooks(net.scenario), *hooks))
+    if not net.scenario.solver.log:
+        _absorb_highs_banner()
+    try:
+        st, term = lp.model.solve(
+            solver_name="highs", io_api="direct", **_highs_options(net.scenario, None)
+        )
+    except Exception as exc:  # the solver itself failed: a status, not a traceback
+        return Status.ERROR.value, f"solver error: {exc}", None
+    status = _status(st, term)
+    if not status.ok or lp.compute_expr is None:
+        return status.value, str(term), None
+    comp = lp.compute_expr.solution.values.astype(float) * lp.scaling.compute
+    return status.value, "optimal", np.where(np.abs(comp) < 1e-6, 0.0, comp)
+
+
 def solve_task(task: EvalTask) -> dict[str, Any]:
     """Optimise one future with one plan's commitments fixed; a row, never an exception."""
     from ..optimizer import optimize
@@ -117,14 +142,17 @@ def solve_task(task: EvalTask) -> dict[str, Any]:
     t0 = time.perf_counter()
     hooks = () if task.plan is None else (commit_hook(task.plan, task.member),)
     net = task.member.network
-    res = optimize(net, hooks=hooks)
-    row: dict[str, Any] = {"status": res.status.value, "message": res.message}
-    if res.status.ok:
-        comp = res.dataset["compute_h100e"].values.astype(float)
+    row: dict[str, Any] = {}
+    if task.keep:
+        res = optimize(net, hooks=hooks)
+        row.update(status=res.status.value, message=res.message, results=res)
+        comp = res.dataset["compute_h100e"].values.astype(float) if res.status.ok else None
+    else:
+        status, message, comp = _solve_compute(net, hooks)
+        row.update(status=status, message=message)
+    if comp is not None:
         row.update(compute_h100e=comp, discounted=discounted_h100e_years(net, comp))
     row["seconds"] = time.perf_counter() - t0
-    if task.keep:
-        row["results"] = res
     return row
 
 

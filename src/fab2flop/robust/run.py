@@ -18,6 +18,7 @@ objective's value of a plan's outcomes Z over futures with probabilities p):
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from .evaluate import (
     FORESIGHT,
     Evaluation,
     Plan,
+    discounted_h100e_years,
     evaluate_plans,
     expected,
     lower_tail_mean,
@@ -90,13 +92,16 @@ class RobustResult:
 
     @property
     def has_plan(self) -> bool:
-        return self.solution is not None and self.solution.has_plan
+        """A plan came back: optimal, or the best at a time limit (see ``message``)."""
+        return ROBUST in self.plans
 
     def member_results(self, i: int) -> Any:
         """Future ``i``'s plan as a :class:`~fab2flop.results.Results` (read on demand)."""
         from ..results import Results
 
         assert self.extensive is not None and self.solution is not None
+        if not self.solution.has_plan:
+            raise ValueError("the extensive form has no solution to read (time limit)")
         return Results.from_lp(self.extensive.subproblems[i].lp, self.status, {})
 
     def to_json(self) -> dict[str, Any]:
@@ -209,10 +214,14 @@ def robust_from_members(
     tm["extensive_solve_s"] = sol.seconds
     msg = sol.message or sol.status.value
     res = RobustResult(sol.status, msg, cfg, members, ext, sol, timings=tm)
-    if not sol.has_plan:
+    # a time limit without any feasible point: the deterministic plan's commitments with
+    # each future's recourse are a feasible robust plan (not optimised for robustness)
+    fallback = not sol.has_plan and sol.status is Status.TIME_LIMIT
+    if not sol.has_plan and not fallback:
         res.message = f"no robust plan: the extensive form ended {sol.status.value} ({msg})"
         return res
-    assign_solution(ext, sol)
+    if sol.has_plan:
+        assign_solution(ext, sol)
     t1 = time.perf_counter()
     say("optimising the deterministic plan")
     det = optimize(det_scenario, method=method)
@@ -220,21 +229,27 @@ def robust_from_members(
     if not det.status.ok:
         res.message += f"; the deterministic plan is {det.status.value}: {det.message}"
         return res
-    res.plans = {ROBUST: plan_of_members(ROBUST, ext), DETERMINISTIC: plan_of_results("d", det)}
+    det_plan = plan_of_results(DETERMINISTIC, det)
+    rob_plan = (
+        plan_of_members(ROBUST, ext) if sol.has_plan else dataclasses.replace(det_plan, name=ROBUST)
+    )
+    res.plans = {ROBUST: rob_plan, DETERMINISTIC: det_plan}
     nom = nominal()
     say("the robust plan in the nominal future")
-    ev_nom = evaluate_plans({ROBUST: res.plans[ROBUST]}, [nom], foresight=False, keep_results=True)
+    ev_nom = evaluate_plans({ROBUST: rob_plan}, [nom], foresight=False, keep_results=True)
     res.robust_nominal = ev_nom.results.get((ROBUST, nom.name))
     tm["deterministic_s"] = time.perf_counter() - t1
-    z_in = member_measures(ext, sol) * ext.subproblems[0].lp.scaling.compute
     board = _nominal_numbers(res, det, target_years)
-    z_ref = board["nominal_discounted_h100e_years"][DETERMINISTIC]
+    z_ref = discounted_h100e_years(det.network, det.dataset["compute_h100e"].values)
     if held_out is not None:
         t2 = time.perf_counter()
         say(f"judging both plans on the {len(members)} optimised futures (in sample)")
-        res.in_sample = evaluate_plans(
-            {DETERMINISTIC: res.plans[DETERMINISTIC]}, members, evaluator=evaluator
-        )
+        plans_in = {DETERMINISTIC: det_plan} if sol.has_plan else dict(res.plans)
+        res.in_sample = evaluate_plans(plans_in, members, evaluator=evaluator)
+        if sol.has_plan:
+            z_in = member_measures(ext, sol) * ext.subproblems[0].lp.scaling.compute
+        else:
+            z_in = res.in_sample.dataset["discounted_h100e_years"].sel(plan=ROBUST).values
         tm["in_sample_s"] = time.perf_counter() - t2
         t3 = time.perf_counter()
         futures = held_out()
@@ -243,7 +258,13 @@ def robust_from_members(
         tm["held_out_s"] = time.perf_counter() - t3
         board.update(_value_numbers(res, cfg, z_in, z_ref, target_years))
     res.board = board
-    if sol.status is Status.TIME_LIMIT:
+    if fallback:
+        res.message = (
+            "time limit reached before the extensive form had a feasible point: the plan "
+            "returned is the deterministic plan's commitments with each future's recourse, "
+            "not optimised for robustness"
+        )
+    elif sol.status is Status.TIME_LIMIT:
         res.message = "time limit reached: the best robust plan found, not proven optimal"
     return res
 
@@ -270,8 +291,6 @@ def _nominal_numbers(res: RobustResult, det: Any, years: list[int]) -> dict[str,
         return out
     rc = rob.dataset["compute_h100e"].values.astype(float)
     last = list(idx.values())[-1]
-    from .evaluate import discounted_h100e_years
-
     zd = discounted_h100e_years(det.network, dc)
     zr = discounted_h100e_years(rob.network, rc)
     out.update(
