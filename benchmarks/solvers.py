@@ -85,7 +85,7 @@ CASES: list[tuple[str, str, dict, float]] = [
     ("syn-XL 20x12x11q", "ipx gap 1e-2", ipx_loose(1e-2), 600),
     ("syn-XXL 25x14x16q", "ipx no-crossover", IPX_NX, 900),
     ("syn-XXL 25x14x16q", "ipx gap 1e-2", ipx_loose(1e-2), 900),
-    ("syn-1M 50x25x18q", "ipx gap 1e-2", ipx_loose(1e-2), 900),
+    ("syn-1M 50x25x18q", "ipx gap 1e-2", ipx_loose(1e-2), 1800),
     ("syn-1M 50x25x18q", "pdlp 1e-3 60s", pdlp(1e-3), 60),
 ]
 
@@ -121,8 +121,10 @@ def run_case(instance: str, options: dict, time_limit: float, dual_file: str) ->
         if str(h.setOptionValue(k, v)) != "HighsStatus.kOk":
             raise ValueError(f"HiGHS option {k}={v!r} rejected")
     t3 = time.perf_counter()
+    c3 = time.process_time()
     h.run()
     t4 = time.perf_counter()
+    solve_cpu_s = time.process_time() - c3
     info = h.getInfo()
     sol = h.getSolution()
     duals = np.asarray(sol.row_dual, dtype=float)
@@ -135,6 +137,7 @@ def run_case(instance: str, options: dict, time_limit: float, dual_file: str) ->
         "build_s": t2 - t1,
         "to_highs_s": t3 - t2,
         "solve_s": t4 - t3,
+        "solve_cpu_s": solve_cpu_s,  # this process's CPU: what a shared machine cannot inflate
         "n_variables": int(lp.model.nvars),
         "n_constraints": int(lp.model.ncons),
         "ipm_iters": int(info.ipm_iteration_count),
@@ -167,6 +170,34 @@ def _compare(row: dict, ref: dict, duals: Path, ref_duals: Path) -> None:
             row["binding_agree"] = float(np.mean((np.abs(d) > DUAL_TOL) == (np.abs(r) > DUAL_TOL)))
 
 
+def _e(x: float | None) -> str:
+    return "–" if x is None else f"{x:.1e}"
+
+
+def table(rows: list[dict]) -> str:
+    """Markdown table of result rows."""
+    out = [
+        "| instance | solver | variables | status | solve s | x ref | iters ipm/xover/pdlp/simplex "
+        "| obj rel err | max primal / dual infeas | rows binding as ref | peak MB | load before |",
+        "|---|---|---:|---|---:|---:|---|---:|---|---:|---:|---|",
+    ]
+    for r in rows:
+        if "error" in r:
+            out.append(f"| {r['instance']} | {r['label']} | | failed | | | | | | | | |")
+            continue
+        it = f"{r['ipm_iters']}/{r['crossover_iters']}/{r['pdlp_iters']}/{r['simplex_iters']}"
+        xr = r.get("x_ref_solve")
+        ba = r.get("binding_agree")
+        out.append(
+            f"| {r['instance']} | {r['label']} | {r['n_variables']:,} | {r['status']} "
+            f"| {r['solve_s']:.2f} | {'ref' if xr is None else f'{xr:.2f}'} | {it} "
+            f"| {_e(r.get('obj_rel_err'))} | {_e(r['max_primal_infeas'])} / "
+            f"{_e(r['max_dual_infeas'])} | {'–' if ba is None else f'{ba:.0%}'} "
+            f"| {r['peak_rss_mb']:,.0f} | {r['load_before'].split()[0]} |"
+        )
+    return "\n".join(out)
+
+
 def _print(r: dict) -> None:
     if "error" in r:
         print(f"{r['instance']:20s} {r['label']:32s} FAILED {r['error'][-300:]}", flush=True)
@@ -185,10 +216,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", default="", help="run only instances whose name starts so")
     ap.add_argument("--out", default=str(HERE / "solvers.json"))
+    ap.add_argument("--table", nargs="+", help="print the markdown table of these JSON files")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
         print(json.dumps(run_case(**json.loads(a.child))))
+        return
+    if a.table:
+        for f in a.table:
+            print(table(json.loads(Path(f).read_text())["rows"]))
         return
     scratch = Path(tempfile.mkdtemp(prefix="f2f-solvers-"))
     rows: list[dict] = []

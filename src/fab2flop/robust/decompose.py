@@ -23,13 +23,18 @@ Method (maximisation, model units, expected mode):
   result reports ``max_elastic``). Q_s is concave in z; the dual ``pi_s`` of the linking
   rows is a supergradient, the cut ``theta_s <= Q_s(z^k) + pi_s (z - z^k)``;
 - master: ``max sum_s p_s theta_s`` over the cuts, ``theta_s <= WS_s`` (the member's own
-  optimum, iteration 0), z within its columns' bounds; solved twice per iteration: without a
+  optimum, iteration 0), z within its columns' bounds and at most CAP_FACTOR = 10 times the
+  largest value any member gives the slot on its own (a working assumption that keeps the
+  master well scaled: capacity nobody wants alone is not wanted tenfold together; the result
+  counts slots at the cap, ``n_at_cap``, which should be 0); solved twice per iteration: without a
   box (its value is the **upper bound** UB) and with the trust region
   ``|z - z_inc| <= delta * scale`` (the next trial point);
 - the incumbent z_inc starts at the probability-weighted mean of the members' own optima (the
   consensus of the wait-and-see plans); a trial point becomes the incumbent when it realises at
   least 10% of the predicted gain (then delta doubles if the box was binding), else delta
-  halves. **Lower bound** LB = the best ``sum_s p_s Q_s(z)`` evaluated;
+  halves (down to 1e-3). When the box holds no predicted gain (the incumbent is optimal in
+  it), the next trial point is the unboxed master's (a Kelley step, which lowers UB).
+  **Lower bound** LB = the best ``sum_s p_s Q_s(z)`` evaluated;
 - **convergence**: ``(UB - LB) / |UB| <= gap_tol`` (default 1e-4), or the iteration or
   time limit (status ``time_limit``: the incumbent plan, marked as not proven optimal).
 
@@ -54,8 +59,10 @@ from .members import FIRST_STAGE, Member
 GAP_TOL = 1e-4  # relative gap (UB - LB) / |UB| at which the decomposition stops [1]
 PENALTY = 1e3  # M: objective model units per model unit of first-stage mismatch [1]
 DELTA0 = 0.25  # initial trust-region half-width, as a share of each slot's scale [1]
+CAP_FACTOR = 10.0  # z at most this many times the largest member's own value of the slot [1]
+DELTA_MIN = 1e-3  # the trust region shrinks no further [1]
 ACCEPT = 0.1  # share of the predicted gain a trial point must realise to be accepted [1]
-CUT_ZERO = 1e-9  # |cut coefficient| below which it is dropped (solver noise) [1]
+CUT_ZERO = 1e-7  # cut coefficients below this share of the cut's largest are dropped [1]
 SCALE_FLOOR = 1e-3  # smallest slot scale in model units (slots all members leave at 0) [1]
 
 
@@ -98,6 +105,7 @@ class DecompositionResult:
     member_values: np.ndarray  # Q_s(z_inc) [model units]
     wait_and_see: np.ndarray  # WS_s, each member's own optimum [model units]
     max_elastic: float  # largest |x_j - z_j| of any member at z_inc [model units]
+    n_at_cap: int = 0  # slots whose value sits at the master's cap (the cap may bind: raise it)
     history: list[dict[str, float]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     n_workers: int = 1
@@ -111,6 +119,7 @@ class DecompositionResult:
             "iterations": self.iterations,
             "n_linked_slots": len(self.slots),
             "max_elastic": self.max_elastic,
+            "n_at_cap": self.n_at_cap,
             "n_workers": self.n_workers,
             "timings": self.timings,
             "history": self.history,
@@ -347,8 +356,14 @@ class _Master:
 
     def add_cut(self, s: int, cols: np.ndarray, pi: np.ndarray, q: float, z: np.ndarray) -> None:
         """theta_s - pi . z[cols] <= q - pi . z_k[cols]."""
-        keep = np.abs(pi) > CUT_ZERO
-        rhs = q - float(pi[keep] @ z[cols[keep]])
+        # coefficients below CUT_ZERO x the largest are dropped (they only spoil the master's
+        # conditioning) and the right-hand side raised by the most they could contribute over
+        # the master's box, so that the cut stays valid
+        keep = np.abs(pi) > CUT_ZERO * max(float(np.max(np.abs(pi), initial=0.0)), 1e-300)
+        d = ~keep
+        reach = np.maximum(self.upper[cols[d]] - z[cols[d]], z[cols[d]] - self.lower[cols[d]])
+        slack = float(np.abs(pi[d]) @ np.nan_to_num(reach, posinf=0.0)) if d.any() else 0.0
+        rhs = q - float(pi[keep] @ z[cols[keep]]) + slack
         idx = np.r_[cols[keep], self.n + s].astype(np.int32)
         val = np.r_[-pi[keep], 1.0]
         for h in self.models:
@@ -362,6 +377,14 @@ class _Master:
             h.changeColsBounds(self.n, np.arange(self.n, dtype=np.int32), lo, hi)
         h.clearSolver()  # cold: warm starts after new cuts failed or crawled (measured)
         status, obj = _run(h)
+        if status != "Optimal":  # dual simplex lost on nearly parallel cuts: interior point
+            h.setOptionValue("solver", "ipm")
+            h.setOptionValue("run_crossover", "off")
+            h.clearSolver()
+            status, obj = _run(h)
+            h.setOptionValue("solver", "simplex")
+            if int(h.getInfo().primal_solution_status) == 2:  # feasible: z and a value
+                status = "Optimal"
         if status != "Optimal":
             raise RuntimeError(f"decomposition master: HiGHS status {status}")
         x = np.asarray(h.getSolution().col_value, float)
@@ -458,7 +481,8 @@ def _iterate(pool, setups, p, slots, where, master, opt, t0) -> DecompositionRes
     n, S = len(slots), len(p)
     ws = np.array([r["objective"] for r in setups])
     z_inc, lo, hi, scale = _consensus(setups, p, where, master, n)
-    mp = _Master(p, ws, lo, hi)
+    cap = np.minimum(hi, np.maximum(lo, 0.0) + CAP_FACTOR * scale)
+    mp = _Master(p, ws, lo, cap)
     delta = opt.delta0
     f_inc, q_inc, el_inc = -np.inf, ws.copy(), 0.0
     ub, z, pred = float(p @ ws), z_inc.copy(), np.inf
@@ -487,12 +511,16 @@ def _iterate(pool, setups, p, slots, where, master, opt, t0) -> DecompositionRes
             z_inc, f_inc, q_inc = z.copy(), f, q
             el_inc = max((r["elastic"] for r in evals), default=0.0)
         else:
-            delta = max(delta * 0.5, 1e-6)
+            delta = max(delta * 0.5, DELTA_MIN)
         tb = time.perf_counter()
-        ub, _ = mp.solve(None)
+        ub, z_ub = mp.solve(None)
         m_box, z = mp.solve((z_inc - delta * scale, z_inc + delta * scale))
         t_master += time.perf_counter() - tb
         pred = m_box - f_inc
+        if pred <= 0.5 * opt.gap_tol * max(abs(ub), 1e-12):
+            # nothing left to gain in the box (the incumbent is its optimum): cut where the
+            # bound is attained instead, so that the bound comes down (a Kelley step)
+            z, pred = z_ub, ub - f_inc
         gap = _gap(ub, f_inc)
         history.append(
             {
@@ -520,8 +548,9 @@ def _iterate(pool, setups, p, slots, where, master, opt, t0) -> DecompositionRes
         q_inc,
         ws,
         el_inc,
-        history,
-        {"evaluate_s": t_eval, "master_s": t_master},
+        n_at_cap=int(np.sum((z_inc >= cap * (1 - 1e-9)) & (cap < hi))),
+        history=history,
+        timings={"evaluate_s": t_eval, "master_s": t_master},
     )
 
 
