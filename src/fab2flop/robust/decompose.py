@@ -36,7 +36,8 @@ Method (maximisation, model units, expected mode):
   it), the next trial point is the unboxed master's (a Kelley step, which lowers UB).
   **Lower bound** LB = the best ``sum_s p_s Q_s(z)`` evaluated;
 - **convergence**: ``(UB - LB) / |UB| <= gap_tol`` (default 1e-4), or the iteration or
-  time limit (status ``time_limit``: the incumbent plan, marked as not proven optimal).
+  time limit (checked between iterations; status ``time_limit``: the incumbent plan, marked
+  as not proven optimal).
 
 Only ``mode: expected`` is decomposed (cvar / worst_alpha couple the futures through the
 threshold eta; use the extensive form for them).
