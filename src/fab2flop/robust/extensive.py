@@ -311,7 +311,7 @@ def solve_extensive(
     HiGHS has (``has_plan``) with status ``time_limit``, or no plan when it has none."""
     import highspy
 
-    from ..optimizer import _absorb_highs_banner
+    from ..optimizer import IPM_MIN_VARIABLES, _absorb_highs_banner
 
     sc = ext.subproblems[0].member.network.scenario
     if not log:
@@ -320,6 +320,9 @@ def solve_extensive(
     h.setOptionValue("output_flag", bool(log))
     opts: dict[str, Any] = {"time_limit": float(time_limit_s or sc.solver.time_limit_s)}
     meth = Solver(method) if method else sc.solver.method
+    lp = _highs_lp(ext)
+    if meth is Solver.CHOOSE and lp.num_col_ >= IPM_MIN_VARIABLES:
+        meth = Solver.IPM  # as optimize() does (benchmarks/README.md, HiGHS's solvers)
     if meth is Solver.SIMPLEX:
         opts["solver"] = "simplex"
     elif meth is Solver.IPM:
@@ -333,7 +336,7 @@ def solve_extensive(
     for k, v in opts.items():
         h.setOptionValue(k, v)
     t0 = time.perf_counter()
-    h.passModel(_highs_lp(ext))
+    h.passModel(lp)
     h.run()
     secs = time.perf_counter() - t0
     ms = h.getModelStatus()
