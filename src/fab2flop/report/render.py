@@ -192,6 +192,8 @@ def _section_row(sec: Section, charts: list[dict[str, str]]) -> dict[str, Any]:
         "rows": sec.rows,
         "lines": sec.lines,
         "note": sec.note,
+        "tables": sec.tables,
+        "lead": sec.lead,
     }
 
 
