@@ -76,9 +76,7 @@ def comparison_figure(s: Mapping[str, Any]) -> go.Figure:
     return fig
 
 
-def _diff_heatmap(
-    rows: list[dict[str, Any]], label, title: str, colorbar: str
-) -> go.Figure | None:
+def _diff_heatmap(rows: list[dict[str, Any]], label, title: str, colorbar: str) -> go.Figure | None:
     """Rows (``label(d)``) × periods of ``value``, diverging around zero (blue: robust more)."""
     if not rows:
         return None
