@@ -141,7 +141,8 @@ def _value_table(s: Mapping[str, Any]) -> dict[str, Any]:
         [f"price of resilience (nominal future, {last})", s.get("price_of_resilience_h100e"),
          None, "H100e", DEFINITIONS["price_of_resilience"]],
         ["price of resilience (nominal future, horizon)",
-         s.get("price_of_resilience_h100e_years"), None, u, "the same, discounted over the horizon"],
+         s.get("price_of_resilience_h100e_years"), None, u,
+         "the same, discounted over the horizon"],
     ]  # fmt: skip
     if "vss" in s:
         rows += [
