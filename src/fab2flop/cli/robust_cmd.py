@@ -54,6 +54,9 @@ def plan(
         None, "--out", help="new folder for the robust plan in the nominal future (as run --out)"
     ),
     force: bool = typer.Option(False, "--force", help="replace an existing --out folder"),
+    report: Path | None = typer.Option(
+        None, "--report", help="write the HTML report of the robust run to this file"
+    ),
 ) -> None:
     """Optimise a robust plan over futures and judge it against the deterministic plan.
 
@@ -64,6 +67,8 @@ def plan(
       fab2flop plan --robust --set robust.scenarios=16 --set robust.information_year=2028
 
       fab2flop plan --robust --set robust.mode=cvar --set robust.lambda=1 --json
+
+      fab2flop plan --robust --set robust.scenarios=8 --report robust.html
     """
     sc = _load(scenario, set_, event, event_start, event_duration, probability, robust)
     if method is not None and method not in ("choose", "simplex", "ipm", "pdlp"):
@@ -72,32 +77,60 @@ def plan(
         fail(f"--held-out {held_out}: expected at least 1")
     if time_limit is not None and time_limit <= 0:
         fail(f"--time-limit {time_limit}: expected a positive number of seconds")
-    if out is not None:
-        from ..outdir import check_out_dir
+    if report is not None and no_eval:
+        fail("--report needs the plans judged (the comparison, VSS, EVPI): drop --no-eval")
+    _check_outputs(out, force, report)
+    res = run_robust(sc, as_json, method, time_limit, not no_eval, held_out)
+    _finish(res, as_json, out, force, report)
 
-        check_out_dir(out, force)
-    _finish(run_robust(sc, as_json, method, time_limit, not no_eval, held_out), as_json, out, force)
 
-
-def run_robust_scenario(sc: Any, as_json: bool, method, out: Path | None, force: bool) -> None:
+def run_robust_scenario(
+    sc: Any, as_json: bool, method, out: Path | None, force: bool, report: Path | None = None
+) -> None:
     """``fab2flop run`` on a scenario whose objective.kind is robust."""
     from ..robust.members import robust_config
 
     robust_config(sc)  # the robust block against the horizon, before any work
+    _check_outputs(out, force, report)
+    _finish(run_robust(sc, as_json, method, None, True, None), as_json, out, force, report)
+
+
+def _check_outputs(out: Path | None, force: bool, report: Path | None) -> None:
+    """--out and --report checked before the solve."""
     if out is not None:
         from ..outdir import check_out_dir
 
         check_out_dir(out, force)
-    _finish(run_robust(sc, as_json, method, None, True, None), as_json, out, force)
+    if report is not None:
+        from ..report import check_report_path
+
+        check_report_path(report)
 
 
-def _finish(res: Any, as_json: bool, out: Path | None, force: bool) -> None:
+def _write_report(res: Any, summary: dict[str, Any], report: Path, as_json: bool) -> None:
+    """The robust run's HTML report: the robust plan in the nominal future with the robust
+    section (its ``meta["robust"]``); written whole or not at all."""
+    from ..report import ReportError, write_report
+
+    if res.robust_nominal is None:
+        raise ReportError(
+            f"no report written to {str(report)!r}: the run has no robust plan in the nominal "
+            f"future ({summary['message']})"
+        )
+    path = write_report(res.robust_nominal, report)
+    (err_console if as_json else console).print(f"wrote report {path}", highlight=False)
+
+
+def _finish(
+    res: Any, as_json: bool, out: Path | None, force: bool, report: Path | None = None
+) -> None:
     summary = res.to_json()
+    if res.robust_nominal is not None:  # saved with --out, shown by --report
+        res.robust_nominal.meta["robust"] = summary
     if out is not None and res.robust_nominal is None:
         err_console.print("[yellow]note:[/] nothing written to --out: no plan in the nominal "
                           "future (--no-eval, or no plan)")  # fmt: skip
     if out is not None and res.robust_nominal is not None:
-        res.robust_nominal.meta["robust"] = summary
         files = res.robust_nominal.save(out, force=force)
         (err_console if as_json else console).print(
             f"wrote {len(files)} files to {escape(str(out))}/", highlight=False
@@ -106,6 +139,8 @@ def _finish(res: Any, as_json: bool, out: Path | None, force: bool) -> None:
         print_json(summary)
     else:
         print_board(summary)
+    if report is not None:
+        _write_report(res, summary, report, as_json)  # no plan: ReportError, exit 2
     if not res.has_plan:
         raise typer.Exit(1)
 

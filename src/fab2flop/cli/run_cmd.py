@@ -89,7 +89,7 @@ def run(
     if sc.objective.kind.value == "robust":  # a robust scenario: `fab2flop plan --robust`
         from .robust_cmd import run_robust_scenario
 
-        run_robust_scenario(sc, as_json, method, out, force)
+        run_robust_scenario(sc, as_json, method, out, force, report)
         return
     if method is not None and method not in ("choose", "simplex", "ipm", "pdlp"):
         from .common import fail

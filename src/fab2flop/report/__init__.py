@@ -12,6 +12,7 @@ from __future__ import annotations
 from .render import (
     ReportError,
     RiskInputs,
+    check_report_path,
     export_images,
     render_report,
     report_figures,
@@ -21,6 +22,7 @@ from .render import (
 __all__ = [
     "ReportError",
     "RiskInputs",
+    "check_report_path",
     "export_images",
     "render_report",
     "report_figures",

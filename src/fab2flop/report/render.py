@@ -3,6 +3,7 @@ template ``templates/report.html.j2``."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -192,6 +193,8 @@ def _section_row(sec: Section, charts: list[dict[str, str]]) -> dict[str, Any]:
         "rows": sec.rows,
         "lines": sec.lines,
         "note": sec.note,
+        "tables": sec.tables,
+        "lead": sec.lead,
     }
 
 
@@ -234,8 +237,27 @@ def _template(name: str) -> str:
     return (resources.files("fab2flop.report") / "templates" / name).read_text(encoding="utf-8")
 
 
+def check_report_path(path: str | Path) -> Path:
+    """``path`` can take a report: not a folder, and its nearest existing parent a folder
+    that can be written (checked before a long solve); ReportError naming it otherwise."""
+    out = Path(path)
+    if out.is_dir():
+        raise ReportError(f"report path {str(out)!r} is a folder; expected an HTML file name")
+    parent = out.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        raise ReportError(
+            f"report path {str(out)!r}: {str(parent)!r} is a file, not a folder to write into"
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ReportError(f"report path {str(out)!r}: folder {str(parent)!r} cannot be written")
+    return out
+
+
 def write_report(results: Results, path: str | Path, risk: RiskInputs | None = None) -> Path:
     """Write the report to ``path`` (written to a temporary file, then moved in place)."""
+    check_report_path(path)
     html = render_report(results, risk)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

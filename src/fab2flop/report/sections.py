@@ -8,7 +8,7 @@ run lacks the inputs (e.g. a catalog without finance records), no figures and a 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -31,6 +31,9 @@ class Section:
     rows: list[dict[str, str]] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     note: str | None = None
+    # generic tables: {"title", "columns": [str], "rows": [[{"text", "raw"[, "num"]}]]}
+    tables: list[dict[str, Any]] = field(default_factory=list)
+    lead: list[str] = field(default_factory=list)  # lines shown before the figures
 
 
 def _usd(v: float | None) -> str:
@@ -174,5 +177,9 @@ def dependence_section(res: Results) -> Section:
 
 
 def report_sections(res: Results) -> list[Section]:
-    """The finance, context and dependence sections of a solved run, in report order."""
-    return [finance_section(res), context_section(res), dependence_section(res)]
+    """The finance, context and dependence sections of a solved run, in report order; a
+    robust run's section first when its ``meta`` holds the robust summary."""
+    from .robust import ROBUST_KEY, robust_section
+
+    first = [robust_section(res.meta[ROBUST_KEY])] if res.meta.get(ROBUST_KEY) else []
+    return [*first, finance_section(res), context_section(res), dependence_section(res)]
