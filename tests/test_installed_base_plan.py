@@ -214,8 +214,8 @@ def test_bad_order_records_name_the_field(rid, update):
 
 
 def test_fixed_share_market_is_unchanged_by_the_mode_switch():
-    # default (fixed_share): cowos_market 2026 = 110,000 x 12 x 0.13 = 171,600
-    ds = build_network(load_scenario()).ds
+    # fixed_share: cowos_market 2026 = 110,000 x 12 x 0.13 = 171,600 (orders do not count)
+    ds = build_network(load_scenario(None, ["market.mode=fixed_share"])).ds
     e = ds["existing"].sel(process="cowos_market", period=2026)
     assert float(e.max()) == pytest.approx(171_600)
 
