@@ -7,7 +7,9 @@
   which the LP's fleet-stock rows and the replay add to what the plan deploys.
 - ``apply_market_mode``: with ``market.mode: residual`` the market processes (foundry wafers,
   CoWoS, HBM, merchant GPUs) hold world supply less the other buyers' demand
-  (catalog ``world_demand.others``), never below zero, instead of a fixed share of it.
+  (catalog ``world_demand.others``, the vendors' books less the plan's own contracted
+  orders ``installed_base.orders.<installed.orders>``), and at least those orders, instead
+  of a fixed share of it (:func:`residual_series`, :func:`plan_orders`).
 """
 
 from __future__ import annotations
