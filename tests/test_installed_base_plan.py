@@ -205,6 +205,8 @@ def _catalog_with(rid: str, **update):
         ("installed_base.orders.OpenAI.AMD", {"value": {2026: -5.0}}),  # negative units
         ("installed_base.orders.OpenAI.AMD", {"unit": "MW"}),  # not units/year
         ("installed_base.orders.OpenAI.Acme", {}),  # neither a vendor nor an accelerator
+        ("installed_base.orders.OpenAI.B200", {}),  # a merchant part: order it by vendor
+        ("installed_base.orders.OpenAI.AMD", {"value": {}}),  # no years
     ],
 )
 def test_bad_order_records_name_the_field(rid, update):

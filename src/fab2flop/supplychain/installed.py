@@ -194,19 +194,19 @@ def _order_records(ctx: BuildContext) -> dict[str, dict[int, float]]:
             f"installed.orders: {buyer!r} has no contracted orders in the catalog ({base})",
             [("installed.orders", buyer, f"a buyer of {ORDERS}: {ctx.cat.group(ORDERS)}")],
         )
-    out = {}
+    out: dict[str, dict[int, float]] = {}
     for key in keys:
         rid = f"{base}.{key}"
         vendor = f"supply.merchant.{key}.dc_units_per_year" in ctx.cat
-        if not vendor and f"accelerators.{key}.vendor" not in ctx.cat:
+        if not vendor and ctx.cat.value(f"accelerators.{key}.vendor", None) != "own":
             raise ScenarioError(
                 f"{rid}: {key!r} is neither a merchant vendor (supply.merchant.*) nor an "
-                "accelerator of the catalog",
+                "own design of the catalog (accelerators.<name>.vendor: own)",
                 [(rid, key, "a vendor of supply.merchant or an own design")],
             )
         rec = ctx.cat.record(rid)
         series = ctx.cat.series(rid) if isinstance(rec.value, dict) else None
-        if rec.unit != "units/year" or series is None or min(series.values()) < 0:
+        if rec.unit != "units/year" or not series or min(series.values()) < 0:
             raise ScenarioError(
                 f"{rid}: {rec.value!r} {rec.unit!r} is not a series of units/year >= 0",
                 [(rid, rec.value, "{year: units >= 0}, unit units/year")],
