@@ -274,6 +274,12 @@ class InstalledConfig(_Model):
     contracted_power_mw: dict[str, NonNegative] = Field(
         default_factory=dict, description="region -> firm power contracted at the start [MW]"
     )
+    orders: str = Field(
+        "",
+        description="buyer whose contracted orders (catalog installed_base.orders.<buyer>, "
+        "units/year by vendor or own design) are the plan's; with market.mode residual they "
+        "leave the other buyers' demand and floor the plan's supply ('' = none)",
+    )
     note: str = ""
 
 

@@ -7,7 +7,9 @@
   which the LP's fleet-stock rows and the replay add to what the plan deploys.
 - ``apply_market_mode``: with ``market.mode: residual`` the market processes (foundry wafers,
   CoWoS, HBM, merchant GPUs) hold world supply less the other buyers' demand
-  (catalog ``world_demand.others``), never below zero, instead of a fixed share of it.
+  (catalog ``world_demand.others``, the vendors' books less the plan's own contracted
+  orders ``installed_base.orders.<installed.orders>``), and at least those orders, instead
+  of a fixed share of it (:func:`residual_series`, :func:`plan_orders`).
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from ..scenario import ProcessSpec, RegionalValues
 from ..timeseries import series_at
 from .base import MW_IT, MW_POWER, BuildContext, FleetItem, acc_carrier, carrier
 
-# market process -> (world supply record, others record, monthly?)
-OTHERS = "world_demand.others"
+OTHERS = "world_demand.others"  # the other buyers' books, by shared capacity
+ORDERS = "installed_base.orders"  # contracted orders, by buyer
 
 
 def add_installed_parts(fleet: dict[str, FleetItem], scenario: Any, cat: Any, life: float) -> None:
@@ -179,8 +181,83 @@ def _market_records(ctx: BuildContext) -> dict[str, tuple[str, str, float]]:
     return out
 
 
-def residual_series(ctx: BuildContext, supply: str, others: str, factor: float) -> dict:
-    """{year: max(0, world − others) × factor} over the years of both records."""
+def _order_records(ctx: BuildContext) -> dict[str, dict[int, float]]:
+    """The plan's contracted orders (``installed_base.orders.<installed.orders>``), checked:
+    key -> {year: units/year}. A ScenarioError names the field of a bad record."""
+    buyer = ctx.scenario.installed.orders
+    if not buyer:
+        return {}
+    base = f"{ORDERS}.{buyer}"
+    keys = ctx.cat.group(base)
+    if not keys:
+        raise ScenarioError(
+            f"installed.orders: {buyer!r} has no contracted orders in the catalog ({base})",
+            [("installed.orders", buyer, f"a buyer of {ORDERS}: {ctx.cat.group(ORDERS)}")],
+        )
+    out: dict[str, dict[int, float]] = {}
+    for key in keys:
+        rid = f"{base}.{key}"
+        vendor = f"supply.merchant.{key}.dc_units_per_year" in ctx.cat
+        if not vendor and ctx.cat.value(f"accelerators.{key}.vendor", None) != "own":
+            raise ScenarioError(
+                f"{rid}: {key!r} is neither a merchant vendor (supply.merchant.*) nor an "
+                "own design of the catalog (accelerators.<name>.vendor: own)",
+                [(rid, key, "a vendor of supply.merchant or an own design")],
+            )
+        rec = ctx.cat.record(rid)
+        series = ctx.cat.series(rid) if isinstance(rec.value, dict) else None
+        if rec.unit != "units/year" or not series or min(series.values()) < 0:
+            raise ScenarioError(
+                f"{rid}: {rec.value!r} {rec.unit!r} is not a series of units/year >= 0",
+                [(rid, rec.value, "{year: units >= 0}, unit units/year")],
+            )
+        out[key] = series
+    return out
+
+
+def plan_orders(ctx: BuildContext) -> dict[str, dict[int, float]]:
+    """Market process -> {year: what the plan's contracted orders take of it, per year}.
+
+    A merchant vendor's units count against ``<vendor>_supply``; an own design's units claim
+    its wafers (``foundry_<node>``), CoWoS wafers (``cowos_market``) and HBM wafers
+    (``hbm_market``: stacks / the generation's stacks per wafer). An own design that is not
+    in the scenario's fleet is left out (nothing of the plan's uses it)."""
+    out: dict[str, dict[int, float]] = {}
+
+    def add(proc: str, series: dict[int, float], per_unit: float) -> None:
+        acc = out.setdefault(proc, {})
+        for y, u in series.items():
+            acc[y] = acc.get(y, 0.0) + u * per_unit
+
+    for key, series in _order_records(ctx).items():
+        if f"supply.merchant.{key}.dc_units_per_year" in ctx.cat:
+            add(f"{key.lower()}_supply", series, 1.0)
+            continue
+        item = ctx.fleet.get(key)
+        if item is None or item.spec is None:
+            continue
+        spec = item.spec
+        for node, w in spec.wafers_per_unit.items():
+            add(f"foundry_{node}", series, float(w))
+        add("cowos_market", series, float(spec.packaging_wafers_per_unit or 0.0))
+        if spec.hbm_generation and spec.hbm_stacks_per_unit:
+            spw = ctx.cat.number(f"memory.{spec.hbm_generation}.stacks_per_wafer")
+            add("hbm_market", series, float(spec.hbm_stacks_per_unit) / spw)
+    return out
+
+
+def residual_series(
+    ctx: BuildContext,
+    supply: str,
+    others: str,
+    factor: float,
+    orders: dict[int, float] | None = None,
+) -> dict:
+    """{year: the plan's share} over the years of the records and the horizon:
+    max(S − max(O − P, 0), min(P, S)) with S = world supply × factor, O = the other buyers'
+    books × factor (they hold the plan's orders) and P = the plan's contracted orders
+    (per year, 0 in years without any): the world excluding the plan takes O − P, the plan
+    gets the rest, and at least its orders while supply lasts."""
     if others not in ctx.cat:
         raise ScenarioError(
             f"market.mode: residual needs the other buyers' demand {others!r} (catalog "
@@ -193,14 +270,26 @@ def residual_series(ctx: BuildContext, supply: str, others: str, factor: float) 
             f"market.mode: {others} is in {o.unit!r}, the supply {supply} in {s.unit!r}",
             [(others, o.unit, s.unit)],
         )
-    ws, os_ = ctx.cat.series(supply), ctx.cat.series(others)
-    years = np.array(sorted(set(ws) | set(os_)), dtype=float)
-    left = np.maximum(series_at(ws, years) - series_at(os_, years), 0.0) * factor
-    return {int(y): float(v) for y, v in zip(years, left, strict=True)}
+    ws, os_, own = ctx.cat.series(supply), ctx.cat.series(others), orders or {}
+    first = min([*ws, *os_, *own])
+    last = max([*ws, *os_, *own, int(ctx.scenario.time.end)]) + 1
+    years = np.arange(first, last + 1, dtype=float)  # every year: orders are not held flat
+    world = series_at(ws, years) * factor
+    rest = np.maximum(series_at(os_, years) * factor - _per_year(own, years), 0.0)
+    left = np.maximum(world - rest, np.minimum(_per_year(own, years), world))
+    return {int(y): float(max(v, 0.0)) for y, v in zip(years, left, strict=True)}
+
+
+def _per_year(series: dict[int, float], years: np.ndarray) -> np.ndarray:
+    """A per-year quantity at ``years``: its value in the years given, 0 in the others."""
+    return np.array([series.get(int(y), 0.0) for y in years])
 
 
 def apply_market_mode(ctx: BuildContext) -> None:
-    """With ``market.mode: residual``, market processes hold world supply less others'."""
+    """With ``market.mode: residual``, market processes hold world supply less the other
+    buyers' demand, that demand less the plan's contracted orders (``installed.orders``),
+    and at least those orders. The orders are checked in either mode."""
+    orders = plan_orders(ctx)
     if ctx.scenario.market.mode != "residual":
         return
     recs = _market_records(ctx)
@@ -209,7 +298,8 @@ def apply_market_mode(ctx: BuildContext) -> None:
             supply, others, factor = recs[p.name]
             ctx.processes[i] = p.model_copy(
                 update={
-                    "existing": residual_series(ctx, supply, others, factor),
-                    "source": f"{supply} less {others} (market.mode residual)",
+                    "existing": residual_series(ctx, supply, others, factor, orders.get(p.name)),
+                    "source": f"{supply} less {others} (market.mode residual)"
+                    + (f", plus the plan's orders {ORDERS}" if p.name in orders else ""),
                 }
             )
