@@ -33,14 +33,13 @@ def test_every_warm_lever_is_learnt_on_the_default(session: Session) -> None:
     for lever in ("budget_usd", "us_power_mw_per_year", "us_grid_mw", "merchant_share"):
         assert warm_possible(b, b.state.model_copy(update={lever: 0.3}))  # learns it
     # budget -> money arriving in each of the 11 years; power and grid -> the US slot and
-    # grid rows of each year; merchant share -> no row: the default's market.mode is residual,
-    # where the Nvidia and AMD supply rows are world output less the others' books plus the
-    # plan's orders, not a share (under fixed_share it moves those 2 x 11 rows)
+    # grid rows of each year; merchant share -> the Nvidia and AMD supply rows of each year
+    # (the playground runs the simple market mode, market.mode fixed_share)
     assert set(b.learnt) == {"budget_usd", "us_power_mw_per_year", "us_grid_mw", "merchant_share"}
     assert len(b.learnt["budget_usd"].idx) == 11
     assert len(b.learnt["us_power_mw_per_year"].idx) == 11
     assert len(b.learnt["us_grid_mw"].idx) == 11
-    assert len(b.learnt["merchant_share"].idx) == 0
+    assert len(b.learnt["merchant_share"].idx) == 22
     assert b.cost_by_period is not None  # the discount rate moves costs in place
     assert not warm_possible(b, b.state.model_copy(update={"custom_designs": False}))
 

@@ -105,6 +105,10 @@ def lever_overrides(lv: Levers) -> list[tuple[list[str], Any]]:
     """The scenario changes of a state, as (path, value) pairs (the ``--set`` form)."""
     out: list[tuple[list[str], Any]] = [
         (["budget", "total_usd"], float(lv.budget_usd)),
+        # the playground's market is the simple mode, where the merchant-share slider is the
+        # plan's share of each vendor's output; the default run's residual mode (the world's
+        # output less the other buyers' books) has no share to move (docs/web.md)
+        (["market", "mode"], "fixed_share"),
         (["market", "merchant_share"], float(lv.merchant_share)),
         (["objective", "discount_rate"], float(lv.discount_rate)),
     ]
