@@ -381,22 +381,6 @@ def sensitivity_cmd(
         )
 
 
-from .risk_sweep_cmd import sweep  # noqa: E402  (its own module; registered on this sub-app)
+from .risk_sweep_cmd import _print_spread, sweep  # noqa: E402  (its own module; registered here)
 
 risk_app.command("sweep")(sweep)
-
-
-def _print_spread(s: dict) -> None:
-    """Dependence across the futures, in the last period (P5/P50/P95 across samples)."""
-    from ..risk.spread import table_rows
-
-    sp = s.get("dependence_spread") or {}
-    rows = table_rows(sp, len(s["periods"]) - 1) if sp.get("by_vendor") else []
-    if not rows:
-        return
-    t = Table(title=f"Dependence across futures, {s['periods'][-1]}", title_justify="left")
-    for col in ("figure", "P5", "P50", "P95"):
-        t.add_column(col, justify="left" if col == "figure" else "right")
-    for r in rows:
-        t.add_row(*r)
-    console.print(t)
