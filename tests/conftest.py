@@ -121,3 +121,24 @@ def tiny_network(
 @pytest.fixture
 def tiny():
     return tiny_network
+
+
+# two solved runs of the tiny network (budgets $5M and $10M a year), for the run-store tests
+@pytest.fixture(scope="module")
+def five():
+    from fab2flop.constants import Status
+    from fab2flop.optimizer import optimize
+
+    r = optimize(tiny_network(budget_per_year=5e6))
+    assert r.status is Status.OPTIMAL
+    return r
+
+
+@pytest.fixture(scope="module")
+def ten():
+    from fab2flop.constants import Status
+    from fab2flop.optimizer import optimize
+
+    r = optimize(tiny_network(budget_per_year=10e6))
+    assert r.status is Status.OPTIMAL
+    return r

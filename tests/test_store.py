@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 from fab2flop.cli import app
 from fab2flop.constants import Status
 from fab2flop.errors import Fab2FlopError
-from fab2flop.optimizer import optimize
 from fab2flop.results import Results
 from fab2flop.store import (
     ENV_STORE,
@@ -28,22 +27,6 @@ from fab2flop.store import (
     default_store_path,
     resolve_store_path,
 )
-
-from .conftest import tiny_network
-
-
-@pytest.fixture(scope="module")
-def five():
-    r = optimize(tiny_network(budget_per_year=5e6))
-    assert r.status is Status.OPTIMAL
-    return r
-
-
-@pytest.fixture(scope="module")
-def ten():
-    r = optimize(tiny_network(budget_per_year=10e6))
-    assert r.status is Status.OPTIMAL
-    return r
 
 
 @pytest.fixture

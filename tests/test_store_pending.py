@@ -14,25 +14,7 @@ import time
 import duckdb
 import pytest
 
-from fab2flop.constants import Status
-from fab2flop.optimizer import optimize
 from fab2flop.store import ROW_FILE, STALE_TMP_S, RunStore
-
-from .conftest import tiny_network
-
-
-@pytest.fixture(scope="module")
-def five():
-    r = optimize(tiny_network(budget_per_year=5e6))
-    assert r.status is Status.OPTIMAL
-    return r
-
-
-@pytest.fixture(scope="module")
-def ten():
-    r = optimize(tiny_network(budget_per_year=10e6))
-    assert r.status is Status.OPTIMAL
-    return r
 
 
 def _n_runs(path) -> int:
