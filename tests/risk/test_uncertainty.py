@@ -347,3 +347,30 @@ def test_the_default_set_resolves_on_a_horizon_ending_before_2030():
     assert "uae_export_denial" in names and "turbine_shortage" in names
     clipped = [n for n in res.notes if "reaches outside the horizon 2025..2027" in n]
     assert len(clipped) == 2, res.notes
+
+
+def test_the_default_set_holds_the_reference_hbm_stack_and_its_futures_build():
+    """gb_per_stack and dies_per_stack define a generation's reference stack (their low/high
+    list its other products): drawn independently they made 2 GB HBM3E dies and 17-21-high
+    stacks, and about a third of the default futures failed to build. Held at the catalog's
+    values, every HBM part's stack height is the nominal one in every future."""
+    from fab2flop.network import build_network
+    from fab2flop.risk.sweep import draw_samples, plan_tasks
+    from fab2flop.scenario import load_scenario, validate_scenario
+
+    cat = load_catalog()
+    res = resolve_uncertainty(default_uncertainty(), cat, events_catalog=None)
+    held = [p for p in res.parameters if p.name.endswith(("gb_per_stack", "dies_per_stack"))]
+    gens = {p.name.split(".")[1] for p in held}
+    assert {"hbm3", "hbm3e", "hbm4", "hbm4e"} <= gens
+    for p in held:
+        assert p.dist.dist == "constant" and p.dist.value == cat.records[p.name].value
+    sc = load_scenario()
+    tasks = plan_tasks(sc, draw_samples(sc, default_uncertainty(), 12, 0))
+    failed = []
+    for t in tasks:
+        try:
+            build_network(validate_scenario(t.scenario, f"sample {t.index}"))
+        except ScenarioError as exc:
+            failed.append(str(exc))
+    assert not [f for f in failed if "-high" in f], failed
