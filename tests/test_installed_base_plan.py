@@ -60,6 +60,27 @@ def test_the_plan_keeps_its_starting_fleet():
     assert (inst.values >= 353_000 - 1).all()
 
 
+def test_the_starting_fleet_is_housed_when_the_stated_mw_is_short():
+    # 353,000 H100 stand in 2025; at the catalog's kW per unit (the network's fleet_draw,
+    # MW of IT per unit) they draw 353,000 x draw MW. Stated 100 MW is short of that, so the
+    # MW held at the start is raised to the draw, with a note; 500 MW (the default) is not.
+    sc = load_scenario(None, ["installed.datacenter_mw={US: 100}", "time.end=2027"])
+    short = build_network(sc)
+    draw = float(short.ds["fleet_draw"].sel(accelerator="H100", carrier="mw_it"))
+    assert 1e-3 < draw < 2e-3  # 1-2 kW of IT per H100 system share
+    held = short.ds["existing"].sel(process="contracted_datacenter", region="US")
+    assert np.allclose(held.values, 353_000 * draw) and 353_000 * draw > 100.0
+    assert any("installed.datacenter_mw.US: 100 MW" in n for n in short.notes)
+    default = build_network(load_scenario(None, ["time.end=2027"]))
+    assert not any("installed.datacenter_mw" in n for n in default.notes)
+    # and the plan with the short statement solves, keeping its fleet
+    from fab2flop.optimizer import optimize
+
+    res = optimize(short)
+    assert res.status.ok, res.message
+    assert (res.dataset["installed_units"].sel(accelerator="H100").values >= 353_000 - 1).all()
+
+
 def _bad(path: str, value) -> pytest.ExceptionInfo:
     sc = load_scenario(None, [f"{path}={value}"])
     with pytest.raises(ScenarioError) as exc:

@@ -102,10 +102,43 @@ def add_installed(ctx: BuildContext) -> None:
     for item in ctx.fleet.values():
         if item.kind == "installed":  # stands, draws power, is never supplied
             ctx.add_carrier(carrier(item.carrier, "units", 1e6))
-    if inst.datacenter_mw:
-        ctx.add(_contracted_datacenter(ctx, inst.datacenter_mw))
+    mw = housed_datacenter_mw(ctx)
+    if mw:
+        ctx.add(_contracted_datacenter(ctx, mw))
     if inst.contracted_power_mw:
         ctx.add(_contracted_power(inst.contracted_power_mw))
+
+
+def starting_fleet_mw(ctx: BuildContext) -> dict[str, float]:
+    """MW of IT the starting fleet draws at the start, by region: the cohorts standing in
+    ``time.start`` (installed less than a life earlier) × each part's kW of IT per unit."""
+    start = ctx.scenario.time.start
+    out: dict[str, float] = {}
+    for c in ctx.scenario.installed.fleet:
+        item = ctx.fleet.get(c.accelerator)
+        if item is None or not (c.year <= start < c.year + item.life_years):
+            continue
+        out[c.region] = out.get(c.region, 0.0) + c.units * item.kw_it_per_unit / 1e3
+    return out
+
+
+def housed_datacenter_mw(ctx: BuildContext) -> dict[str, float]:
+    """MW of IT held at the start, by region: ``installed.datacenter_mw``, raised where the
+    starting fleet draws more (with a note). A fleet that stands at the start is housed: a
+    sampled kW per unit (host overhead, TDP) above the one the stated MW was sized with must
+    not make the starting position impossible. The default's 353k H100 draw 452 MW of IT at
+    the catalog's values, within its 500 MW, so the default is unchanged."""
+    stated = {r: float(v) for r, v in ctx.scenario.installed.datacenter_mw.items()}
+    out = dict(stated)
+    for r, draw in starting_fleet_mw(ctx).items():
+        if draw > out.get(r, 0.0) * (1 + 1e-9):
+            out[r] = draw
+            ctx.notes.append(
+                f"installed.datacenter_mw.{r}: {stated.get(r, 0.0):,.0f} MW of IT held at the "
+                f"start is less than the starting fleet draws ({draw:,.0f} MW at the catalog's "
+                "kW per unit); the fleet stands, so the MW it draws is taken as held"
+            )
+    return {r: v for r, v in out.items() if v > 0}
 
 
 def _contracted_datacenter(ctx: BuildContext, mw: dict[str, float]) -> ProcessSpec:
