@@ -150,7 +150,8 @@ def _close(a: np.ndarray, b: np.ndarray, rtol: float) -> tuple[bool, float]:
     if a.shape != b.shape:
         return False, np.inf
     same_inf = (a == b) | (np.isnan(a) & np.isnan(b))
-    diff = np.where(same_inf, 0.0, np.abs(a - b))
+    with np.errstate(invalid="ignore"):
+        diff = np.where(same_inf, 0.0, np.abs(a - b))
     scale = max(float(np.max(np.abs(np.where(np.isfinite(a), a, 0.0)), initial=0.0)), 1e-300)
     worst = float(np.max(diff, initial=0.0)) / scale
     return worst <= rtol, worst

@@ -212,6 +212,13 @@ class Expression:
                 pos[d] = known.index(_plain(items))
         return self.isel(pos)
 
+    def dataarray(self, values: np.ndarray, name: str | None = None) -> Any:
+        """``values`` (the expression's shape) as an xarray DataArray over its dims."""
+        import xarray as xr
+
+        coords = {d: self.coords[d] for d in self.dims}
+        return xr.DataArray(values, coords=coords, dims=self.dims, name=name)
+
     # -- comparisons make constraints
     def __le__(self, rhs: Any) -> Comparison:  # type: ignore[override]
         return Comparison(self, "<=", rhs)
