@@ -70,16 +70,11 @@ def run(
 
       fab2flop run --report plan.html --no-store
     """
-    from .._compat import (
-        defer_dask_import,
-        defer_unused_imports,
-        import_linopy_without_unusable_cloud,
-    )
+    from .._compat import defer_dask_import, defer_unused_imports
 
     defer_unused_imports()  # numpy.f2py, numpy.testing: ~0.05 s, never used by a run
     defer_dask_import()  # before the first xarray array: saves ~0.5 s of dask.array import
-    import_linopy_without_unusable_cloud()  # linopy's cloud back end needs google-cloud
-    from ..world import is_world_source  # imports linopy: after the line above
+    from ..world import is_world_source
 
     if is_world_source(scenario):  # the world market (fab2flop/world.py): its own LP
         from .world_cmd import run_world_cmd

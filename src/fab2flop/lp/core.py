@@ -14,13 +14,13 @@ Everything is plain numpy arrays with named dimensions:
   the rows that exist.
 
 Labels are *compact* and assigned in order of creation, in C order: variable label ``j`` is
-HiGHS column ``j``, constraint label ``i`` is HiGHS row ``i``. This is the order linopy's
-``direct`` interface used (variables in creation order without masked cells; constraints in
-creation order without masked or empty rows), so HiGHS receives the same LP as before. A row
-is absent when masked, when its right-hand side is NaN, when it has no term (terms with
-``|coeff| <= 1e-10`` or a NaN coefficient are dropped first, as linopy's ``sanitize_zeros``
-did) or when it cannot bind (``<= +inf``, ``>= -inf``). Within a row, terms on the same
-variable are summed, columns sorted, zero sums dropped.
+HiGHS column ``j``, constraint label ``i`` is HiGHS row ``i``: variables in creation order
+without masked cells, constraints in creation order without masked or empty rows, the order
+the package handed HiGHS before this layer (docs/design-notes.md, note 16), so HiGHS takes
+the same path to the same vertex among equal optima. A row is absent when masked, when its
+right-hand side is NaN, when it has no term (terms with ``|coeff| <= 1e-10`` or a NaN
+coefficient are dropped first) or when it cannot bind (``<= +inf``, ``>= -inf``). Within a
+row, terms on the same variable are summed, columns sorted, zero sums dropped.
 
 Solutions are read into a :class:`Solution` (nothing is written back on the model):
 primal values per column, HiGHS's row duals per row (its sign convention, unchanged:
@@ -539,7 +539,7 @@ def to_highs(
     m: Model, options: Mapping[str, Any] | None = None, mat: Matrices | None = None
 ) -> Any:
     """A HiGHS object holding ``m`` (columns = variable labels, rows = constraint labels),
-    passed as linopy's direct interface did (columns, costs, rows, sense), then options."""
+    passed in the order columns, costs, rows, sense, then options (as before this layer)."""
     import highspy
 
     opts = dict(options or {})

@@ -249,7 +249,7 @@ def define_activity(lp: LP) -> None:
             lag_terms(new.labels, ker.lags, avail[..., None] * ker.weights),
         ]
     )
-    # rows ordered period-first, as linopy's broadcasting laid them out before: the same
+    # rows ordered period-first, as the model laid them out before lp.core: the same
     # matrix row order keeps HiGHS on the same path (same vertex among equal optima)
     tpr = (PERIOD, PROCESS, REGION)
     v, c = v.transpose(2, 0, 1, 3), c.transpose(2, 0, 1, 3)
