@@ -191,7 +191,7 @@ class Expression:
             if d not in dims:
                 raise ValueError(f"isel: {d!r} is not among {dims}")
             ax = dims.index(d)
-            if np.ndim(idx) == 0:
+            if isinstance(idx, int | np.integer):
                 v, c, k = (np.take(a, int(idx), axis=ax) for a in (v, c, k))
                 dims.pop(ax)
                 coords.pop(d)
