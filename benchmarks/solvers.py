@@ -7,10 +7,10 @@ Usage:
     PYTHONPATH=src python benchmarks/solvers.py --only syn-L    # cases whose instance starts so
     PYTHONPATH=src python benchmarks/solvers.py --out FILE.json
 
-Every case runs in its own subprocess (its max RSS is its own peak memory: network, linopy
-model, HiGHS). The child builds the network and the linopy model exactly as
-``optimize`` does, hands the model to HiGHS (``Model.to_highspy``, what linopy's direct API
-does) and runs HiGHS with the case's options. It reports HiGHS's own measures of the answer
+Every case runs in its own subprocess (its max RSS is its own peak memory: network, LP
+model, HiGHS). The child builds the network and the LP model exactly as
+``optimize`` does, hands the model to HiGHS (``lp.core.to_highs``, what ``optimize`` does)
+and runs HiGHS with the case's options. It reports HiGHS's own measures of the answer
 (status, objective, iterations, max primal / dual infeasibility, primal-dual objective
 error) and writes the row duals to a scratch file so the parent can compare them with the
 reference case of the same instance (the first case of each instance: a vertex solution from
@@ -107,6 +107,7 @@ def run_case(instance: str, options: dict, time_limit: float, dual_file: str) ->
     """Runs inside the child process; returns one row."""
     import numpy as np
 
+    from fab2flop.lp.core import to_highs
     from fab2flop.lp.model import build_lp
 
     t0 = time.perf_counter()
@@ -114,8 +115,7 @@ def run_case(instance: str, options: dict, time_limit: float, dual_file: str) ->
     t1 = time.perf_counter()
     lp = build_lp(net, ())
     t2 = time.perf_counter()
-    h = lp.model.to_highspy()
-    h.setOptionValue("output_flag", False)
+    h = to_highs(lp.model)  # output off before anything runs
     h.setOptionValue("time_limit", float(time_limit))
     for k, v in options.items():
         if str(h.setOptionValue(k, v)) != "HighsStatus.kOk":
@@ -138,8 +138,8 @@ def run_case(instance: str, options: dict, time_limit: float, dual_file: str) ->
         "to_highs_s": t3 - t2,
         "solve_s": t4 - t3,
         "solve_cpu_s": solve_cpu_s,  # this process's CPU: what a shared machine cannot inflate
-        "n_variables": int(lp.model.nvars),
-        "n_constraints": int(lp.model.ncons),
+        "n_variables": int(lp.model.n_columns),
+        "n_constraints": int(lp.model.n_rows),
         "ipm_iters": int(info.ipm_iteration_count),
         "crossover_iters": int(info.crossover_iteration_count),
         "pdlp_iters": int(info.pdlp_iteration_count),

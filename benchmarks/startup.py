@@ -56,11 +56,14 @@ from fab2flop.optimizer import optimize
 try:  # what `fab2flop run` does before building the network (absent in older trees)
     from fab2flop._compat import defer_dask_import
     defer_dask_import()
+except ImportError:
+    pass
+try:  # what `run` did in trees still on linopy (for --compare with them)
     from fab2flop._compat import import_linopy_without_unusable_cloud
     import_linopy_without_unusable_cloud()
 except ImportError:
     pass
-import fab2flop.lp.model, fab2flop.results  # optimize imports these (and linopy) lazily
+import fab2flop.lp.model, fab2flop.results  # optimize imports these lazily
 mark()
 cat = load_catalog(); mark()
 sc = load_scenario(); mark()

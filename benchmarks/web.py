@@ -6,7 +6,7 @@ Starts ``fab2flop serve`` on a free 127.0.0.1 port, loads the default view (one 
 then makes ``--moves`` random moves of the playground's sliders (budget, US power-build
 rate, US grid, merchant share, discount rate), each timed from sending the request to
 having read the whole JSON response (what the page waits for). The baseline is a cold
-build-and-solve of random states in this process: ``optimize(scenario)`` (network, linopy
+build-and-solve of random states in this process: ``optimize(scenario)`` (network, LP
 model, HiGHS, results) as ``fab2flop run`` does it. Goal: p95 of a move under 150 ms on 2
 cores. The load average is recorded: on a shared machine the numbers move with it; the
 server's CPU time per move (``server_cpu_ms``, absent for older trees) does not.

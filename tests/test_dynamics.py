@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from fab2flop import dynamics as dyn
+from fab2flop.lp.core import solve
 from fab2flop.lp.model import LPOptions, build_lp
 from fab2flop.network import build_network
 from fab2flop.optimizer import optimize
@@ -173,20 +174,20 @@ def test_leading_dimensions_broadcast():
 
 def _solve(net):
     lp = build_lp(net)
-    status, condition = lp.model.solve(solver_name="highs", io_api="direct", output_flag=False)
-    assert (status, condition) == ("ok", "optimal")
+    lp.solution, _ = solve(lp.model)
+    assert lp.solution.termination == "optimal"
     return lp
 
 
 def _natural(lp, name: str, scale) -> np.ndarray:
     """A variable's solution in natural units; 0 where the variable does not exist."""
     v = lp.model.variables[name]
-    return np.where(v.labels.values >= 0, np.nan_to_num(v.solution.values), 0.0) * scale
+    return np.where(v.labels >= 0, np.nan_to_num(lp.solution.primal(v)), 0.0) * scale
 
 
 def _spend(lp, kind: str) -> np.ndarray:
     """The LP's own spend of one kind [USD] at its solution."""
-    return np.nan_to_num(lp.spend_terms[kind].solution.values) * lp.scaling.money
+    return np.nan_to_num(lp.solution.value(lp.spend_terms[kind])) * lp.scaling.money
 
 
 def assert_dynamics_reproduce(lp, rtol: float = 1e-9):
@@ -197,7 +198,7 @@ def assert_dynamics_reproduce(lp, rtol: float = 1e-9):
     s_p = sc.process[:, None, None]
     new = _natural(lp, "new", s_p)
     act = _natural(lp, "act", s_p)
-    has_cap = lp.model.variables["cap"].labels.values >= 0
+    has_cap = lp.model.variables["cap"].labels >= 0
     cap = dyn.plan_capacity(ds, new)
     dep = None
     if "deploy" in lp.model.variables:
@@ -210,7 +211,7 @@ def assert_dynamics_reproduce(lp, rtol: float = 1e-9):
 
     close(np.where(has_cap, cap, 0.0), _natural(lp, "cap", s_p), "capacity")
     for kind, lp_spend in lp.spend_terms.items():
-        close(spend[kind], np.nan_to_num(lp_spend.solution.values) * sc.money, kind)
+        close(spend[kind], np.nan_to_num(lp.solution.value(lp_spend)) * sc.money, kind)
     if dep is not None:
         inst = dyn.fleet_stock(dep, ds["acc_life_periods"].values[:, None])
         inst = inst + ds["acc_installed_units"].values  # the starting fleet (installed)
@@ -272,7 +273,7 @@ def test_dynamics_reproduce_a_plan_under_events(default_2030):
     new, cap = assert_dynamics_reproduce(lp)
     i = net.process_names.index("datacenter")
     t29 = list(net.ds.indexes["period"]).index(2029)
-    assert (lp.model.variables["new"].labels.values[i, :, t29] == -1).all()
+    assert (lp.model.variables["new"].labels[i, :, t29] == -1).all()
     # destruction did remove something the plan had built
     us = net.regions.index("US")
     assert new[i, us, :t29].sum() > 0
@@ -324,7 +325,8 @@ def test_delay_event_pushes_opening_and_spreads_capex_over_the_longer_lead(tiny)
     np.testing.assert_allclose(h[-1], 3000, rtol=1e-9)
     np.testing.assert_allclose(cap, [0, 0, 3], atol=1e-9)
     np.testing.assert_allclose(capex, [1.5e6, 1.5e6, 0], rtol=1e-6, atol=1e-3)
-    new = build_lp(delayed).model.variables["new"].labels.sel(process="datacenter").values
+    var = build_lp(delayed).model.variables["new"]
+    new = var.labels[list(var.coords["process"]).index("datacenter")]
     assert (new[0] < 0).tolist() == [True, True, False]  # 2025: t < lead; 2026: -1
 
 

@@ -32,9 +32,9 @@ def money_binds():
 
 def _cap_2025_deployments(lp):
     """A user hook: at most 200 units deployed in 2025 (an unregistered constraint)."""
-    dep = lp.model.variables["deploy"]
+    dep = lp.model.variables["deploy"].to_expr()
     lp.model.add_constraints(
-        dep.sel(period=2025).sum() <= 200 / lp.scaling.accelerator[0], name="test-cap"
+        dep.sel({"period": 2025}).sum() <= 200 / lp.scaling.accelerator[0], name="test-cap"
     )
 
 

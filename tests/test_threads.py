@@ -1,8 +1,8 @@
 """Optimisation is safe to call from several threads (a web server runs them side by side).
 
-Nothing process-wide is flipped per call: linopy's semantics option is neither read nor set
-(the model is the same under both), and HiGHS is silenced through its own options rather
-than by redirecting file descriptor 1.
+Nothing process-wide is flipped per call: each model counts its own labels, and each HiGHS
+object is silenced through its own options (set before it runs) rather than by redirecting
+file descriptor 1.
 """
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ import json
 import subprocess
 import sys
 import threading
-import warnings
 
-import linopy
 import numpy as np
 import pytest
 
@@ -24,36 +22,42 @@ SMALL = ["time.end=2029"]  # five years keeps each solve well under a second
 BUDGET = [*SMALL, "budget.total_usd=3e11"]  # binds within five years
 
 
-def _matrices(sets: list[str], semantics: str) -> dict[str, np.ndarray]:
-    net = build_network(load_scenario(None, sets))
-    with linopy.options:  # restores the option on exit (this test is the only writer)
-        linopy.options["semantics"] = semantics
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            m = build_lp(net).model
-        assert linopy.options["semantics"] == semantics  # build_lp leaves it alone
-    sem_warnings = [w for w in caught if issubclass(w.category, linopy.LinopySemanticsWarning)]
-    assert sem_warnings == [], [str(w.message)[:120] for w in sem_warnings]
-    M = m.matrices
+def _matrices(sets: list[str]) -> dict[str, np.ndarray]:
+    from fab2flop.lp.core import matrices
+
+    M = matrices(build_lp(build_network(load_scenario(None, sets))).model)
     return {
-        "A": M.A.toarray(),
-        "b": np.asarray(M.b),
-        "sense": np.asarray(M.sense).astype(str),
-        "c": np.asarray(M.c),
-        "lb": np.asarray(M.lb),
-        "ub": np.asarray(M.ub),
+        "indptr": M.indptr,
+        "indices": M.indices,
+        "data": M.data,
+        "row_lower": M.row_lower,
+        "row_upper": M.row_upper,
+        "cost": M.cost,
+        "lb": M.col_lower,
+        "ub": M.col_upper,
     }
 
 
 @pytest.mark.parametrize("sets", [SMALL, [*SMALL, "budget.carry_over=false"]])
-def test_model_is_the_same_under_legacy_and_v1_semantics(sets):
-    # v1 makes a row with an absent operand (cap.shift at t=0, a masked `new`) absent as a
-    # whole; legacy counts the slot as zero. The model writes absent slots as empty terms,
-    # so both give the same matrix, bound and cost vectors, and neither warns.
-    legacy, v1 = _matrices(sets, "legacy"), _matrices(sets, "v1")
-    assert legacy["A"].shape[0] > 100  # a real model, not two empty ones
-    for key in legacy:
-        np.testing.assert_array_equal(legacy[key], v1[key], err_msg=key)
+def test_models_built_in_two_threads_equal_the_sequential_build(sets):
+    # labels are counted per model: two models built at once share no counter or option
+    want = _matrices(sets)
+    assert len(want["row_lower"]) > 100  # a real model
+    got: list = [None, None]
+    start = threading.Barrier(2)
+
+    def work(i: int) -> None:
+        start.wait()
+        got[i] = _matrices(sets)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    for g in got:
+        for key in want:
+            np.testing.assert_array_equal(g[key], want[key], err_msg=key)
 
 
 def _fingerprint(res) -> tuple:
@@ -148,7 +152,7 @@ print(f"done {ok} {count[0]}", flush=True)
     assert "HiGHS" not in p.stdout
 
 
-def test_present_with_a_coefficient_matches_linopy_and_checks_labels():
+def test_present_with_a_coefficient_broadcasts_and_checks_labels():
     import xarray as xr
 
     from fab2flop.constants import PROCESS
@@ -160,12 +164,12 @@ def test_present_with_a_coefficient_matches_linopy_and_checks_labels():
     procs = net.ds.indexes[PROCESS]
     w = xr.DataArray(np.arange(1.0, len(procs) + 1.0), coords={PROCESS: procs})
     e = present(cap, w)
-    lab = cap.labels.values
+    lab = cap.labels
     # coefficient of process i is i + 1 wherever cap exists, 0 (an empty term) elsewhere
     want = np.where(lab >= 0, (np.arange(len(procs)) + 1.0)[:, None, None], 0.0)
-    np.testing.assert_array_equal(e.coeffs.values[..., 0], want)
-    np.testing.assert_array_equal(e.vars.values[..., 0], lab)
-    with pytest.raises(ValueError):  # labels of a shared dim differ: refused, as v1 would
+    np.testing.assert_array_equal(e.coeffs[..., 0], want)
+    np.testing.assert_array_equal(e.vars[..., 0], lab)
+    with pytest.raises(ValueError):  # labels of a shared dim differ: refused
         present(cap, w.assign_coords({PROCESS: [f"x{i}" for i in range(len(procs))]}))
     with pytest.raises(ValueError, match="NaN"):
         present(cap, w.where(w > 1))  # NaN for the first process, which has capacity

@@ -1,7 +1,7 @@
 """fab2flop: plan and stress-test an AI-compute build-out, from dollars to FLOP/s.
 
 The public surface is small; everything else is reached by submodule. Importing the package
-is cheap: the solver stack (linopy, HiGHS) loads only when :func:`optimize` is called.
+is cheap: the solver stack (the LP layer, HiGHS) loads only when :func:`optimize` is called.
 
 >>> import fab2flop
 >>> sc = fab2flop.load_scenario()

@@ -100,7 +100,6 @@ def _defer_dask_collection_check() -> None:
 # Imported by libraries on the `run` path but never used by it: numpy.f2py and numpy.testing
 # (scipy's array-API layer touches every numpy submodule listed by ``dir(numpy)``).
 UNUSED_ON_RUN = ("numpy.f2py", "numpy.testing")
-_LINOPY_CLOUD = "linopy.remote.oetc"
 
 
 def is_deferred(name: str) -> bool:
@@ -137,30 +136,3 @@ def defer_unused_imports(names: tuple[str, ...] = UNUSED_ON_RUN) -> list[str]:
                 setattr(sys.modules[parent], child, mod)
             done.append(name)
     return done
-
-
-def import_linopy_without_unusable_cloud() -> bool:
-    """Import linopy; without its OETC cloud back end when that cannot work here.
-
-    linopy imports ``linopy.remote.oetc`` (with requests, ~0.05-0.1 s) whether or not its
-    other dependency, google-cloud, is installed; without it the back end cannot run. Then
-    the import is skipped the way linopy itself allows (``OetcHandler`` is None); the module
-    stays importable afterwards. True when it was skipped."""
-    if "linopy" in sys.modules:
-        return False
-    try:
-        missing = importlib.util.find_spec("google") is None
-    except (ImportError, ValueError):
-        missing = True
-    if not missing or _LINOPY_CLOUD in sys.modules:
-        import linopy  # noqa: F401
-
-        return False
-    with _LOCK:
-        sys.modules[_LINOPY_CLOUD] = None  # type: ignore[assignment]  # ImportError for it
-        try:
-            import linopy  # noqa: F401
-        finally:
-            if sys.modules.get(_LINOPY_CLOUD, 0) is None:
-                del sys.modules[_LINOPY_CLOUD]
-    return True

@@ -16,7 +16,6 @@ CARRIER = "carrier"
 ACCELERATOR = "accelerator"
 SAMPLE = "sample"
 INPUT = "input"  # critical inputs of the plan (fab2flop.dependence, fab2flop.policy)
-TERM = "_term"  # linopy's term dimension
 
 HOURS_PER_YEAR = 8760.0
 SECONDS_PER_YEAR = 365.25 * 24 * 3600

@@ -7,8 +7,6 @@
 
 from __future__ import annotations
 
-import logging
-import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -50,57 +48,8 @@ def _highs_options(
     return opts
 
 
-_BANNER_LOCK = threading.Lock()
-_banner_written = False
-
-
-def _absorb_highs_banner() -> None:
-    """Have HiGHS write its once-per-process banner to no console, before linopy makes one.
-
-    highspy 1.16 prints "Running HiGHS 1.16.0 ... Copyright ..." on stdout when the first
-    ``highspy.Highs`` object is made, and linopy makes that object before any option can be
-    passed, so ``output_flag=False`` comes too late for it (it would corrupt ``run --json``).
-    HiGHS writes the banner once per process: writing it first through a bare HiGHS object
-    with ``log_to_console=False`` sends it nowhere, and later objects do not print it again.
-    Unlike redirecting file descriptor 1, this leaves other threads' output alone. Once per
-    process, under a lock.
-    """
-    global _banner_written
-    if _banner_written:
-        return
-    with _BANNER_LOCK:
-        if _banner_written:
-            return
-        try:
-            from highspy import _core
-
-            h = _core._Highs()
-            h.setOptionValue("log_to_console", False)
-            h.run()  # an empty model: writes the header (to the log only) and returns
-        except Exception:  # pragma: no cover - another highspy: the --json test catches it
-            pass
-        _banner_written = True
-
-
-class _LinopyReportFilter(logging.Filter):
-    """linopy logs a solver report on failure; the run explains failures itself."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno >= logging.ERROR
-
-
-_LINOPY_FILTER = _LinopyReportFilter()
-
-
-def _quiet_linopy() -> None:
-    """Install the filter once (idempotent; no per-call change of global state, so it is
-    safe with optimisations running in several threads)."""
-    log = logging.getLogger("linopy")
-    if _LINOPY_FILTER not in log.filters:
-        log.addFilter(_LINOPY_FILTER)
-
-
-def _status(linopy_status: str, termination: str) -> Status:
+def _status(termination: str) -> Status:
+    """The run's status of a termination word of :mod:`fab2flop.lp.core`."""
     t = str(termination).lower()
     if t == "optimal":
         return Status.OPTIMAL
@@ -179,13 +128,13 @@ def optimize(
 ) -> Results:
     """Decide what to build where and when; return a :class:`~fab2flop.results.Results`."""
     from ._compat import defer_dask_import
+    from .lp.core import solve
     from .lp.model import build_lp
     from .policy import policy_hooks
     from .results import Results
 
     meth = _method(method)
     defer_dask_import()  # before the network's first xarray array (no-op if dask is loaded)
-    _quiet_linopy()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     net = scenario if isinstance(scenario, Network) else build_network(scenario)
@@ -197,18 +146,12 @@ def optimize(
     timings["build_s"] = time.perf_counter() - t1
     t2 = time.perf_counter()
     try:
-        if not net.scenario.solver.log:  # with solver.log the banner belongs to the log
-            _absorb_highs_banner()
-        st, term = lp.model.solve(
-            solver_name="highs",
-            io_api="direct",
-            **_highs_options(net.scenario, meth, int(lp.model.nvars)),
-        )
+        lp.solution, _ = solve(lp.model, _highs_options(net.scenario, meth, lp.model.n_columns))
     except Exception as exc:  # the solver itself failed: a status, not a traceback
         timings["solve_s"] = time.perf_counter() - t2
         return Results.failed(net, Status.ERROR, f"solver error: {exc}", timings, lp)
     timings["solve_s"] = time.perf_counter() - t2
-    status = _status(st, term)
+    status = _status(lp.solution.termination)
     if not status.ok:
         return Results.failed(net, status, explain_failure(net, status), timings, lp)
     t3 = time.perf_counter()

@@ -120,9 +120,9 @@ def _row_terms(lp: LP) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.nda
     pol = net.scenario.policy
     io = np.asarray(ds["io"].values, float)
     out_, inp = np.clip(io, 0, None), np.clip(-io, 0, None)
-    act = m.variables["act"].labels.values  # (P,R,T)
+    act = m.variables["act"].labels  # (P,R,T)
     R, T = act.shape[1], act.shape[2]
-    dep = m.variables["deploy"].labels.values if "deploy" in m.variables else None  # (A,R,T)
+    dep = m.variables["deploy"].labels if "deploy" in m.variables else None  # (A,R,T)
     acc_c = [str(c) for c in ds["acc_carrier"].values]
     groups = {g: cw for g, cw in input_carriers(net).items() if g in pol.inputs}
     scales = {g: _group_scale(lp, cw) for g, cw in groups.items()}
@@ -160,11 +160,9 @@ def _row_terms(lp: LP) -> tuple[dict[str, float], np.ndarray, np.ndarray, np.nda
 
 
 def _expr(lp: LP, coeffs: np.ndarray, labels: np.ndarray, coords: dict) -> Any:
-    import linopy
+    from .lp.core import expression
 
-    dims = (*coords, "_term")
-    ds = xr.Dataset({"coeffs": (dims, coeffs), "vars": (dims, labels)}, coords=coords)
-    return linopy.LinearExpression(ds, lp.model)
+    return expression(labels, coeffs, tuple(coords), coords)
 
 
 @registers(FAMILY)

@@ -147,8 +147,8 @@ class Results:
             cls._meta(net, timings),
             lp.registry,
         )
-        res.meta["n_variables"] = int(lp.model.nvars)
-        res.meta["n_constraints"] = int(lp.model.ncons)
+        res.meta["n_variables"] = int(lp.model.n_columns)
+        res.meta["n_constraints"] = int(lp.model.n_rows)
         return res
 
     # ----------------------------------------------------------------- metrics

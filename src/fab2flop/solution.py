@@ -26,6 +26,7 @@ from .constants import ACCELERATOR, CARRIER, PERIOD, PROCESS, REGION, Objective,
 from .lp.registry import Family, Registry
 
 if TYPE_CHECKING:
+    from .lp.core import Solution
     from .lp.model import LP
 
 SPEND_KINDS = {
@@ -129,10 +130,11 @@ def _set(out: xr.Dataset, name: str, da: xr.DataArray, units: str, description: 
 
 def _primal(lp: LP, out: xr.Dataset) -> None:
     """Registered variables in natural units; capacity includes what the plan did not build."""
-    m, net_ds = lp.model, lp.net.ds
+    m, net_ds, sol = lp.model, lp.net.ds, _solved(lp)
     for fam in lp.registry.variables():
         scale = family_scale(fam, net_ds, out)
-        val = clip_noise(m.variables[fam.name].solution.fillna(0.0) * scale, scale)
+        var = m.variables[fam.name]
+        val = clip_noise(var.dataarray(np.nan_to_num(sol.primal(var))) * scale, scale)
         _set(out, fam.solution_name, val, fam.unit, fam.description)
     fixed = xr.where(net_ds["buildable"] & ~net_ds["unlimited"], 0.0, net_ds["existing"])
     cap = out["capacity"] + fixed * net_ds["exists"]
@@ -147,12 +149,13 @@ def _primal(lp: LP, out: xr.Dataset) -> None:
 
 def _spend(lp: LP, out: xr.Dataset) -> None:
     """Money spent by kind [USD per period], from the LP's own spend expressions."""
-    terms = lp.spend_terms or {}
+    terms, sol = lp.spend_terms or {}, _solved(lp)
     money = float(out.attrs["money_scale"])
     for kind, (dims, text) in SPEND_KINDS.items():
         name = f"spend_{kind}_usd"
         if kind in terms:
-            val = clip_noise(terms[kind].solution.fillna(0.0) * money, money)
+            e = terms[kind]
+            val = clip_noise(e.dataarray(sol.value(e)) * money, money)
         else:
             val = xr.zeros_like(out["deployed"] if dims[0] == ACCELERATOR else out["activity"])
         _set(out, name, val.transpose(*dims), "USD", f"{text}, spent in the period")
@@ -162,24 +165,28 @@ def _duals(lp: LP, out: xr.Dataset) -> None:
     """Duals of registered constraints: objective units per natural unit of the right-hand
     side (dual x d(model rhs)/d(natural rhs) x objective scale); rhs in natural units,
     including the part of a limit that moves with the plan (``lp.limits``)."""
-    m, net_ds = lp.model, lp.net.ds
+    m, net_ds, sol = lp.model, lp.net.ds, _solved(lp)
     obj_scale = float(out.attrs["objective_scale"])
     obj_unit = out.attrs["objective_unit"]
     for fam in lp.registry.constraints():
         con = m.constraints[fam.name]
-        if con.dual is None:
-            continue
         f = family_scale(fam, net_ds, out)
-        ok = con.labels >= 0
-        dual = (con.dual * f * obj_scale).where(ok)
+        ok = con.dataarray(con.labels >= 0)
+        dual = (con.dataarray(sol.dual(con)) * f * obj_scale).where(ok)
         rhs = con.rhs
         if fam.name in lp.limits:  # a limit that moves with the plan, at the solution
-            rhs = rhs + lp.limits[fam.name].solution.fillna(0.0)
-        rhs = (rhs / f).where(ok)
+            rhs = rhs + sol.value(lp.limits[fam.name])
+        rhs = (con.dataarray(rhs) / f).where(ok)
         unit = fam.unit
         _set(out, fam.solution_name, dual, f"{obj_unit} per {unit}",
              f"shadow price of {fam.name}: {fam.description}")  # fmt: skip
         _set(out, f"rhs_{fam.name}", rhs, unit, f"right-hand side of {fam.name}")
+
+
+def _solved(lp: LP) -> Solution:
+    if lp.solution is None:
+        raise ValueError("the LP has not been solved (lp.solution is None)")
+    return lp.solution
 
 
 def read_solution(lp: LP, status: Status = Status.OPTIMAL) -> xr.Dataset:
@@ -191,7 +198,7 @@ def read_solution(lp: LP, status: Status = Status.OPTIMAL) -> xr.Dataset:
     out.attrs.update(
         {
             "status": status.value,
-            "objective_value": float(lp.model.objective.value or 0.0),
+            "objective_value": float(_solved(lp).objective),
             "registry": lp.registry.to_json(),
         }
     )

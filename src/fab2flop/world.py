@@ -1,7 +1,7 @@
 """The world market: every AI-accelerator buyer and vendor on the same shared capacities.
 
 The ``world`` scenario (``fab2flop run world``, ``data/scenarios/world.yaml``) is a small LP of
-its own, solved with linopy + HiGHS like the plan's, over calendar years:
+its own, solved with the LP layer (fab2flop.lp.core) + HiGHS like the plan's, over calendar years:
 
 - **Parts** (``catalog world_accelerators``): Nvidia, AMD, Google TPU, AWS Trainium, Meta
   MTIA, Microsoft Maia, Huawei Ascend. Each unit takes logic wafers of its node, CoWoS
@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import linopy
 import numpy as np
 import xarray as xr
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -38,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .catalog import Catalog, load_catalog
 from .constants import H100_FLOPS_BF16_DENSE
 from .errors import CatalogError, ScenarioError
+from .lp import core
 from .lp.terms import present
 from .timeseries import series_at
 
@@ -538,15 +538,13 @@ def served_coefficient(w: World, prices: np.ndarray) -> np.ndarray:
     return out
 
 
-def build_world_lp(w: World) -> linopy.Model:
+def build_world_lp(w: World) -> core.Model:
     """The world LP (module docstring); rows ``demand``, ``capacity``, ``ramp``."""
-    m = linopy.Model(force_dim_names=True)
+    m = core.Model()
     co = _coords(w)
-    mask = xr.DataArray(buy_mask(w), coords=co, dims=("line", "part", "year"))
-    buy = m.add_variables(lower=0, coords=mask.coords, name="buy", mask=mask)
+    buy = m.add_variables("buy", co, lower=0.0, mask=buy_mask(w))
     prices = price_matrix(w)
-    serve = xr.DataArray(served_coefficient(w, prices), coords=mask.coords)
-    served = present(buy, serve).sum("part")
+    served = present(buy, served_coefficient(w, prices)).sum("part")
     dem = (
         np.array([ln.amount for ln in w.lines])
         / np.array([1e9 if ln.kind == "usd" else UNIT_SCALE for ln in w.lines])[:, None]
@@ -560,7 +558,7 @@ def build_world_lp(w: World) -> linopy.Model:
     return m
 
 
-def define_capacity(m: linopy.Model, w: World, buy: linopy.Variable) -> None:
+def define_capacity(m: core.Model, w: World, buy: core.Variable) -> None:
     """Σ_{line,part} buy × use[part, resource] ≤ capacity[resource, year] (million wafers)."""
     res = list(w.capacity)
     use = np.array([[p.use.get(r, 0.0) for r in res] for p in w.parts.values()])
@@ -571,7 +569,7 @@ def define_capacity(m: linopy.Model, w: World, buy: linopy.Variable) -> None:
     m.add_constraints(taken <= cap_da, name="capacity")
 
 
-def define_ramp(m: linopy.Model, w: World, buy: linopy.Variable) -> None:
+def define_ramp(m: core.Model, w: World, buy: core.Variable) -> None:
     """A part's first volume year (after the start) is at most ``ramp_share`` of its vendor's
     units that year: units ≤ share / (1 − share) × the vendor's other parts' units. A vendor's
     only part that year (a first design) is not limited."""
@@ -589,12 +587,12 @@ def define_ramp(m: linopy.Model, w: World, buy: linopy.Variable) -> None:
         ]
         if not others:
             continue
-        y = {"year": p.first}
-        lhs = made.sel(part=p.name, **y) - k * made.sel(part=others, **y).sum("part")
+        lhs = made.sel({"part": p.name, "year": p.first})
+        lhs = lhs - k * made.sel({"part": others, "year": p.first}).sum("part")
         m.add_constraints(lhs <= 0, name=f"ramp-{p.name}")
 
 
-def define_power(m: linopy.Model, w: World, buy: linopy.Variable) -> None:
+def define_power(m: core.Model, w: World, buy: core.Variable) -> None:
     """Σ_p kW_p × stock[p,t] ≤ power_mw_it[t] × 1000: the fleet standing (the installed base
     plus what was made in the last ``life`` years) within the MW of IT given (if any)."""
     if w.cfg.power_mw_it is None:
@@ -609,16 +607,16 @@ def define_power(m: linopy.Model, w: World, buy: linopy.Variable) -> None:
     base_mw = (w.base * kw.values[:, None]).sum(axis=0) / 1e3
     for i, y in enumerate(w.years):
         window = [int(t) for t in w.years if y - w.life < t <= y]
-        draw = (made.sel(year=window).sum("year") * kw).sum("part")  # million kW = GW
+        draw = (made.sel({"year": window}).sum("year") * kw).sum("part")  # million kW = GW
         m.add_constraints(draw <= (cap_mw[i] - base_mw[i]) / 1e3, name=f"power-{int(y)}")
 
 
 def define_world_objective(
-    m: linopy.Model,
+    m: core.Model,
     w: World,
-    served: linopy.LinearExpression,
+    served: core.Expression,
     dem_da: xr.DataArray,
-    buy: linopy.Variable,
+    buy: core.Variable,
 ) -> None:
     """max Σ_t δ_t Σ_l served/demand + 10⁻³ Σ_t δ_t H100e made (module docstring)."""
     disc = (1.0 + w.cfg.discount_rate) ** -(w.years - w.years[0]).astype(float)
@@ -636,15 +634,13 @@ def define_world_objective(
 # ------------------------------------------------------------------ results
 def solve_world(w: World, time_limit_s: float = 120.0) -> xr.Dataset:
     """Solve the world LP; the result Dataset (:func:`world_results`)."""
-    from .optimizer import _absorb_highs_banner
-
-    _absorb_highs_banner()  # HiGHS's banner would corrupt `run world --json`
     m = build_world_lp(w)
-    status, cond = m.solve(solver_name="highs", time_limit=time_limit_s, output_flag=False)
-    if status != "ok":
-        raise RuntimeError(f"world LP not solved: {status} / {cond}")
-    buy = m.variables["buy"].solution.fillna(0.0).values * UNIT_SCALE
-    dual = m.constraints["capacity"].dual.transpose("resource", "year")
+    sol, _ = core.solve(m, {"time_limit": float(time_limit_s)})  # no console output
+    if not sol.ok:
+        raise RuntimeError(f"world LP not solved: {sol.termination}")
+    buy = np.nan_to_num(sol.primal(m.variables["buy"])) * UNIT_SCALE
+    cap = m.constraints["capacity"]
+    dual = cap.dataarray(sol.dual(cap)).transpose("resource", "year")
     duals = dual.values / UNIT_SCALE  # objective per wafer
     return world_results(w, buy, duals)
 

@@ -110,7 +110,7 @@ def _key(b) -> tuple:
 
 def test_fast_report_is_the_bottleneck_report_of_the_same_solution() -> None:
     """The numpy report of a structure (no xarray per move) against fab2flop.bottlenecks read
-    from the same HiGHS solution through linopy: same items, words and numbers."""
+    from the same HiGHS solution through the solution reader: same items, words and numbers."""
     from fab2flop.bottlenecks import bottlenecks
     from fab2flop.constants import PROCESS
     from fab2flop.results import process_labels
@@ -118,7 +118,7 @@ def test_fast_report_is_the_bottleneck_report_of_the_same_solution() -> None:
     from fab2flop.web.session import _fast_bottlenecks
 
     b = build_structure(Levers(us_power_mw_per_year=20_000, us_grid_mw=30_000, budget_usd=3e12))
-    sol = read_solution(b.lp)  # the solved linopy model, read as Results.from_lp reads it
+    sol = read_solution(b.lp)  # the solved LP, read as Results.from_lp reads it
     sol.coords["process_label"] = (PROCESS, process_labels(b.net))
     ref = bottlenecks(b.net.ds, sol, b.lp.registry)
     fast = _fast_bottlenecks(b, np.asarray(b.highs.getSolution().row_dual))

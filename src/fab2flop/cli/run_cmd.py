@@ -70,21 +70,17 @@ def run(
 
       fab2flop run --report plan.html --no-store
     """
-    from .._compat import (
-        defer_dask_import,
-        defer_unused_imports,
-        import_linopy_without_unusable_cloud,
-    )
+    from .._compat import defer_dask_import, defer_unused_imports
 
     defer_unused_imports()  # numpy.f2py, numpy.testing: ~0.05 s, never used by a run
     defer_dask_import()  # before the first xarray array: saves ~0.5 s of dask.array import
-    import_linopy_without_unusable_cloud()  # linopy's cloud back end needs google-cloud
-    from ..world import is_world_source  # imports linopy: after the line above
+    if scenario != "default":  # the default is no world: skip importing its module
+        from ..world import is_world_source
 
-    if is_world_source(scenario):  # the world market (fab2flop/world.py): its own LP
-        from .world_cmd import run_world_cmd
+        if is_world_source(scenario):  # the world market (fab2flop/world.py): its own LP
+            from .world_cmd import run_world_cmd
 
-        return run_world_cmd(scenario, set_, as_json, out, force)
+            return run_world_cmd(scenario, set_, as_json, out, force)
     sc = _load(scenario, set_, event, event_start, event_duration)  # fails before work
     if sc.objective.kind.value == "robust":  # a robust scenario: `fab2flop plan --robust`
         from .robust_cmd import run_robust_scenario

@@ -26,7 +26,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-import linopy
 import numpy as np
 import xarray as xr
 
@@ -41,6 +40,7 @@ from ..constants import (
     Objective,
 )
 from ..network import Network
+from . import core
 from .ramp import define_ramp
 from .registry import Registry, registers
 from .terms import (
@@ -88,20 +88,21 @@ class LPOptions:
 class LP:
     """A built model with what post-processing needs."""
 
-    model: linopy.Model
+    model: core.Model
     net: Network
     scaling: Scaling
     options: LPOptions = LPOptions()
-    spend_terms: dict[str, linopy.LinearExpression] | None = None
-    spend_expr: linopy.LinearExpression | None = None
-    compute_expr: linopy.LinearExpression | None = None
+    spend_terms: dict[str, core.Expression] | None = None
+    spend_expr: core.Expression | None = None
+    compute_expr: core.Expression | None = None
     registry: Registry = field(default_factory=Registry)  # families defined (lp/registry.py)
     # arrays a family defined outside the core keeps on the solution Dataset: its items'
     # words ({input_unit}, {input_label}) and its scales (scale_<name>, see lp/registry.py)
     coords: dict[str, xr.DataArray] = field(default_factory=dict)
     # family -> the part of its limit that moves with the plan (model units, the family's
     # dims), for rows written ``lhs - limit(x) <= rhs``: rhs_<family> reports rhs + limit(x)
-    limits: dict[str, linopy.LinearExpression] = field(default_factory=dict)
+    limits: dict[str, core.Expression] = field(default_factory=dict)
+    solution: core.Solution | None = None  # set by the solve (fab2flop.optimizer)
 
 
 Hook = Callable[[LP], None]
@@ -109,6 +110,10 @@ Hook = Callable[[LP], None]
 
 def _masked(net: Network, arr: np.ndarray, dims: tuple[str, ...]) -> xr.DataArray:
     return xr.DataArray(arr, coords={d: net.ds.indexes[d] for d in dims}, dims=dims)
+
+
+def _coords(ds: xr.Dataset, *dims: str) -> dict:
+    return {d: ds.indexes[d] for d in dims}
 
 
 @registers("new", "cap", "act", "inv", "deploy", "inst", "cash", kind="variable")
@@ -130,47 +135,31 @@ def define_variables(lp: LP) -> None:
     )
     max_new = ds["max_new_per_year"].values * dt / s_p
     ub = np.where(np.isfinite(max_new), max_new, np.inf)
-    coords_prt = [ds.indexes[PROCESS], ds.indexes[REGION], ds.indexes[PERIOD]]
-    m.add_variables(
-        lower=0,
-        upper=xr.DataArray(ub, coords=coords_prt),
-        coords=coords_prt,
-        name="new",
-        mask=xr.DataArray(new_mask, coords=coords_prt),
-    )
+    coords_prt = _coords(ds, PROCESS, REGION, PERIOD)
+    m.add_variables("new", coords_prt, lower=0.0, upper=ub, mask=new_mask)
     cap_mask = exists[:, :, None] & buildable[:, None, None] & np.ones(T, bool)
-    m.add_variables(
-        lower=0, coords=coords_prt, name="cap", mask=xr.DataArray(cap_mask, coords=coords_prt)
-    )
+    m.add_variables("cap", coords_prt, lower=0.0, mask=cap_mask)
     # no activity where nothing is available: a disabled region, a total outage. This is what
     # stops processes without a capacity (assembly, purchases, stacking) in an outage; a
     # partial outage limits them only through their inputs.
     act_mask = exists[:, :, None] & active[:, None, :] & (ds["availability"].values > 0)
-    m.add_variables(
-        lower=0, coords=coords_prt, name="act", mask=xr.DataArray(act_mask, coords=coords_prt)
-    )
+    m.add_variables("act", coords_prt, lower=0.0, mask=act_mask)
 
     storable = ds["carrier_storable"].values & (ds["carrier_scope"].values == "global")
-    coords_ct = [ds.indexes[CARRIER], ds.indexes[PERIOD]]
+    coords_ct = _coords(ds, CARRIER, PERIOD)
     inv_mask = np.broadcast_to(storable[:, None], (len(storable), T)).copy()
     inv_mask[:, -1] = False  # nothing carried beyond the horizon
-    m.add_variables(
-        lower=0, coords=coords_ct, name="inv", mask=xr.DataArray(inv_mask, coords=coords_ct)
-    )
+    m.add_variables("inv", coords_ct, lower=0.0, mask=inv_mask)
 
     if ds.sizes[ACCELERATOR]:
-        coords_art = [ds.indexes[ACCELERATOR], ds.indexes[REGION], ds.indexes[PERIOD]]
+        coords_art = _coords(ds, ACCELERATOR, REGION, PERIOD)
         dcr = ds["datacenter_region"].values
         fmask = np.broadcast_to(dcr[None, :, None], (ds.sizes[ACCELERATOR], len(dcr), T)).copy()
-        m.add_variables(
-            lower=0, coords=coords_art, name="deploy", mask=xr.DataArray(fmask, coords=coords_art)
-        )
-        m.add_variables(
-            lower=0, coords=coords_art, name="inst", mask=xr.DataArray(fmask, coords=coords_art)
-        )
+        m.add_variables("deploy", coords_art, lower=0.0, mask=fmask)
+        m.add_variables("inst", coords_art, lower=0.0, mask=fmask)
     sc = net.scenario.budget
     if sc.enforce and sc.carry_over:
-        m.add_variables(lower=0, coords=[ds.indexes[PERIOD]], name="cash")
+        m.add_variables("cash", _coords(ds, PERIOD), lower=0.0)
 
 
 PRT = (PROCESS, REGION, PERIOD)
@@ -183,10 +172,9 @@ def _rows(
     sign: str,
     rhs: np.ndarray | float,
     dims: tuple[str, ...] = PRT,
-) -> linopy.Constraint:
+) -> core.Comparison:
     """Constraint rows from raw (dims..., term) arrays of labels and coefficients."""
-    ds = lp.net.ds
-    return constraint(lp.model, v, c, sign, rhs, dims, {d: ds.indexes[d] for d in dims})
+    return constraint(v, c, sign, rhs, dims, _coords(lp.net.ds, *dims))
 
 
 def _destroyed(ds: xr.Dataset) -> np.ndarray | None:
@@ -211,7 +199,7 @@ def define_capacity(lp: LP) -> None:
     life = ds["life_periods"].values[:, None]  # (P,1): per process, all regions
     d = _destroyed(ds)
     existing = ds["existing"].values / s_p
-    cap_lab, new_lab = cap.labels.values, new.labels.values
+    cap_lab, new_lab = cap.labels, new.labels
     mask = cap.labels >= 0
     if lp.options.formulation == "dense":
         ker = dyn.stock_kernel(life, T, d)  # every earlier build still alive, in every row
@@ -230,7 +218,7 @@ def define_capacity(lp: LP) -> None:
         rhs = existing - keep * dyn.shift(existing, 1)
     m.add_constraints(_rows(lp, v, c, "=", rhs), name="capacity-stock", mask=mask)
     mc = ds["max_capacity"].values / s_p
-    fin = np.isfinite(mc) & mask.values
+    fin = np.isfinite(mc) & mask
     if fin.any():
         m.add_constraints(
             _rows(lp, cap_lab[..., None], np.ones((*fin.shape, 1)), "<=", np.where(fin, mc, 0.0)),
@@ -251,17 +239,17 @@ def define_activity(lp: LP) -> None:
         ds["ramp_periods"].values[:, None], ds["life_periods"].values[:, None], T, _destroyed(ds)
     )
     buildable = ds["buildable"].values & ~ds["unlimited"].values
-    act_lab = act.labels.values
+    act_lab = act.labels
     am = act_lab >= 0
     bmask = am & buildable[:, None, None]
     v, c = stack_terms(
         [
             (act_lab[..., None], 1.0),
-            (cap.labels.values[..., None], -avail[..., None]),
-            lag_terms(new.labels.values, ker.lags, avail[..., None] * ker.weights),
+            (cap.labels[..., None], -avail[..., None]),
+            lag_terms(new.labels, ker.lags, avail[..., None] * ker.weights),
         ]
     )
-    # rows ordered period-first, as linopy's broadcasting laid them out before: the same
+    # rows ordered period-first, as the model laid them out before lp.core: the same
     # matrix row order keeps HiGHS on the same path (same vertex among equal optima)
     tpr = (PERIOD, PROCESS, REGION)
     v, c = v.transpose(2, 0, 1, 3), c.transpose(2, 0, 1, 3)
@@ -293,11 +281,11 @@ def define_balances(lp: LP) -> None:
     kind = ds["carrier_kind"].values
     is_global = ds["carrier_scope"].values == "global"
     exists = ds["exists"].values
-    act_lab = act.labels.values.reshape(P * R, T)
+    act_lab = act.labels.reshape(P * R, T)
     # build inputs are consumed when construction starts: row t takes new[t + j] where
     # the capacity opening in t + j has a lead of j periods (dynamics.build_start_kernel)
     start = dyn.build_start_kernel(ds["open_lead_periods"].values)
-    new_lab = new.labels.values
+    new_lab = new.labels
 
     g_idx = np.flatnonzero(is_global)
     r_idx = np.flatnonzero(~is_global)
@@ -343,8 +331,8 @@ def define_balances(lp: LP) -> None:
     # fleet: accelerators leave their carrier when deployed; the installed fleet draws
     if "deploy" in m.variables:
         A = ds.sizes[ACCELERATOR]
-        dep = m.variables["deploy"].labels.values.reshape(A * R, T)
-        inst = m.variables["inst"].labels.values.reshape(A * R, T)
+        dep = m.variables["deploy"].labels.reshape(A * R, T)
+        inst = m.variables["inst"].labels.reshape(A * R, T)
         cidx = list(ds.indexes[CARRIER])
         s_a = lp.scaling.accelerator
         rows, cols, coefs = [], [], []
@@ -367,7 +355,7 @@ def define_balances(lp: LP) -> None:
             r_parts.append((inst, np.array(rows), np.array(cols), np.array(coefs)))
 
     # inventory of storable worldwide carriers
-    inv = m.variables["inv"].labels.values  # (C, T)
+    inv = m.variables["inv"].labels  # (C, T)
     inv_prev = np.concatenate([np.full((inv.shape[0], 1), -1), inv[:, :-1]], axis=1)
     gi = np.array([g_pos[int(c)] for c in g_idx])
     g_parts.append((inv, gi, g_idx, -np.ones(len(g_idx))))
@@ -375,18 +363,18 @@ def define_balances(lp: LP) -> None:
 
     coords_t = {PERIOD: ds.indexes[PERIOD]}
     if len(g_idx):
-        v, c = sparse_rows(m, g_parts, len(g_idx), T)
+        v, c = sparse_rows(g_parts, len(g_idx), T)
         gco = {CARRIER: ds.indexes[CARRIER][g_idx], **coords_t}
-        expr = expression(m, v, c, (CARRIER, PERIOD), gco)
+        expr = expression(v, c, (CARRIER, PERIOD), gco)
         has = xr.DataArray((v >= 0).any(axis=2), coords=gco, dims=(CARRIER, PERIOD))
         m.add_constraints(expr >= 0, name="balance", mask=has)
     if len(r_idx):
-        v, c = sparse_rows(m, r_parts, len(r_idx) * R, T)
+        v, c = sparse_rows(r_parts, len(r_idx) * R, T)
         K = v.shape[-1]
         rco = {CARRIER: ds.indexes[CARRIER][r_idx], REGION: ds.indexes[REGION], **coords_t}
         v = v.reshape(len(r_idx), R, T, K)
         c = c.reshape(len(r_idx), R, T, K)
-        expr = expression(m, v, c, (CARRIER, REGION, PERIOD), rco)
+        expr = expression(v, c, (CARRIER, REGION, PERIOD), rco)
         has = xr.DataArray((v >= 0).any(axis=3), coords=rco, dims=(CARRIER, REGION, PERIOD))
         m.add_constraints(expr >= 0, name="balance-regional", mask=has)
 
@@ -402,7 +390,7 @@ def define_fleet(lp: LP) -> None:
     T = ds.sizes[PERIOD]
     life = ds["acc_life_periods"].values[:, None]  # (A,1): per accelerator, all regions
     keep, retire = dyn.stock_recursion(life, T)  # the fleet is not destroyed: both 1
-    dep_lab, inst_lab = dep.labels.values, inst.labels.values
+    dep_lab, inst_lab = dep.labels, inst.labels
     v, c = stack_terms(
         [
             (inst_lab[..., None], 1.0),
@@ -432,7 +420,7 @@ def define_fleet(lp: LP) -> None:
         )
 
 
-def spend_terms(lp: LP) -> dict[str, linopy.LinearExpression]:
+def spend_terms(lp: LP) -> dict[str, core.Expression]:
     """Money spent [billion USD] by kind, per (process, region, period) and, for the systems
     bought with each deployed accelerator, per (accelerator, region, period).
 
@@ -473,7 +461,7 @@ def spend_terms(lp: LP) -> dict[str, linopy.LinearExpression]:
     return out
 
 
-def spend_expression(lp: LP, terms: dict[str, linopy.LinearExpression]) -> linopy.LinearExpression:
+def spend_expression(lp: LP, terms: dict[str, core.Expression]) -> core.Expression:
     """Total money spent in each period [billion USD]."""
     total = None
     for name, e in terms.items():
@@ -484,7 +472,7 @@ def spend_expression(lp: LP, terms: dict[str, linopy.LinearExpression]) -> linop
     return total
 
 
-def compute_expression(lp: LP) -> linopy.LinearExpression | None:
+def compute_expression(lp: LP) -> core.Expression | None:
     """Installed compute in each period [million H100-equivalents]."""
     if "inst" not in lp.model.variables:
         return None
@@ -567,13 +555,12 @@ DEFINE_ORDER: tuple[Callable[[LP], None], ...] = (
 
 
 def build_lp(net: Network, hooks: tuple[Hook, ...] = (), options: LPOptions | None = None) -> LP:
-    """Create the linopy model of ``net``; ``hooks`` may add constraints before the objective.
+    """Create the LP model (:mod:`fab2flop.lp.core`) of ``net``; ``hooks`` may add
+    constraints (or change bounds) before the objective.
 
-    Safe to call from several threads at once: nothing here reads or sets process-wide state.
-    The expressions do not depend on ``linopy.options["semantics"]`` (absent slots are
-    written as empty terms, see :mod:`fab2flop.lp.terms`), so the model is the same under
-    "legacy" and "v1" and no semantics warning is raised. Hooks must keep to the same rule:
-    :func:`~fab2flop.lp.terms.present` for a masked variable in arithmetic.
+    Safe to call from several threads at once: nothing here reads or sets process-wide
+    state. Hooks use :func:`~fab2flop.lp.terms.present` for a masked variable in arithmetic
+    (an absent cell is an empty term).
     """
     return _build_lp(net, hooks, options or LPOptions())
 
@@ -596,7 +583,7 @@ def _build_lp(net: Network, hooks: tuple[Hook, ...], options: LPOptions) -> LP:
         scaling = Scaling(s_p, s_c, s_a)
     else:
         scaling = Scaling(np.ones_like(s_p), np.ones_like(s_c), np.ones_like(s_a), 1.0, 1.0)
-    lp = LP(linopy.Model(force_dim_names=True), net, scaling, options)
+    lp = LP(core.Model(), net, scaling, options)
     for f in DEFINE_ORDER:
         f(lp)
     lp.spend_terms = spend_terms(lp)

@@ -127,7 +127,7 @@ def define_ramp(lp: LP) -> None:
     fleet = list(net.fleet.values())
     coords = {ACCELERATOR: ds.indexes[ACCELERATOR], PERIOD: ds.indexes[PERIOD]}
     dims = (ACCELERATOR, PERIOD)
-    act = m.variables["act"].labels.values  # (P, R, T), -1 where absent
+    act = m.variables["act"].labels  # (P, R, T), -1 where absent
     out_c = ds["main_output"].values
     T = ds.sizes[PERIOD]
     procs = [np.flatnonzero(out_c == f.carrier) for f in fleet]
@@ -143,7 +143,7 @@ def define_ramp(lp: LP) -> None:
     ]
     families = [("design-ramp", made)]
     if "deploy" in m.variables:
-        dep = m.variables["deploy"].labels.values  # (A, R, T)
+        dep = m.variables["deploy"].labels  # (A, R, T)
         families.append(("fleet-ramp", [dep[a] for a in range(len(fleet))]))
     for name, labels in families:
         got = _rows(labels, pairs, coords)
@@ -151,7 +151,7 @@ def define_ramp(lp: LP) -> None:
             continue
         v, c, mask = got
         m.add_constraints(
-            constraint(m, v, c, "<=", 0.0, dims, coords),
+            constraint(v, c, "<=", 0.0, dims, coords),
             name=name,
             mask=xr.DataArray(mask, coords=coords, dims=dims),
         )

@@ -1,29 +1,24 @@
-"""Sparse expression builders on top of linopy.
+"""Sparse term builders on top of :mod:`fab2flop.lp.core`.
 
-linopy's broadcasting is dense: ``(coef * var).sum("process")`` over a (process, carrier)
-coefficient matrix creates a term for every pair, zeros included. The supply-chain matrix
-is sparse (a process touches two to five carriers), so balance rows are assembled here from
-label arrays directly, with one term per non-zero. The same goes for per-process time lags
-(lead times, lives, ramps differ by process), which linopy's ``shift`` cannot express.
+Broadcasting is dense: ``(coef * var).sum("process")`` over a (process, carrier)
+coefficient matrix would create a term for every pair, zeros included. The supply-chain
+matrix is sparse (a process touches two to five carriers), so balance rows are assembled
+here from label arrays directly, with one term per non-zero. The same goes for per-process
+time lags (lead times, lives, ramps differ by process).
 
 Every builder here writes an absent slot (a masked variable, a period before the horizon) as
-a term with no variable (label -1, coefficient 0) and a zero constant, so it counts as zero
-in sums under both of linopy's arithmetic semantics ("legacy" and "v1", a process-wide
-``linopy.options["semantics"]``). The model is therefore built the same whatever that
-setting, without touching it, which keeps building safe from several threads at once. Use
-:func:`present` wherever a masked variable enters arithmetic and :func:`shifted` instead of
-``Variable.shift``: v1 would make the whole row absent at such a slot, legacy warns.
+a term with no variable (label -1, coefficient 0), so it counts as zero in sums.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-import linopy
 import numpy as np
-import xarray as xr
 
-from ..constants import PERIOD, TERM
+from ..constants import PERIOD
+from . import core
 
 
 def lag_labels(labels: np.ndarray, lags: np.ndarray) -> np.ndarray:
@@ -59,21 +54,19 @@ def lag_terms(
 
 
 def lagged(
-    var: linopy.Variable,
+    var: core.Variable,
     lags: np.ndarray,
     coeffs: np.ndarray | float = 1.0,
-) -> linopy.LinearExpression:
+) -> core.Expression:
     """Expression Σ_k coeffs[..., t, k] · var[..., t - lags[..., t, k]].
 
     ``var``'s last dimension is ``period``; ``lags`` and ``coeffs`` broadcast against
     ``var.shape + (K,)`` (see :func:`lag_labels`). Terms outside the horizon are dropped.
     """
-    dims = [str(d) for d in var.labels.dims]
-    if dims[-1] != PERIOD:
-        raise ValueError(f"lagged: last dimension must be {PERIOD!r}, got {dims}")
-    v, c = lag_terms(var.labels.values, lags, coeffs)
-    coords = {d: var.labels.coords[d] for d in dims if d in var.labels.coords}
-    return expression(var.model, v, c, dims, coords)
+    if var.dims[-1] != PERIOD:
+        raise ValueError(f"lagged: last dimension must be {PERIOD!r}, got {list(var.dims)}")
+    v, c = lag_terms(var.labels, lags, coeffs)
+    return core.expression(v, c, var.dims, var.coords)
 
 
 def stack_terms(
@@ -101,60 +94,27 @@ def stack_terms(
     return v, np.where(v >= 0, c, 0.0)
 
 
-def _as_expression(
-    var: linopy.Variable, labels: np.ndarray, coeffs: np.ndarray | float = 1.0
-) -> linopy.LinearExpression:
-    """One term per slot: ``coeffs`` where ``labels`` holds a variable, else an empty term."""
-    lab = var.labels
-    vals = labels[..., None]
-    c = np.broadcast_to(np.asarray(coeffs, dtype=float), labels.shape)[..., None]
-    if np.isnan(c[vals >= 0]).any():  # v1 refuses a NaN constant, legacy reads it as 0
-        raise ValueError(f"coefficient of {var.name!r} is NaN where the variable exists")
-    ds = xr.Dataset(
-        {
-            "coeffs": ([*lab.dims, TERM], np.where(vals >= 0, c, 0.0)),
-            "vars": ([*lab.dims, TERM], vals),
-            "const": (lab.dims, np.zeros(labels.shape)),
-        },
-        coords=lab.coords,
-    )
-    return linopy.LinearExpression(ds, var.model)
+def present(var: core.Variable, coeff: Any = 1.0) -> core.Expression:
+    """``coeff · var``, one term per cell; an absent (masked) cell is an empty term.
+
+    ``coeff`` is a number or a DataArray over some of ``var``'s dims with the same items
+    (checked: a mismatch raises), broadcast over the others."""
+    return var.to_expr(coeff)
 
 
-def present(var: linopy.Variable, coeff: xr.DataArray | float = 1.0) -> linopy.LinearExpression:
-    """``coeff · var`` as an expression whose absent (masked) slots count as zero in sums.
-
-    ``coeff`` is a number or a DataArray over some of ``var``'s dims with the same labels
-    (checked: a mismatch raises, as v1 semantics would), broadcast over the others. Passing
-    it here builds one expression instead of two (``present(var) * coeff``).
-    """
-    lab = var.labels
-    if isinstance(coeff, xr.DataArray):
-        extra = set(coeff.dims) - set(lab.dims)
-        if extra:
-            raise ValueError(f"present: coefficient dims {sorted(extra)} not in {lab.dims}")
-        xr.align(lab, coeff, join="exact")  # raises on differing labels of a shared dim
-        return _as_expression(
-            var, lab.values, coeff.broadcast_like(lab).transpose(*lab.dims).values
+def shifted(var: core.Variable, periods: int = 1) -> core.Expression:
+    """``var`` at ``t - periods`` (``periods`` ≥ 1) along its last dimension, ``period``;
+    empty terms before the horizon."""
+    if var.dims[-1] != PERIOD or periods < 1:
+        raise ValueError(
+            f"shifted: needs {PERIOD!r} last and periods >= 1, got {list(var.dims)}, {periods}"
         )
-    return _as_expression(var, lab.values, float(coeff))
-
-
-def shifted(var: linopy.Variable, periods: int = 1) -> linopy.LinearExpression:
-    """``var`` at ``t - periods`` (``periods`` ≥ 1) along its last dimension, ``period``; zero
-    before the horizon (``Variable.shift`` marks those slots absent, and v1 semantics make a
-    row with an absent operand absent as a whole)."""
-    dims = list(var.labels.dims)
-    if dims[-1] != PERIOD or periods < 1:
-        raise ValueError(f"shifted: needs {PERIOD!r} last and periods >= 1, got {dims}, {periods}")
-    vals = var.labels.values
-    out = np.full_like(vals, -1)
-    out[..., periods:] = vals[..., :-periods]
-    return _as_expression(var, out)
+    out = np.full_like(var.labels, -1)
+    out[..., periods:] = var.labels[..., :-periods]
+    return core.expression(out[..., None], np.ones((*out.shape, 1)), var.dims, var.coords)
 
 
 def sparse_rows(
-    model: linopy.Model,
     parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]],
     n_rows: int,
     T: int,
@@ -192,39 +152,17 @@ def sparse_rows(
     return out_v.transpose(0, 2, 1), out_c.transpose(0, 2, 1)
 
 
-def expression(
-    model: linopy.Model,
-    vars_: np.ndarray,
-    coeffs: np.ndarray,
-    dims: Sequence[str],
-    coords: dict,
-) -> linopy.LinearExpression:
-    """Wrap raw (…, _term) arrays as a linopy expression with the given dims and coords."""
-    ds = xr.Dataset(
-        {"coeffs": ([*dims, TERM], coeffs), "vars": ([*dims, TERM], vars_)}, coords=coords
-    )
-    return linopy.LinearExpression(ds, model)
-
-
 def constraint(
-    model: linopy.Model,
     vars_: np.ndarray,
     coeffs: np.ndarray,
     sign: str,
     rhs: np.ndarray | float,
     dims: Sequence[str],
     coords: dict,
-) -> linopy.Constraint:
-    """Rows Σ coeffs · vars ``sign`` rhs from raw (…, _term) arrays, without linopy's
-    arithmetic (which aligns and copies Datasets at every step)."""
-    shape = vars_.shape[:-1]
-    ds = xr.Dataset(
-        {
-            "coeffs": ([*dims, TERM], coeffs),
-            "vars": ([*dims, TERM], vars_),
-            "sign": (tuple(dims), np.full(shape, sign)),
-            "rhs": (tuple(dims), np.broadcast_to(np.asarray(rhs, dtype=float), shape)),
-        },
-        coords=coords,
-    )
-    return linopy.Constraint(ds, model, skip_broadcast=True)
+) -> core.Comparison:
+    """Rows Σ coeffs · vars ``sign`` rhs from raw (…, K) arrays, for
+    :meth:`~fab2flop.lp.core.Model.add_constraints`."""
+    return core.Comparison(core.expression(vars_, coeffs, dims, coords), sign, rhs)
+
+
+expression = core.expression

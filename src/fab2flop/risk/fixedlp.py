@@ -72,14 +72,8 @@ def solve_fixed(net: Network, plan: Plan, fa: FutureArrays, i: int) -> FixedLPRe
     def fix(lp) -> None:  # noqa: ANN001 - an lp.model.LP
         var = lp.model.variables["new"]
         s_p = lp.scaling.process[:, None, None]
-        ok = var.labels.values >= 0
-        val = np.where(ok, new / s_p, 0.0)
-        bound = xr.DataArray(val, coords=var.lower.coords, dims=var.lower.dims)
-        if hasattr(var, "update"):
-            var.update(lower=bound, upper=bound)
-        else:  # older linopy
-            var.lower = bound
-            var.upper = bound
+        val = np.where(var.labels >= 0, new / s_p, 0.0)
+        lp.model.set_bounds("new", lower=val, upper=val)
 
     dropped = float(np.where(_mask(snet), 0.0, new).sum())
     res = optimize(snet, hooks=(fix,))

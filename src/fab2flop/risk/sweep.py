@@ -13,7 +13,7 @@ change the supply chain.
   only those that opened before it) and accelerators deployed before it.
 
 Samples run through an evaluator (:mod:`fab2flop.risk.evaluators`): each task carries the
-scenario as a plain dict and builds its own models, so nothing linopy is pickled. A sample
+scenario as a plain dict and builds its own models, so no LP model is pickled. A sample
 that fails — infeasible, or an error — is a row with its status and reason, not an exception.
 
 >>> entry = event_entry({"name": "taiwan_blockade", "start": 2028,
@@ -201,13 +201,13 @@ def fix_variable(
     A fixed commitment the sample cannot hold (its slot does not exist, or it is above the
     slot's upper bound) raises :class:`CommitmentError`."""
     var = lp.model.variables[name]
-    labels = var.labels
+    labels = var.dataarray()
     dims = labels.dims
     val = value.reindex_like(labels, fill_value=0.0).transpose(*dims).values
     fix = mask.reindex_like(labels, fill_value=False).transpose(*dims).values.astype(bool)
     x = val / np.asarray(scale, float).reshape(-1, *([1] * (len(dims) - 1)))
     present = labels.values >= 0
-    lo, hi = var.lower.values, var.upper.values
+    lo, hi = var.lower, var.upper
     on = fix & present
     if not upper_only:
         lost = fix & ~present & (x > FIX_TOL)
@@ -222,10 +222,7 @@ def fix_variable(
             )
     xv = np.minimum(x, hi)
     new_lo = lo if upper_only else np.where(on, xv, lo)
-    var.update(
-        lower=xr.DataArray(new_lo, coords=labels.coords, dims=dims),
-        upper=xr.DataArray(np.where(on, xv, hi), coords=labels.coords, dims=dims),
-    )
+    lp.model.set_bounds(name, lower=new_lo, upper=np.where(on, xv, hi))
 
 
 def commitment_hook(lp: Any, commitments: Commitments, info_year: float) -> None:

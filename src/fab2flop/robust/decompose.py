@@ -142,25 +142,24 @@ class _Sub:
 
 
 def _highs_of(model: Any) -> Any:
-    """A HiGHS model (maximised) of a linopy model, its columns in ``matrices.vlabels`` order."""
+    """A HiGHS model (maximised) of a :mod:`fab2flop.lp.core` model, its columns the
+    variable labels."""
     import highspy
+    from scipy.sparse import csr_array
 
-    from ..optimizer import _absorb_highs_banner
+    from ..lp import core
 
-    _absorb_highs_banner()
-    M = model.matrices
-    A = M.A.tocsc()
-    sense, b = np.asarray(M.sense).astype(str), np.asarray(M.b, float)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    M = core.matrices(model)
+    A = csr_array((M.data, M.indices, M.indptr), shape=(M.n_rows, M.n_columns)).tocsc()
+    h = core.new_highs(False)
     h.setOptionValue("solver", "simplex")  # warm starts from the previous basis
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-    lp.col_cost_ = np.asarray(M.c, float)
-    lp.col_lower_ = np.asarray(M.lb, float)
-    lp.col_upper_ = np.asarray(M.ub, float)
-    lp.row_lower_ = np.where(sense == "<", -np.inf, b)
-    lp.row_upper_ = np.where(sense == ">", np.inf, b)
+    lp.col_cost_ = M.cost
+    lp.col_lower_ = M.col_lower
+    lp.col_upper_ = M.col_upper
+    lp.row_lower_ = M.row_lower
+    lp.row_upper_ = M.row_upper
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = A.indptr.astype(np.int32)
     lp.a_matrix_.index_ = A.indices.astype(np.int32)
@@ -174,21 +173,16 @@ def _highs_of(model: Any) -> Any:
 def _first_stage_columns(sub: Any) -> tuple[list[tuple[str, int]], np.ndarray]:
     """(name, flat index) and HiGHS column of every first-stage slot of a Subproblem."""
     m = sub.model
-    vl = np.asarray(m.matrices.vlabels)
-    pos = np.full(int(m._xCounter), -1, dtype=np.int64)
-    pos[vl] = np.arange(len(vl))
     keys: list[tuple[str, int]] = []
     cols: list[np.ndarray] = []
     for name in FIRST_STAGE:
         if name not in sub.first_stage:
             continue
         mask = sub.first_stage[name].values.ravel()
-        labels = m.variables[name].labels.values.ravel()
+        labels = m.variables[name].labels.ravel()
         flat = np.flatnonzero(mask & (labels >= 0))
-        c = pos[labels[flat]]
-        ok = c >= 0  # a label linopy dropped from the matrix (no row, no cost) is no slot
-        keys += [(name, int(i)) for i in flat[ok]]
-        cols.append(c[ok])
+        keys += [(name, int(i)) for i in flat]
+        cols.append(labels[flat])  # a variable's label is its HiGHS column
     return keys, (np.concatenate(cols) if cols else np.zeros(0, np.int64)).astype(np.int32)
 
 
@@ -226,7 +220,7 @@ def _setup(key: str, items: dict[int, Member]) -> list[dict]:
                 "solve_s": time.perf_counter() - t1,
             }
         )
-        del sub  # the linopy model is not needed any more: HiGHS holds the LP
+        del sub  # the model is not needed any more: HiGHS holds the LP
     return out
 
 
@@ -339,12 +333,13 @@ class _Master:
     def __init__(self, p: np.ndarray, ws: np.ndarray, lower: np.ndarray, upper: np.ndarray):
         import highspy
 
+        from ..lp.core import new_highs
+
         self.S, self.n = len(p), len(lower)
         self.lower, self.upper = lower, upper
         self.models = []
         for _ in range(2):  # [0]: no box (the bound), [1]: boxed (the trial point)
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
+            h = new_highs(False)
             h.setOptionValue("solver", "simplex")
             h.addVars(self.n + self.S, np.r_[lower, np.full(self.S, -np.inf)], np.r_[upper, ws])
             h.changeColsCost(

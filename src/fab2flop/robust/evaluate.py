@@ -67,7 +67,8 @@ def _scale(lp: Any, name: str) -> np.ndarray:
 
 def _natural(lp: Any, name: str) -> xr.DataArray:
     var = lp.model.variables[name]
-    return (var.solution * _scale(lp, name)).where(var.labels >= 0, 0.0)
+    val = np.nan_to_num(lp.solution.primal(var)) * _scale(lp, name)
+    return var.dataarray(np.where(var.labels >= 0, val, 0.0))
 
 
 def plan_of_results(name: str, res: Any, operations: bool = True) -> Plan:
@@ -115,18 +116,15 @@ def commit_hook(plan: Plan, member: Member) -> Callable[[Any], None]:
             if name not in lp.model.variables or plan_values is None:
                 continue
             var = lp.model.variables[name]
-            labels = var.labels
+            labels = var.dataarray()
             val = plan_values.reindex_like(labels).transpose(*labels.dims).values
             when = dec[name].reindex_like(labels).transpose(*labels.dims).values
-            fix = (when < member.info_period) & np.isfinite(val) & (labels.values >= 0)
+            fix = (when < member.info_period) & np.isfinite(val) & (var.labels >= 0)
             x = np.where(fix, np.nan_to_num(val), 0.0) / _scale(lp, name)
-            lo, hi = var.lower.values, var.upper.values
+            lo, hi = var.lower, var.upper
             xv = np.clip(x, lo, hi)
             new_lo = lo if name in UPPER_ONLY else np.where(fix, xv, lo)
-            var.update(
-                lower=xr.DataArray(new_lo, coords=labels.coords, dims=labels.dims),
-                upper=xr.DataArray(np.where(fix, xv, hi), coords=labels.coords, dims=labels.dims),
-            )
+            lp.model.set_bounds(name, lower=new_lo, upper=np.where(fix, xv, hi))
 
     return hook
 
@@ -149,21 +147,19 @@ def discounted_h100e_years(net: Any, compute_h100e: np.ndarray) -> float:
 
 def _solve(lp: Any) -> tuple[str, str, np.ndarray | None]:
     """Solve a built LP; (status, message, compute_h100e by period)."""
-    from ..optimizer import _absorb_highs_banner, _highs_options, _status
+    from ..lp.core import solve
+    from ..optimizer import _highs_options, _status
 
     net = lp.net
-    if not net.scenario.solver.log:
-        _absorb_highs_banner()
     try:
-        st, term = lp.model.solve(
-            solver_name="highs", io_api="direct", **_highs_options(net.scenario, None)
-        )
+        lp.solution, _ = solve(lp.model, _highs_options(net.scenario, None))
     except Exception as exc:  # the solver itself failed: a status, not a traceback
         return Status.ERROR.value, f"solver error: {exc}", None
-    status = _status(st, term)
+    term = lp.solution.termination
+    status = _status(term)
     if not status.ok or lp.compute_expr is None:
         return status.value, str(term), None
-    comp = lp.compute_expr.solution.values.astype(float) * lp.scaling.compute
+    comp = lp.solution.value(lp.compute_expr).astype(float) * lp.scaling.compute
     return status.value, "optimal", np.where(np.abs(comp) < 1e-6, 0.0, comp)
 
 
@@ -179,7 +175,7 @@ def solve_task(task: EvalTask) -> list[dict[str, Any]]:
     """Optimise one future under each plan's commitments: one row per plan (status,
     message and, when optimal, compute_h100e and discounted), never an exception."""
     from ..lp.model import build_lp
-    from ..optimizer import _quiet_linopy, optimize
+    from ..optimizer import optimize
     from ..policy import policy_hooks
 
     net = task.member.network
@@ -192,7 +188,6 @@ def solve_task(task: EvalTask) -> list[dict[str, Any]]:
             comp = res.dataset["compute_h100e"].values.astype(float) if res.status.ok else None
             rows.append({**_row(net, res.status.value, res.message, comp, t0), "results": res})
         return rows
-    _quiet_linopy()
     lp = build_lp(net, policy_hooks(net.scenario))
     saved = {
         n: (lp.model.variables[n].lower.copy(), lp.model.variables[n].upper.copy())
@@ -202,7 +197,7 @@ def solve_task(task: EvalTask) -> list[dict[str, Any]]:
     for _, plan in task.plans:
         t0 = time.perf_counter()
         for n, (lo, hi) in saved.items():
-            lp.model.variables[n].update(lower=lo, upper=hi)
+            lp.model.set_bounds(n, lower=lo, upper=hi)
         if plan is not None:
             commit_hook(plan, task.member)(lp)
         rows.append(_row(net, *_solve(lp), t0))

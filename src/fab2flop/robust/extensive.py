@@ -23,7 +23,7 @@ up to the constant lambda Zref (docs/robust.md). Budget and funding stay each me
 rows: money committed before the information year is the same in all (it is the shared
 builds' capex), money after it follows each future's funding.
 
-The solution is written back onto each member's linopy model (duals divided by the
+The solution is handed to each member's LP (``lp.solution``, duals divided by the
 member's probability: per-future shadow prices), so :meth:`Results.from_lp` reads each
 future's plan as it reads a deterministic one.
 """
@@ -35,12 +35,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import linopy
 import numpy as np
 import scipy.sparse as sp
 import xarray as xr
 
 from ..constants import PERIOD, Solver, Status
+from ..lp import core
 from ..lp.model import LP, Hook, LPOptions, build_lp
 from .config import CVAR, EXPECTED, WORST_ALPHA, RobustConfig
 from .members import FIRST_STAGE, Member, first_stage_masks
@@ -58,14 +58,14 @@ class Subproblem:
     # is decided before the member's future is known (its value is shared)
     first_stage: dict[str, xr.DataArray]
     # Z: discounted installed compute [model units: COMPUTE_SCALE H100e-years], linear
-    measure: linopy.LinearExpression
+    measure: core.Expression
 
     @property
-    def model(self) -> linopy.Model:
+    def model(self) -> core.Model:
         return self.lp.model
 
 
-def measure_expression(lp: LP) -> linopy.LinearExpression:
+def measure_expression(lp: LP) -> core.Expression:
     """Discounted installed compute of ``lp`` (the deterministic objective's main term)."""
     net = lp.net
     if lp.compute_expr is None:
@@ -90,7 +90,7 @@ def build_subproblem(
     fs = {}
     for name in masks:
         if name in lp.model.variables:
-            lab = lp.model.variables[name].labels
+            lab = lp.model.variables[name].dataarray()
             fs[name] = (lab >= 0) & masks[name].reindex_like(lab, fill_value=False)
     return Subproblem(member, lp, fs, measure_expression(lp))
 
@@ -104,8 +104,8 @@ class Block:
 
     col0: int  # first column
     row0: int  # first row
-    vlabels: np.ndarray  # linopy variable label of each column
-    clabels: np.ndarray  # linopy constraint label of each row
+    vlabels: np.ndarray  # variable label of each column (labels are the member's columns)
+    clabels: np.ndarray  # constraint label of each row
     pos: np.ndarray  # label -> column within the block (-1: absent)
     cost: np.ndarray  # the member's own objective coefficients (max sense)
     measure: tuple[np.ndarray, np.ndarray]  # (columns within block, coefficients) of Z
@@ -140,21 +140,16 @@ class ExtensiveModel:
 
 def _block(sub: Subproblem, col0: int, row0: int) -> tuple[Block, sp.csr_matrix, tuple]:
     m = sub.model
-    if m.objective.sense != "max":
+    if m.objective is None or m.objective.sense != "max":
         raise ValueError("robust members must maximise (their objective is compute)")
-    M = m.matrices
-    vl, cl = np.asarray(M.vlabels), np.asarray(M.clabels)
-    pos = np.full(int(m._xCounter), -1, dtype=np.int64)
-    pos[vl] = np.arange(len(vl))
-    sense, b = np.asarray(M.sense).astype(str), np.asarray(M.b, float)
-    lo = np.where(sense == "<", -np.inf, b)
-    hi = np.where(sense == ">", np.inf, b)
-    mv = sub.measure.data["vars"].values.ravel()
-    mc = sub.measure.data["coeffs"].values.ravel()
+    M = core.matrices(m)
+    vl, cl = np.arange(M.n_columns), np.arange(M.n_rows)
+    mv = sub.measure.vars.ravel()
+    mc = sub.measure.coeffs.ravel()
     ok = mv >= 0
-    cols = pos[mv[ok]]
-    blk = Block(col0, row0, vl, cl, pos, np.asarray(M.c, float), (cols, mc[ok]))
-    return blk, sp.csr_matrix(M.A), (lo, hi, np.asarray(M.lb, float), np.asarray(M.ub, float))
+    blk = Block(col0, row0, vl, cl, vl, M.cost, (mv[ok], mc[ok]))
+    A = sp.csr_matrix((M.data, M.indices, M.indptr), shape=(M.n_rows, M.n_columns))
+    return blk, A, (M.row_lower, M.row_upper, M.col_lower, M.col_upper)
 
 
 def _ties(subs: Sequence[Subproblem], blocks: Sequence[Block]) -> list[tuple[int, int]]:
@@ -164,7 +159,7 @@ def _ties(subs: Sequence[Subproblem], blocks: Sequence[Block]) -> list[tuple[int
         if not all(name in s.first_stage for s in subs):
             continue
         mask = np.stack([s.first_stage[name].values for s in subs])  # (S, ...)
-        labels = np.stack([s.model.variables[name].labels.values for s in subs])
+        labels = np.stack([s.model.variables[name].labels for s in subs])
         g0 = np.argmax(mask, axis=0)
         for s in range(1, len(subs)):
             sel = mask[s] & (g0 != s)
@@ -311,13 +306,10 @@ def solve_extensive(
     HiGHS has (``has_plan``) with status ``time_limit``, or no plan when it has none."""
     import highspy
 
-    from ..optimizer import IPM_MIN_VARIABLES, _absorb_highs_banner
+    from ..optimizer import IPM_MIN_VARIABLES
 
     sc = ext.subproblems[0].member.network.scenario
-    if not log:
-        _absorb_highs_banner()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", bool(log))
+    h = core.new_highs(bool(log))
     opts: dict[str, Any] = {"time_limit": float(time_limit_s or sc.solver.time_limit_s)}
     meth = Solver(method) if method else sc.solver.method
     lp = _highs_lp(ext)
@@ -366,31 +358,18 @@ def solve_extensive(
 
 
 def assign_solution(ext: ExtensiveModel, sol: ExtensiveSolution) -> None:
-    """Write each member's part of ``sol`` onto its linopy model (duals / probability)."""
-    from linopy.constants import Result, SolverStatus, TerminationCondition
-    from linopy.constants import Solution as LSolution
-    from linopy.constants import Status as LStatus
-
+    """Give each member's LP its part of ``sol`` (``lp.solution``; duals / probability)."""
     if not sol.has_plan or sol.x is None:
         raise ValueError("no plan to assign")
-    term = TerminationCondition.optimal if sol.status.ok else TerminationCondition.time_limit
+    term = "optimal" if sol.status.ok else "time_limit"
     for sub, blk in zip(ext.subproblems, ext.blocks, strict=True):
-        m = sub.model
-        n = len(blk.vlabels)
+        n, nr = len(blk.vlabels), len(blk.clabels)
         xs = sol.x[blk.col0 : blk.col0 + n]
-        primal = np.full(int(m._xCounter), np.nan)
-        primal[blk.vlabels] = xs
-        dual = np.full(int(m._cCounter), np.nan)
+        dual = np.full(nr, np.nan)
         if sol.row_dual is not None:
-            nr = len(blk.clabels)
-            dual[blk.clabels] = sol.row_dual[blk.row0 : blk.row0 + nr] / max(
-                sub.member.probability, 1e-300
-            )
-        res = Result(
-            LStatus(SolverStatus.ok, term),
-            LSolution(primal, dual, float(blk.cost @ xs)),
-        )
-        m.assign_result(res)
+            p = max(sub.member.probability, 1e-300)
+            dual = sol.row_dual[blk.row0 : blk.row0 + nr] / p
+        sub.lp.solution = core.Solution(term, float(blk.cost @ xs), xs.copy(), dual)
 
 
 def member_measures(ext: ExtensiveModel, sol: ExtensiveSolution) -> np.ndarray:

@@ -40,7 +40,7 @@ from ..metrics import SPEND_CATEGORIES
 from ..network import Network, build_network
 from ..scenario import Scenario, apply_override, default_scenario_text, validate_scenario
 
-# The solver lock: linopy model building and HiGHS runs are serialised process-wide (the
+# The solver lock: model building and HiGHS runs are serialised process-wide (the
 # thread-safety work of the optimiser is on another branch; one solve at a time on 2 cores
 # loses nothing).
 SOLVER_LOCK = threading.RLock()
@@ -216,11 +216,11 @@ def _only_warm_diff(a: xr.Dataset, b: xr.Dataset, cells: tuple[np.ndarray, ...])
 
 
 def _expr_matrix(expr: Any, ncols_by_label: np.ndarray, rows: np.ndarray, nrows: int):
-    """Sparse (nrows x HiGHS columns) of a linopy expression whose cells map to ``rows``."""
+    """Sparse (nrows x HiGHS columns) of an lp.core expression whose cells map to ``rows``."""
     from scipy.sparse import csr_array
 
-    v = expr.vars.values
-    c = expr.coeffs.values
+    v = expr.vars
+    c = expr.coeffs
     r = np.broadcast_to(rows.reshape(rows.shape + (1,) * (v.ndim - rows.ndim)), v.shape)
     ok = v >= 0
     cols = ncols_by_label[v[ok]]
@@ -248,7 +248,7 @@ def _readout_matrices(b: Built) -> dict[str, Any]:
     t_idx = np.arange(T)
     mats = []
     for name, expr in (lp.spend_terms or {}).items():
-        dims = expr.vars.dims[:-1]
+        dims = expr.dims
         if name == "systems":
             rows = np.full(expr.vars.shape[:-1], ci[Category.SYSTEMS.value]) * T
         else:
@@ -327,6 +327,7 @@ def learn_lever(b: Built, lever: str) -> None:
 
 def build_structure(state: Levers) -> Built:
     """Build, solve (cold) and prepare a structure for warm moves."""
+    from ..lp.core import solve
     from ..lp.model import build_lp
     from ..optimizer import _highs_options
 
@@ -337,12 +338,10 @@ def build_structure(state: Levers) -> Built:
         m = lp.model
         opts = _highs_options(sc, None)
         opts["solver"] = "simplex"  # a basis to warm-start from
-        m.solve(solver_name="highs", io_api="direct", **opts)
-    h = m.solver_model
-    vl = np.asarray(m.variables.label_index.vlabels)
-    cl = np.asarray(m.constraints.label_index.clabels)
-    col_of = _label_map(vl, int(m._xCounter))
-    row_of = _label_map(cl, int(m._cCounter))
+        lp.solution, h = solve(m, opts)
+    # lp.core labels are HiGHS's columns and rows
+    col_of = _label_map(np.arange(m.n_columns), m.n_columns)
+    row_of = _label_map(np.arange(m.n_rows), m.n_rows)
     ds = net.ds
     cells = _fixed_cells(ds)
     T = ds.sizes[PERIOD]
@@ -352,12 +351,12 @@ def build_structure(state: Levers) -> Built:
     equal = np.zeros(len(y0), bool)
     if "cash" in m.constraints:
         con = m.constraints["cash"]
-        lab = con.labels.values
+        lab = con.labels
         rows_y[:T] = np.where(lab >= 0, row_of[np.maximum(lab, 0)], -1)
         factor[:T] = 1.0 / lp.scaling.money
-        equal[:T] = str(con.sign.values.flat[0]) == "="
+        equal[:T] = con.sign == "="
     if "market-cap" in m.constraints:
-        mc = m.constraints["market-cap"].labels.transpose(PROCESS, REGION, PERIOD).values
+        mc = m.constraints["market-cap"].dataarray().transpose(PROCESS, REGION, PERIOD).values
         lab = mc[cells]
         rows_y[T:] = np.where(lab >= 0, row_of[np.maximum(lab, 0)], -1)
         s_p = lp.scaling.process[cells[0]]
@@ -367,9 +366,7 @@ def build_structure(state: Levers) -> Built:
     b.readout = _readout_matrices(b)
     b.cost_by_period = _objective_by_period(b)
     b.dual_sign = _dual_sign(b)
-    b.rhs0 = {
-        name: m.constraints[name].rhs.values.copy() for name in m.constraints if name in lp.registry
-    }
+    b.rhs0 = {name: m.constraints[name].rhs.copy() for name in m.constraints if name in lp.registry}
     lp_h = h.getLp()
     b.bounds0 = (np.asarray(lp_h.row_lower_).copy(), np.asarray(lp_h.row_upper_).copy())
     b.row_lo, b.row_up = b.bounds0[0].copy(), b.bounds0[1].copy()
@@ -423,10 +420,8 @@ def _dual_sign(b: Built) -> float:
     row_dual = np.asarray(b.highs.getSolution().row_dual)
     for name in m.constraints:
         con = m.constraints[name]
-        if con.dual is None:
-            continue
-        lab = con.labels.values.ravel()
-        d = con.dual.values.ravel()
+        lab = con.labels.ravel()
+        d = b.lp.solution.dual(con).ravel()
         ok = (lab >= 0) & (np.abs(d) > 1e-9)
         if ok.any():
             mine = row_dual[b.row_of_label[lab[ok]]]
@@ -587,10 +582,10 @@ def _report_family(b: Built, fam: Any, base: xr.Dataset, tol: float) -> _ReportF
     from ..solution import family_scale
 
     m = b.lp.model
-    if fam.name not in m.constraints or m.constraints[fam.name].dual is None:
+    if fam.name not in m.constraints:
         return None
     con = m.constraints[fam.name]
-    lab = con.labels.transpose(*fam.dims)
+    lab = con.dataarray().transpose(*fam.dims)
     dims = fam.dims
     # onto the network's full coordinates (a family may cover a subset of carriers)
     full = tuple(base.sizes[d] for d in dims)
@@ -598,7 +593,7 @@ def _report_family(b: Built, fam: Any, base: xr.Dataset, tol: float) -> _ReportF
     labels = np.full(full, -1, np.int64)
     labels[pos] = lab.values
     rhs0 = np.full(full, np.nan)
-    rhs0[pos] = con.rhs.transpose(*dims).values
+    rhs0[pos] = con.dataarray(con.rhs).transpose(*dims).values
     ok = labels >= 0
     rows = np.where(ok, b.row_of_label[np.maximum(labels, 0)], 0)
     f = family_scale(fam, b.net.ds, base)
