@@ -67,6 +67,51 @@ def random_moves(n: int, rng: np.random.Generator) -> list[dict]:
     return moves
 
 
+def _move_detail(st: dict, prev: dict, ms: float, out: dict) -> dict:
+    """One move broken down: the slider, from and to, how it was solved, simplex
+    iterations, solve, readout and server time, and the rest (HTTP, JSON) [ms]."""
+    lever = next((k for k in st if st.get(k) != prev.get(k)), None)
+    return {
+        "lever": lever,
+        "from": prev.get(lever) if lever else None,
+        "to": st.get(lever) if lever else None,
+        "mode": out["mode"],
+        "solved_by": out.get("solved_by"),
+        "iterations": out.get("simplex_iterations", 0),
+        "solve_ms": out.get("solve_ms"),
+        "readout_ms": out.get("readout_ms"),
+        "server_ms": out["elapsed_ms"],
+        "http_json_ms": ms - out["elapsed_ms"],
+        "move_ms": ms,
+    }
+
+
+def _slowest(detail: list[dict], share: float = 0.05) -> list[dict]:
+    n = max(1, int(round(len(detail) * share)))
+    return sorted(detail, key=lambda d: -d["move_ms"])[:n]
+
+
+def _by(detail: list[dict], key: str) -> dict:
+    out: dict = {}
+    for k in sorted({str(d[key]) for d in detail}):
+        t = np.array([d["move_ms"] for d in detail if str(d[key]) == k])
+        out[k] = {
+            "n": int(len(t)),
+            "p50": float(np.percentile(t, 50)),
+            "p95": float(np.percentile(t, 95)),
+        }
+    return out
+
+
+def _parts(detail: list[dict]) -> dict:
+    out = {}
+    for k in ("solve_ms", "readout_ms", "http_json_ms", "iterations"):
+        v = np.array([d[k] for d in detail if d.get(k) is not None], float)
+        if len(v):
+            out[k] = {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
+    return out
+
+
 def cold_baseline(states: list[dict]) -> list[float]:
     sys.path.insert(0, str(SRC))
     from fab2flop.optimizer import optimize
@@ -109,7 +154,8 @@ def main() -> None:
         assert out["mode"] == "cold", out.get("mode")
         sid = out["session"]
         load0 = os.getloadavg()
-        times, modes, iters, server, cpu = [], [], [], [], []
+        times, modes, iters, server, cpu, detail = [], [], [], [], [], []
+        prev: dict = {}
         for st in moves:
             ms, out = _post(url, {"session": sid, "levers": st})
             times.append(ms)
@@ -117,6 +163,8 @@ def main() -> None:
             iters.append(out.get("simplex_iterations", 0))
             server.append(out["elapsed_ms"])
             cpu.append(out.get("cpu_ms", float("nan")))  # absent in older trees
+            detail.append(_move_detail(st, prev, ms, out))
+            prev = st
         load1 = os.getloadavg()
     finally:
         proc.terminate()
@@ -155,13 +203,18 @@ def main() -> None:
             "p95": float(np.percentile(cold, 95)),
         },
         "goal_p95_ms": 150.0,
+        "parts_ms": _parts(detail),
+        "by_lever": _by(detail, "lever"),
+        "by_solver": _by(detail, "solved_by"),
+        "slowest_5pct": _slowest(detail),
+        "moves_detail": detail,
     }
     result["speedup_p50"] = result["cold_build_and_solve_ms"]["p50"] / result["move_ms"]["p50"]
     result["move_ms_p95_over_cold_p50"] = (
         result["move_ms"]["p95"] / result["cold_build_and_solve_ms"]["p50"]
     )
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k != "moves_detail"}, indent=2))
 
 
 if __name__ == "__main__":

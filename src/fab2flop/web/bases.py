@@ -40,6 +40,7 @@ class Racer:
     twin: Any  # highspy.Highs with the structure's LP
     stops: dict[int, threading.Event] = field(default_factory=dict)  # id(Highs) -> stop flag
     pending: threading.Thread | None = None  # a stopped loser still winding down
+    delay_s: float = FRESH_DELAY_S  # the fresh solve starts this late (see FRESH_DELAY_S)
 
     def settle(self) -> None:
         """Wait for the last race's loser (both objects are free afterwards)."""
@@ -82,9 +83,9 @@ def _optimal(h: Any) -> bool:
     return h.getModelStatus() == h.getModelStatus().__class__.kOptimal
 
 
-def race(r: Racer, warm: Any, delay_s: float = FRESH_DELAY_S) -> tuple[Any, str]:
+def race(r: Racer, warm: Any) -> tuple[Any, str]:
     """Solve the current LP with ``warm`` (from its basis, in this thread) and ``r.twin``
-    (from scratch, in another thread, unless the warm optimum came within ``delay_s``);
+    (from scratch, in another thread, unless the warm optimum came within ``r.delay_s``);
     return the object holding the first optimum and how it was found. When neither is
     optimal the warm object is returned."""
     r.settle()
@@ -96,7 +97,7 @@ def race(r: Racer, warm: Any, delay_s: float = FRESH_DELAY_S) -> tuple[Any, str]
     warm_done, warm_ok = threading.Event(), threading.Event()
 
     def fresh() -> None:
-        if warm_done.wait(delay_s) and warm_ok.is_set():
+        if warm_done.wait(r.delay_s) and warm_ok.is_set():
             return  # the warm optimum came before the fresh solve would have started
         twin.clearSolver()  # no basis: presolve, simplex, postsolve
         twin.run()
