@@ -22,6 +22,7 @@ Measured on the 200-move benchmark (benchmarks/web.py): see docs/web.md.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,8 @@ class Racer:
     stops: dict[int, threading.Event] = field(default_factory=dict)  # id(Highs) -> stop flag
     pending: threading.Thread | None = None  # a stopped loser still winding down
     delay_s: float = FRESH_DELAY_S  # the fresh solve starts this late (see FRESH_DELAY_S)
+    # CPU time of each run of the last race [ms] (the fresh one: None if it never started)
+    cpu_ms: dict[str, float | None] = field(default_factory=dict)
 
     def settle(self) -> None:
         """Wait for the last race's loser (both objects are free afterwards)."""
@@ -96,17 +99,24 @@ def race(r: Racer, warm: Any) -> tuple[Any, str]:
 
     warm_done, warm_ok = threading.Event(), threading.Event()
 
+    cpu: dict[str, float | None] = {WARM: None, FRESH: None}
+    r.cpu_ms = cpu
+
     def fresh() -> None:
         if warm_done.wait(r.delay_s) and warm_ok.is_set():
             return  # the warm optimum came before the fresh solve would have started
+        c0 = time.thread_time()
         twin.clearSolver()  # no basis: presolve, simplex, postsolve
         twin.run()
+        cpu[FRESH] = (time.thread_time() - c0) * 1e3
         if _optimal(twin):
             stop_w.set()  # the warm run stops at its next simplex iteration
 
     th = threading.Thread(target=fresh, name="fab2flop-fresh", daemon=True)
     th.start()
+    c0 = time.thread_time()
     warm.run()
+    cpu[WARM] = (time.thread_time() - c0) * 1e3
     if _optimal(warm):
         warm_ok.set()
     warm_done.set()

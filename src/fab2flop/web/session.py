@@ -898,12 +898,15 @@ class Session:
                 y = apply_state(b, state)
                 t1 = time.perf_counter()
                 h, how = solve_moved(b)
-                t2 = time.perf_counter()
+                t2, c2 = time.perf_counter(), time.thread_time()
                 out = readout(b, y, state, h)
                 out["simplex_iterations"] = int(h.getInfo().simplex_iteration_count)
                 out["solved_by"] = how
                 out["solve_ms"] = (t2 - t1) * 1e3
                 out["readout_ms"] = (time.perf_counter() - t2) * 1e3
+                out["readout_cpu_ms"] = (time.thread_time() - c2) * 1e3
+                if b.racer is not None and how != "unchanged":
+                    out["race_cpu_ms"] = dict(b.racer.cpu_ms)
             if out.get("status") == "optimal":
                 self.answers[key] = copy.deepcopy(out)
                 while len(self.answers) > self.max_answers:
