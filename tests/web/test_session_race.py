@@ -118,3 +118,12 @@ def test_concurrent_moves_get_their_own_optimum(session: Session) -> None:
         assert got[k] == pytest.approx([want[k]] * 3, rel=1e-7)
     # money binds at $3T and not at $9T with a 20 GW grid: the two optima differ
     assert want[0] < want[1]
+
+
+def test_only_a_stoppable_highs_races() -> None:
+    """highspy's Highs class has the interrupt callback the race stops a run with; the bare
+    core class has not (an LP layer handing one over gets warm runs alone)."""
+    import highspy
+
+    assert bases.can_race(highspy.Highs())
+    assert not bases.can_race(highspy._core._Highs())

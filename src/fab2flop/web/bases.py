@@ -66,6 +66,12 @@ def _stoppable(h: Any, stops: dict[int, threading.Event]) -> threading.Event:
     return ev
 
 
+def can_race(h: Any) -> bool:
+    """Whether ``h`` can be stopped mid-run: highspy's ``Highs`` class has the callbacks (a
+    bare ``highspy._core._Highs`` has not; then the warm run goes alone)."""
+    return hasattr(h, "cbSimplexInterrupt")
+
+
 def make_racer(warm: Any) -> Racer:
     """A twin of ``warm`` (the same LP as it stands now, its tolerances and time limit),
     solved with presolve and primal simplex."""

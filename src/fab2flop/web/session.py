@@ -511,10 +511,14 @@ def solve_moved(b: Built) -> tuple[Any, str]:
     """Re-solve ``b`` after :func:`apply_state`: the warm run races a fresh solve of the
     same LP when something changed (:func:`.bases.race`); returns the HiGHS object holding
     the optimum and how it was found."""
-    from .bases import make_racer, race
+    from .bases import WARM, can_race, make_racer, race
 
     if not b.changed and b.solved is not None:
         return b.solved, "unchanged"  # the LP is the one last solved
+    if not can_race(b.highs):
+        b.highs.run()
+        b.solved = b.highs
+        return b.highs, WARM
     if b.racer is None:
         b.racer = make_racer(b.highs)
     b.solved, how = race(b.racer, b.highs)
