@@ -118,7 +118,8 @@ def race(r: Racer, warm: Any) -> tuple[Any, str]:
         if _optimal(twin):
             stop_w.set()  # the warm run stops at its next simplex iteration
 
-    th = threading.Thread(target=fresh, name="fab2flop-fresh", daemon=True)
+    # not a daemon: at exit Python joins it (a HiGHS run cut off by exit aborts the process)
+    th = threading.Thread(target=fresh, name="fab2flop-fresh")
     th.start()
     c0 = time.thread_time()
     warm.run()
