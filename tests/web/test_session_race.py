@@ -127,3 +127,19 @@ def test_only_a_stoppable_highs_races() -> None:
 
     assert bases.can_race(highspy.Highs())
     assert not bases.can_race(highspy._core._Highs())
+
+
+def test_the_readout_dicts_are_the_report_dicts(session: Session) -> None:
+    """The readout's shallow dicts equal ``Bottleneck.to_dict`` and
+    ``BottleneckGroup.to_dict`` (dataclasses.asdict) on the same items."""
+    from fab2flop.bottlenecks import group_bottlenecks
+    from fab2flop.web.session import _fast_bottlenecks, _group_dict, _item_dict
+
+    b = session.built[-1]
+    items = _fast_bottlenecks(b, np.asarray(b.solved.getSolution().row_dual))
+    assert len(items) > 10
+    for x in items:
+        assert _item_dict(x) == x.to_dict()
+    groups = group_bottlenecks(items, b.lp.registry)
+    for g in groups:
+        assert _group_dict(g, _item_dict) == g.to_dict()

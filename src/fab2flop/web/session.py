@@ -8,7 +8,8 @@ A *state* is the playground's levers (:class:`Levers`). The levers split in two:
   the US power-build slot and grid contract), ``merchant_share`` (``market-cap`` rows of the
   vendors' GPU supply) and ``discount_rate`` (objective coefficients). A move of one of
   them changes those rows or costs on the session's ``highspy.Highs`` object and re-runs
-  simplex from the previous basis.
+  simplex from the previous basis, racing a presolved solve of the same LP on a twin
+  object for the big moves (:mod:`.bases`).
 * **structural** levers change which variables and rows exist (own designs on or off, a
   Taiwan blockade's start and length change availability masks): the session builds and
   solves the model again (cold).
