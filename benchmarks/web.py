@@ -10,6 +10,13 @@ build-and-solve of random states in this process: ``optimize(scenario)`` (networ
 model, HiGHS, results) as ``fab2flop run`` does it. Goal: p95 of a move under 150 ms on 2
 cores. The load average is recorded: on a shared machine the numbers move with it; the
 server's CPU time per move (``server_cpu_ms``, absent for older trees) does not.
+
+Each move is also broken down (``moves_detail``; summaries in ``parts_ms``, ``by_lever``,
+``by_solver`` and ``slowest_5pct``): the slider moved, from and to, how it was solved
+(``warm basis`` or ``fresh presolve``, fab2flop.web.bases), simplex iterations, solve,
+readout and server ms, and the rest of the round trip (HTTP and JSON). With the race's CPU
+times, ``uncontended_estimate_ms`` estimates the moves on an idle 2-core machine (labelled
+as an estimate: measure there to know).
 """
 
 from __future__ import annotations
@@ -67,6 +74,68 @@ def random_moves(n: int, rng: np.random.Generator) -> list[dict]:
     return moves
 
 
+def _move_detail(st: dict, prev: dict, ms: float, out: dict) -> dict:
+    """One move broken down: the slider, from and to, how it was solved, simplex
+    iterations, solve, readout and server time, and the rest (HTTP, JSON) [ms]."""
+    lever = next((k for k in st if st.get(k) != prev.get(k)), None)
+    return {
+        "lever": lever,
+        "from": prev.get(lever) if lever else None,
+        "to": st.get(lever) if lever else None,
+        "mode": out["mode"],
+        "solved_by": out.get("solved_by"),
+        "iterations": out.get("simplex_iterations", 0),
+        "solve_ms": out.get("solve_ms"),
+        "readout_ms": out.get("readout_ms"),
+        "readout_cpu_ms": out.get("readout_cpu_ms"),
+        "race_cpu_ms": out.get("race_cpu_ms"),
+        "server_ms": out["elapsed_ms"],
+        "http_json_ms": ms - out["elapsed_ms"],
+        "move_ms": ms,
+    }
+
+
+def _uncontended(d: dict, delay_ms: float, http_ms: float) -> float | None:
+    """What a move would take with a core per thread (an estimate from CPU times, an upper
+    bound when the loser was stopped early): the winning run's CPU (the fresh one started
+    ``delay_ms`` late), the readout's CPU and the HTTP/JSON time measured here."""
+    race, rd = d.get("race_cpu_ms"), d.get("readout_cpu_ms")
+    if rd is None:
+        return None
+    if not race:  # answered without a race (unchanged LP, cached or cold)
+        return d["server_ms"] + http_ms if d["mode"] != "cold" else None
+    win = race.get(d["solved_by"])
+    if win is None:
+        return None
+    return win + (delay_ms if d["solved_by"] == "fresh presolve" else 0.0) + rd + http_ms
+
+
+def _slowest(detail: list[dict], share: float = 0.05) -> list[dict]:
+    n = max(1, int(round(len(detail) * share)))
+    return sorted(detail, key=lambda d: -d["move_ms"])[:n]
+
+
+def _by(detail: list[dict], key: str) -> dict:
+    out: dict = {}
+    for k in sorted({str(d[key]) for d in detail}):
+        t = np.array([d["move_ms"] for d in detail if str(d[key]) == k])
+        out[k] = {
+            "n": int(len(t)),
+            "p50": float(np.percentile(t, 50)),
+            "p95": float(np.percentile(t, 95)),
+        }
+    return out
+
+
+def _parts(detail: list[dict]) -> dict:
+    out = {}
+    for k in ("solve_ms", "readout_ms", "http_json_ms", "iterations"):
+        v = np.array([d[k] for d in detail if d.get(k) is not None], float)
+        if len(v):
+            out[k] = {"p50": float(np.percentile(v, 50)), "p95": float(np.percentile(v, 95))}
+    return out
+
+
 def cold_baseline(states: list[dict]) -> list[float]:
     sys.path.insert(0, str(SRC))
     from fab2flop.optimizer import optimize
@@ -109,7 +178,8 @@ def main() -> None:
         assert out["mode"] == "cold", out.get("mode")
         sid = out["session"]
         load0 = os.getloadavg()
-        times, modes, iters, server, cpu = [], [], [], [], []
+        times, modes, iters, server, cpu, detail = [], [], [], [], [], []
+        prev: dict = {}
         for st in moves:
             ms, out = _post(url, {"session": sid, "levers": st})
             times.append(ms)
@@ -117,6 +187,8 @@ def main() -> None:
             iters.append(out.get("simplex_iterations", 0))
             server.append(out["elapsed_ms"])
             cpu.append(out.get("cpu_ms", float("nan")))  # absent in older trees
+            detail.append(_move_detail(st, prev, ms, out))
+            prev = st
         load1 = os.getloadavg()
     finally:
         proc.terminate()
@@ -155,13 +227,28 @@ def main() -> None:
             "p95": float(np.percentile(cold, 95)),
         },
         "goal_p95_ms": 150.0,
+        "parts_ms": _parts(detail),
+        "by_lever": _by(detail, "lever"),
+        "by_solver": _by(detail, "solved_by"),
+        "slowest_5pct": _slowest(detail),
+        "moves_detail": detail,
     }
+    http = float(np.percentile([d["http_json_ms"] for d in detail], 50))
+    est = [_uncontended(d, 10.0, http) for d in detail]
+    est_ok = np.array([e for e in est if e is not None])
+    if len(est_ok) == len(detail):
+        result["uncontended_estimate_ms"] = {
+            "p50": float(np.percentile(est_ok, 50)),
+            "p95": float(np.percentile(est_ok, 95)),
+            "note": "CPU of the winning run (+10 ms start of a fresh one) + readout CPU "
+            "+ this run's HTTP/JSON p50: an estimate for an idle 2-core machine",
+        }
     result["speedup_p50"] = result["cold_build_and_solve_ms"]["p50"] / result["move_ms"]["p50"]
     result["move_ms_p95_over_cold_p50"] = (
         result["move_ms"]["p95"] / result["cold_build_and_solve_ms"]["p50"]
     )
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    print(json.dumps({k: v for k, v in result.items() if k != "moves_detail"}, indent=2))
 
 
 if __name__ == "__main__":

@@ -522,12 +522,20 @@ def matrices(m: Model) -> Matrices:
     return Matrices(indptr, c.astype(np.int64), summed, lo, hi, clo, chi, cost, m.objective.sense)
 
 
-def new_highs(output: bool = False) -> Any:
+def new_highs(output: bool = False, callbacks: bool = False) -> Any:
     """A HiGHS object with its console output set before anything runs.
 
     ``highspy.Highs`` (the Python subclass) writes HiGHS's banner to stdout when it is
     made, before any option can be set; its base class is the same solver without that
-    Python callback set-up, so with ``output=False`` nothing reaches the console."""
+    Python callback set-up, so with ``output=False`` nothing reaches the console. Pass
+    ``callbacks=True`` for the subclass where a run must be interruptible (the playground's
+    race, :mod:`fab2flop.web.bases`); its banner goes to stdout once per process."""
+    if callbacks:
+        import highspy
+
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", bool(output))
+        return h
     from highspy import _core
 
     h = _core._Highs()
@@ -536,7 +544,10 @@ def new_highs(output: bool = False) -> Any:
 
 
 def to_highs(
-    m: Model, options: Mapping[str, Any] | None = None, mat: Matrices | None = None
+    m: Model,
+    options: Mapping[str, Any] | None = None,
+    mat: Matrices | None = None,
+    callbacks: bool = False,
 ) -> Any:
     """A HiGHS object holding ``m`` (columns = variable labels, rows = constraint labels),
     passed in the order columns, costs, rows, sense, then options (as before this layer)."""
@@ -544,7 +555,7 @@ def to_highs(
 
     opts = dict(options or {})
     M = mat if mat is not None else matrices(m)
-    h = new_highs(bool(opts.pop("output_flag", False)))
+    h = new_highs(bool(opts.pop("output_flag", False)), callbacks)
     n = M.n_columns
     h.addVars(n, M.col_lower, M.col_upper)
     h.changeColsCost(n, np.arange(n, dtype=np.int32), M.cost)
@@ -636,9 +647,12 @@ def read_solution(h: Any, m: Model) -> Solution:
     return Solution(term, float(h.getInfo().objective_function_value) + const, x, d)
 
 
-def solve(m: Model, options: Mapping[str, Any] | None = None) -> tuple[Solution, Any]:
-    """Solve ``m`` with HiGHS; the solution and the HiGHS object (for warm re-solves)."""
-    h = to_highs(m, options)
+def solve(
+    m: Model, options: Mapping[str, Any] | None = None, callbacks: bool = False
+) -> tuple[Solution, Any]:
+    """Solve ``m`` with HiGHS; the solution and the HiGHS object (for warm re-solves;
+    ``callbacks=True``: one that can be interrupted, see :func:`new_highs`)."""
+    h = to_highs(m, options, callbacks=callbacks)
     h.run()
     return read_solution(h, m), h
 

@@ -8,7 +8,8 @@ A *state* is the playground's levers (:class:`Levers`). The levers split in two:
   the US power-build slot and grid contract), ``merchant_share`` (``market-cap`` rows of the
   vendors' GPU supply) and ``discount_rate`` (objective coefficients). A move of one of
   them changes those rows or costs on the session's ``highspy.Highs`` object and re-runs
-  simplex from the previous basis.
+  simplex from the previous basis, racing a presolved solve of the same LP on a twin
+  object for the big moves (:mod:`.bases`).
 * **structural** levers change which variables and rows exist (own designs on or off, a
   Taiwan blockade's start and length change availability masks): the session builds and
   solves the model again (cold).
@@ -178,6 +179,9 @@ class Built:
     row_lo: np.ndarray | None = None
     row_up: np.ndarray | None = None
     rate: float | None = None
+    changed: bool = True  # the last apply_state changed rows or costs
+    racer: Any = None  # fab2flop.web.bases.Racer: the fresh twin the warm run races
+    solved: Any = None  # the HiGHS object holding the last optimum (``highs`` or the twin)
 
 
 def _label_map(labels: np.ndarray, n: int) -> np.ndarray:
@@ -338,7 +342,7 @@ def build_structure(state: Levers) -> Built:
         m = lp.model
         opts = _highs_options(sc, None)
         opts["solver"] = "simplex"  # a basis to warm-start from
-        lp.solution, h = solve(m, opts)
+        lp.solution, h = solve(m, opts, callbacks=True)  # interruptible: web/bases.py races it
     # lp.core labels are HiGHS's columns and rows
     col_of = _label_map(np.arange(m.n_columns), m.n_columns)
     row_of = _label_map(np.arange(m.n_rows), m.n_rows)
@@ -371,6 +375,7 @@ def build_structure(state: Levers) -> Built:
     b.bounds0 = (np.asarray(lp_h.row_lower_).copy(), np.asarray(lp_h.row_upper_).copy())
     b.row_lo, b.row_up = b.bounds0[0].copy(), b.bounds0[1].copy()
     b.rate = state.discount_rate
+    b.solved = h
     return b
 
 
@@ -464,10 +469,12 @@ def warm_vector(b: Built, state: Levers) -> np.ndarray:
 
 
 def apply_state(b: Built, state: Levers) -> np.ndarray:
-    """Change the HiGHS model's rows and costs to ``state``; return the warm vector. Only
-    the rows whose bounds differ from the model's, and the costs when the discount rate
-    moved, are sent to HiGHS."""
-    h = b.highs
+    """Change the HiGHS model's rows and costs to ``state`` (and its racing twin's, see
+    :mod:`.bases`); return the warm vector. Only the rows whose bounds differ from the
+    model's, and the costs when the discount rate moved, are sent to HiGHS."""
+    if b.racer is not None:
+        b.racer.settle()  # a stopped loser of the last race may still be winding down
+    solvers = [b.highs] if b.racer is None else [b.highs, b.racer.twin]
     y = warm_vector(b, state)
     has = b.rows_y >= 0
     rows = b.rows_y[has]
@@ -479,28 +486,50 @@ def apply_state(b: Built, state: Levers) -> np.ndarray:
     moved = (lo != cur_lo[rows]) | (up != cur_up[rows])
     if moved.any():
         r = rows[moved]
-        h.changeRowsBounds(len(r), r.astype(np.int32), lo[moved], up[moved])
+        for h in solvers:
+            h.changeRowsBounds(len(r), r.astype(np.int32), lo[moved], up[moved])
         cur_lo[r], cur_up[r] = lo[moved], up[moved]
     costs = b.cost_by_period is not None and state.discount_rate != b.rate
     if costs:
         c = discount_factors(b.net, state.discount_rate) @ b.cost_by_period
         n = len(c)
-        h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(c, float))
+        for h in solvers:
+            h.changeColsCost(n, np.arange(n, dtype=np.int32), np.asarray(c, float))
         b.rate = state.discount_rate
+    b.changed = bool(moved.any() or costs)
     # the previous basis stays primal feasible when only costs moved: primal simplex then
     # (a third of dual's iterations on the discount slider); dual simplex after bounds moved
-    h.setOptionValue("simplex_strategy", PRIMAL if costs and not moved.any() else DUAL)
+    b.highs.setOptionValue("simplex_strategy", PRIMAL if costs and not moved.any() else DUAL)
     return y
+
+
+def solve_moved(b: Built) -> tuple[Any, str]:
+    """Re-solve ``b`` after :func:`apply_state`: the warm run races a fresh solve of the
+    same LP when something changed (:func:`.bases.race`); returns the HiGHS object holding
+    the optimum and how it was found."""
+    from .bases import WARM, can_race, make_racer, race
+
+    if not b.changed and b.solved is not None:
+        return b.solved, "unchanged"  # the LP is the one last solved
+    if not can_race(b.highs):
+        b.highs.run()
+        b.solved = b.highs
+        return b.highs, WARM
+    if b.racer is None:
+        b.racer = make_racer(b.highs)
+    b.solved, how = race(b.racer, b.highs)
+    return b.solved, how
 
 
 # --------------------------------------------------------------------------- readout
 
 
-def readout(b: Built, y: np.ndarray, state: Levers) -> dict[str, Any]:
-    """What the page draws, from the HiGHS solution of the session's model."""
+def readout(b: Built, y: np.ndarray, state: Levers, h: Any = None) -> dict[str, Any]:
+    """What the page draws, from the HiGHS solution of the session's model (held by ``h``:
+    the structure's own object, or its racing twin when that found the optimum first)."""
     from ..bottlenecks import first_binding, group_bottlenecks
 
-    h = b.highs
+    h = b.highs if h is None else h
     status = h.modelStatusToString(h.getModelStatus())
     ds = b.net.ds
     T = ds.sizes[PERIOD]
@@ -536,17 +565,50 @@ def readout(b: Built, y: np.ndarray, state: Levers) -> dict[str, Any]:
     items = _fast_bottlenecks(b, np.asarray(sol.row_dual), words)
 
     def whole(x: Any) -> dict[str, Any]:
-        d = x.to_dict()
+        d = _item_dict(x)
         d["description"] = words[id(x)]()
         return d
 
     groups = group_bottlenecks(items, b.lp.registry)
     fb = first_binding(items, b.lp.registry)
-    out["binds"] = [
-        {**g.to_dict(), "first": whole(g.first), "peak": whole(g.peak)} for g in groups[:8]
-    ]
+    out["binds"] = [_group_dict(g, whole) for g in groups[:8]]
     out["first_binding"] = whole(fb) if fb else None
     return out
+
+
+_ITEM_FIELDS = (
+    "constraint",
+    "item",
+    "region",
+    "period",
+    "shadow_price",
+    "unit",
+    "value_usd",
+    "importance",
+    "description",
+)
+
+
+def _item_dict(x: Any) -> dict[str, Any]:
+    """``Bottleneck.to_dict`` without ``dataclasses.asdict``'s deep copy (its fields are
+    plain strings and numbers: the same dict, a tenth of the time)."""
+    from ..bottlenecks import _plainval
+
+    d = {k: getattr(x, k) for k in _ITEM_FIELDS}
+    d["period"] = _plainval(d["period"])
+    return d
+
+
+def _group_dict(g: Any, whole: Any) -> dict[str, Any]:
+    """``BottleneckGroup.to_dict`` with its two items written by ``whole``."""
+    from ..bottlenecks import _plainval
+
+    d = {k: getattr(g, k) for k in ("constraint", "item", "region", "n_periods", "importance")}
+    d["first_period"] = _plainval(g.first_period)
+    d["last_period"] = _plainval(g.last_period)
+    d["first"] = whole(g.first)
+    d["peak"] = whole(g.peak)
+    return d
 
 
 @dataclass
@@ -563,6 +625,7 @@ class _ReportFamily:
     labels: dict[str, list[str]]  # item labels along each dimension
     units: dict[str, dict[str, str]]  # {field} texts of the unit template, by item
     whats: dict[str, dict[str, str]]  # {field} texts of the item's name, by item
+    shown_units: dict[str, tuple[str, float]] = field(default_factory=dict)  # item -> unit, f
 
 
 @dataclass
@@ -719,27 +782,35 @@ def _items_of(rf: _ReportFamily, dual, rvals, hit, rep: _Report, lam, lam_binds,
     fam = rf.fam
     idim = fam.item_dim
     scale = 1.0 if rep.minimise else REPORT_COMPUTE_UNIT
-    dvals = np.abs(np.nan_to_num(dual))
+    nz = np.nonzero(hit)  # numbers as Python floats and ints: no numpy scalar per item
+    dvals = np.abs(np.nan_to_num(dual))[nz].tolist()
+    duals, rhs = dual[nz].tolist(), rvals[nz].tolist()
+    at = {d: a.tolist() for d, a in zip(fam.dims, nz, strict=True)}
+    lam_t = None if lam is None else lam.tolist()
+    binds_t = None if lam_binds is None else lam_binds.tolist()
+    money_or_target = fam.group in (Group.MONEY, Group.TARGET)
     out = []
-    for idx in zip(*np.nonzero(hit), strict=True):
-        pos = dict(zip(fam.dims, idx, strict=True))
-        t = int(pos[PERIOD])
-        item = rf.labels[idim][pos[idim]] if idim else fam.what
-        region = rf.labels[REGION][pos[REGION]] if REGION in pos else None
+    for i in range(len(dvals)):
+        t = at[PERIOD][i]
+        item = rf.labels[idim][at[idim][i]] if idim else fam.what
+        region = rf.labels[REGION][at[REGION][i]] if REGION in at else None
         unit, f = fam.unit, 1.0
-        if "{" in unit:
-            unit, f = display_unit(_fill(unit, rf.units, item))
-        d = float(dvals[idx]) * f  # natural objective units per displayed unit
-        if not (fam.group in (Group.MONEY, Group.TARGET) or rep.minimise):
+        if "{" in unit:  # the same for every move: worked out once per item
+            shown = rf.shown_units.get(item)
+            if shown is None:
+                shown = rf.shown_units[item] = display_unit(_fill(unit, rf.units, item))
+            unit, f = shown
+        d = dvals[i] * f  # natural objective units per displayed unit
+        if not (money_or_target or rep.minimise):
             if d < MIN_H100E_YEARS:  # only the cost tie-break priced it
                 continue
         if rep.minimise:
             v: float | None = d
-        elif lam is not None and lam_binds[t]:
-            v = d / lam[t]
+        elif lam_t is not None and binds_t[t]:
+            v = d / lam_t[t]
         else:
             v = None
-        imp = abs(float(dual[idx]) * float(rvals[idx]))
+        imp = abs(duals[i] * rhs[i])
 
         def text(unit=unit, item=item, region=region, t=t, v=v, d=d) -> str:
             return fam.phrase.format(
@@ -825,9 +896,17 @@ class Session:
             self.built = (self.built + [b])[-self.max_structures :]
             with SOLVER_LOCK:
                 y = apply_state(b, state)
-                b.highs.run()
-                out = readout(b, y, state)
-                out["simplex_iterations"] = int(b.highs.getInfo().simplex_iteration_count)
+                t1 = time.perf_counter()
+                h, how = solve_moved(b)
+                t2, c2 = time.perf_counter(), time.thread_time()
+                out = readout(b, y, state, h)
+                out["simplex_iterations"] = int(h.getInfo().simplex_iteration_count)
+                out["solved_by"] = how
+                out["solve_ms"] = (t2 - t1) * 1e3
+                out["readout_ms"] = (time.perf_counter() - t2) * 1e3
+                out["readout_cpu_ms"] = (time.thread_time() - c2) * 1e3
+                if b.racer is not None and how != "unchanged":
+                    out["race_cpu_ms"] = dict(b.racer.cpu_ms)
             if out.get("status") == "optimal":
                 self.answers[key] = copy.deepcopy(out)
                 while len(self.answers) > self.max_answers:
