@@ -66,6 +66,8 @@ def fmt_num(x: float | None, unit: str = "") -> str:
     for div, suf in ((1e18, "E"), (1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
         if a >= div:
             return f"{x / div:,.2f}{suf}{unit}"
+    if a < 0.005:  # "-0.00" would read as a loss where a solver's tolerance left a sliver
+        return f"0.00{unit}"
     return f"{x:,.2f}{unit}" if a < 100 else f"{x:,.0f}{unit}"
 
 
