@@ -310,8 +310,8 @@ def capacities(
                 new_v[:, np.searchsorted(var, moved[4])] = moved[2]
             life_v = life_s[:, var] if life_s is not None else life[var]
             built, unripe = built.copy(), unripe.copy()
-            built[:, var] = dyn.capacity_stock(new_v, 0.0, life_v)
-            unripe[:, var] = dyn.ramp_unripe(new_v, ramp[var], life_v)
+            built[:, var] = dyn.window_stock(new_v, life_v)
+            unripe[:, var] = dyn.window_unripe(new_v, ramp[var], life_v)
     else:
         new = np.broadcast_to(new0, (S, *new0.shape)).copy()
         if moved is not None:
@@ -330,7 +330,7 @@ def capacities(
     if moved is not None:
         pi, ri, new_c, ol_c, km = moved
         price = arr["capex_usd_per_unit"][:, km]
-        cap_spend += dyn.capex_schedule(new_c * price, 1.0, ol_c).sum(axis=1)
+        cap_spend += dyn.capex_spread(new_c * price, ol_c).sum(axis=1)
     rate = arr["fixed_om_usd_per_unit_year"][:, pk] * st.buildable[pk][None]  # (S,K)
     fixed = np.einsum("sk,skt->st", rate, capacity) * st.dt
     return Capacities(capacity, usable, cap_spend + fixed)
@@ -359,10 +359,24 @@ def sample_acc_life(fa: FutureArrays, life: np.ndarray) -> np.ndarray:
     return out
 
 
-def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> Any:
-    """Per-sample changes of ``io`` (yields, dies and stacks per wafer) as cell entries:
-    (cell, carrier-region row, extra input per unit of activity (E,S), extra main output
-    per unit (E,S)); None when ``io`` is held at nominal."""
+@dataclass(frozen=True)
+class IoChanges:
+    """Per-sample changes of ``io`` on the cells: entry e is cell ``k[e]``, carrier-region
+    row ``rows[e]``, extra input ``dneed[e]`` (S,) and extra main output ``dmake[e]`` (S,)
+    per unit of activity. ``scatter`` (C·R, E) sums entries onto their rows; ``by_stage``
+    holds, per stage, its entries and their scatter (None: no entry in that stage)."""
+
+    k: np.ndarray
+    rows: np.ndarray
+    dneed: np.ndarray  # (E,S)
+    dmake: np.ndarray  # (E,S)
+    scatter: Any
+    by_stage: list[tuple[np.ndarray, Any] | None]
+
+
+def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> IoChanges | None:
+    """Per-sample changes of ``io`` (yields, dies and stacks per wafer) as cell entries;
+    None when ``io`` is held at nominal."""
     if "io" not in fa.structural:
         return None
     idx, vals = fa.structural["io"]
@@ -381,11 +395,24 @@ def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> Any:
         return None
     k_arr, e_arr = np.array(ks), np.array(es)
     rows = c_e[e_arr] * R + cp.rk[k_arr]
-    return (
+    CR = C * R
+
+    def scatter(ent: np.ndarray) -> Any:
+        return sparse.csr_matrix(
+            (np.ones(len(ent)), (rows[ent], np.arange(len(ent)))), shape=(CR, len(ent))
+        )
+
+    by_stage: list[tuple[np.ndarray, Any] | None] = []
+    for sl in cp.stages:
+        ent = np.flatnonzero((k_arr >= sl.start) & (k_arr < sl.stop))
+        by_stage.append((ent, scatter(ent)) if len(ent) else None)
+    return IoChanges(
         k_arr,
         rows,
         np.ascontiguousarray(dneed[:, e_arr].T),
         np.ascontiguousarray(dmake[:, e_arr].T),
+        scatter(np.arange(len(k_arr))),
+        by_stage,
     )
 
 
@@ -393,27 +420,33 @@ def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> Any:
 def _fill(ask: np.ndarray, cap: np.ndarray, cp: Compact) -> np.ndarray:
     """Targets (K,S): each producer's ask within its capacity, and the shortfall of each
     carrier passed to its other producers with room (worldwide carriers across regions,
-    regional ones within the region); room without limit takes it in proportion to asks."""
+    regional ones within the region); room without limit takes it in proportion to asks.
+    Only the groups short in some sample are worked on."""
     give = np.minimum(ask, cap)
-    short = ask - give
-    short_g = cp.group @ short  # (groups,S)
-    if not (short_g > TOL).any():
+    short_g = cp.group @ (ask - give)  # (groups,S)
+    hit = (short_g > TOL).any(axis=1)
+    if not hit.any():
         return give
-    room = cap - give
-    unl = ~np.isfinite(room)
+    gi = np.flatnonzero(hit)
+    ks = np.flatnonzero(hit[cp.gid])  # the cells of those groups
+    grp = cp.group[gi][:, ks]  # (g, ks)
+    back = np.searchsorted(gi, cp.gid[ks])  # each cell's row of grp
+    a, g0 = ask[ks], give[ks]
+    room = cap[ks] - g0
+    unl = np.isinf(room)
     fin_room = np.where(unl, 0.0, room)
-    w_unl = np.where(unl, np.maximum(ask, TOL), 0.0)
-    n_unl = (cp.group @ unl.astype(float))[cp.gid]
-    w_unl /= np.maximum(cp.group @ w_unl, TOL)[cp.gid]
-    tot = (cp.group @ fin_room)[cp.gid]
-    sh = short_g[cp.gid]
+    w_unl = np.where(unl, np.maximum(a, TOL), 0.0)
+    n_unl = (grp @ unl.astype(float))[back]
+    w_unl /= np.maximum(grp @ w_unl, TOL)[back]
+    tot = (grp @ fin_room)[back]
+    sh = short_g[gi][back]
     extra = np.where(n_unl > 0, w_unl * sh, fin_room * np.minimum(1.0, sh / np.maximum(tot, TOL)))
-    give += np.where(sh > TOL, extra, 0.0)
+    give[ks] = g0 + np.where(sh > TOL, extra, 0.0)
     return give
 
 
 def _run_chain(
-    target: np.ndarray, cp: Compact, inv: np.ndarray, R: int, fix: Any = None
+    target: np.ndarray, cp: Compact, inv: np.ndarray, R: int, fix: IoChanges | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One period through the chain, a stage at a time: activity (K,S), carriers made and
     used (C·R,S) [per period amounts for quantities, rates for rate carriers]. Each input
@@ -423,7 +456,7 @@ def _run_chain(
     C = CR // R
     ask_flat = cp.need @ target
     if fix is not None:  # sampled io: each entry's extra input per unit, at its cell's ask
-        np.add.at(ask_flat, fix[1], fix[2] * target[fix[0]])
+        ask_flat += fix.scatter @ (fix.dneed * target[fix.k])
     ask = ask_flat.reshape(C, R, S)
     ratio = np.ones((CR + 1, S))
     ratio3 = ratio[:CR].reshape(C, R, S)
@@ -446,12 +479,11 @@ def _run_chain(
         a[sl] = a_s
         made += cp.make_s[s] @ a_s
         used += cp.need_s[s] @ a_s
-        if fix is not None:
-            e = (fix[0] >= sl.start) & (fix[0] < sl.stop)
-            if e.any():
-                a_e = a[fix[0][e]]
-                np.add.at(used, fix[1][e], fix[2][e] * a_e)
-                np.add.at(made, fix[1][e], fix[3][e] * a_e)
+        if fix is not None and fix.by_stage[s] is not None:
+            e, to_rows = fix.by_stage[s]
+            a_e = a[fix.k[e]]
+            used += to_rows @ (fix.dneed[e] * a_e)
+            made += to_rows @ (fix.dmake[e] * a_e)
     return a, made, used
 
 
@@ -608,6 +640,7 @@ def replay_chunk(
     fund = arr["funding_usd"]
     storable = st.storable[:, None]
 
+    acc_unique = len(np.unique(st.acc_c)) == len(st.acc_c)
     inv = np.zeros((C, S))
     backlog = np.zeros((A, S))
     act = np.empty((T, len(pk), S))
@@ -670,7 +703,10 @@ def replay_chunk(
         acc_h[t] = installed.sum(axis=1) * h
         # inventory of storable worldwide carriers; deployed accelerators leave theirs
         flow = made3.sum(axis=1) - used3.sum(axis=1)  # (C,S)
-        np.subtract.at(flow, st.acc_c, dep_t.sum(axis=1))
+        if acc_unique:
+            flow[st.acc_c] -= dep_t.sum(axis=1)
+        else:
+            np.subtract.at(flow, st.acc_c, dep_t.sum(axis=1))
         inv = np.where(storable, np.maximum(inv + flow, 0.0), 0.0)
         inv_hist[t] = inv
         backlog = np.maximum(plan.deployed[:, :, t].sum(axis=1)[:, None] + backlog
