@@ -496,6 +496,38 @@ def _cell_design(dz: Design, shape: tuple[int, ...], cells: Any) -> tuple[np.nda
     return (k[on] * rest + tail[on]), on
 
 
+@dataclass(frozen=True)
+class DesignOn:
+    """A :class:`Design` ready to apply to one array as a chunk holds it (on cells or not):
+    the flat indices it changes there, the parameter and relative change of each column,
+    the log-factor matrix of the elements with a nonzero nominal value (elements, cols)
+    and the additive change of the others (elements, parameters)."""
+
+    idx_nz: np.ndarray  # flat indices of elements moved by factors
+    idx_z: np.ndarray  # flat indices of elements nominally 0 (moved additively)
+    param: np.ndarray  # (cols,) parameter position of each column
+    rho: np.ndarray  # (cols,) relative change per unit of that parameter
+    Mt: Any  # (len(idx_nz), cols) sparse 0/1
+    addt: Any  # (len(idx_z), parameters) sparse
+
+
+def _design_on(dz: Design, shape: tuple[int, ...], cells: Any, pr: bool) -> DesignOn:
+    idx, on = dz.idx, np.ones(len(dz.idx), bool)
+    if cells is not None and pr:
+        idx, on = _cell_design(dz, shape, cells)
+    nz = dz.nz[on]
+    Mt = dz.M.T.tocsr()[np.flatnonzero(on)]
+    addt = dz.add.T.tocsr()[np.flatnonzero(on)]
+    return DesignOn(
+        idx[nz],
+        idx[~nz],
+        np.array([i for i, _ in dz.cols], int),
+        np.array([r for _, r in dz.cols], float),
+        Mt[np.flatnonzero(nz)],
+        addt[np.flatnonzero(~nz)],
+    )
+
+
 def _apply_responses(
     base: xr.Dataset,
     probe: Probe,
@@ -504,32 +536,30 @@ def _apply_responses(
     cells: Any = None,
     dx_all: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
+    """The sampled arrays of samples ``sl``: each element a parameter moves is its nominal
+    value times the product of ``1 + dx_i · rho`` (as ``exp`` of a sum of logs, one sparse
+    product), or its nominal 0 plus a sum of changes; the others stay nominal."""
     S = len(range(*sl.indices(samples.sizes["sample"])))
     if probe.design is None:
         probe.design = designs(probe)
     out = _nominal(base, S, cells)
     dx = (parameter_shifts(probe, samples) if dx_all is None else dx_all)[sl]
+    ckey = (cells[0].tobytes(), cells[1].tobytes()) if cells is not None else None
     for a, dz in probe.design.items():
-        idx, on = dz.idx, slice(None)
-        if cells is not None and a in PR_ARRAYS:
-            key = (a, cells[0].tobytes(), cells[1].tobytes())
-            if key not in probe.design_cells:
-                probe.design_cells[key] = _cell_design(dz, base[a].shape, cells)
-            idx, on = probe.design_cells[key]
-            if not len(idx):
-                continue
+        key = ("on", a, ckey)
+        if key not in probe.design_cells:
+            probe.design_cells[key] = _design_on(dz, base[a].shape, cells, a in PR_ARRAYS)
+        d: DesignOn = probe.design_cells[key]
+        if not (len(d.idx_nz) or len(d.idx_z)):
+            continue
         flat = out[a] = out[a].copy()
         flat = flat.reshape(S, -1)
-        v0 = flat[:, idx]
-        if dz.cols:
-            g = np.column_stack(
-                [np.log(np.maximum(1.0 + dx[:, i] * rho, 1e-12)) for i, rho in dz.cols]
-            )
-            factor = np.exp((dz.M.T @ g.T).T)[:, on]
-        else:
-            factor = 1.0
-        add = (dz.add.T @ dx.T).T[:, on]
-        flat[:, idx] = np.where(dz.nz[on], v0 * factor, v0 + add)
+        if len(d.idx_nz):
+            g = np.log(np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12))  # (S, cols)
+            factor = np.exp(d.Mt @ g.T).T if len(d.param) else 1.0
+            flat[:, d.idx_nz] *= factor
+        if len(d.idx_z):
+            flat[:, d.idx_z] += (d.addt @ dx.T).T
     for a in NONNEG & set(probe.design):
         if out[a].flags.writeable:
             np.maximum(out[a], 0.0, out=out[a])

@@ -179,8 +179,8 @@ class Compact:
     gid: np.ndarray  # (K,) re-dispatch group (main output, and region when regional)
     group: Any  # (groups, K) sparse 0/1
     need: Any  # (C·R, K) sparse: input per unit of activity, by carrier and region
-    need_s: list[Any]  # the columns of ``need`` of each stage
-    make_s: list[Any]  # per stage (C·R, Ks): main output per unit of activity
+    need_s: list[tuple[np.ndarray, Any]]  # per stage: rows it draws, ``need`` there (rows, Ks)
+    make_s: list[tuple[np.ndarray, Any]]  # per stage: rows it makes, main output per unit
     ratio_g: list[np.ndarray]  # per stage: worldwide carriers rationed before it
     ratio_r: list[np.ndarray]  # per stage: regional carriers rationed before it
     inputs: list[np.ndarray]  # per stage (Ks, J): rows of the ratio array (C·R = none)
@@ -241,8 +241,8 @@ def compact(net: Network, st: Structure) -> Compact:
         gid,
         group,
         need.tocsr(),
-        [need[:, sl].tocsr() for sl in stages],
-        [make[:, sl].tocsr() for sl in stages],
+        [_rows_of(need[:, sl].tocsr()) for sl in stages],
+        [_rows_of(make[:, sl].tocsr()) for sl in stages],
         [np.flatnonzero((first == s) & st.glob) for s in s_of],
         [np.flatnonzero((first == s) & ~st.glob) for s in s_of],
         inputs,
@@ -250,6 +250,13 @@ def compact(net: Network, st: Structure) -> Compact:
         cats,
         (cat_p[pk][None, :] == np.arange(len(cats))[:, None]).astype(float),
     )
+
+
+def _rows_of(m: Any) -> tuple[np.ndarray, Any]:
+    """The rows of a sparse matrix holding an entry, and the matrix on those rows only (a
+    product then touches only them)."""
+    rows = np.flatnonzero(np.diff(m.indptr))
+    return rows, m[rows]
 
 
 def _runs(x: np.ndarray) -> list[tuple[int, int]]:
@@ -299,26 +306,35 @@ def capacities(
         )
         moved = (pi, ri, new_c, ol_c, km)
     life_s = sample_life(fa, life, pk)  # (S,K) or None: lives at nominal
+    # only cells with openings have built capacity; a life counts up to the horizon
+    opens = new0.any(axis=1)
+    if moved is not None:
+        opens[moved[4]] = True
+    built = np.broadcast_to(stock0, (S, *new0.shape))
+    unripe = np.broadcast_to(unripe0, built.shape)
     if d is None:  # nominal once; re-timed cells and cells of sampled lives per sample
-        built = np.broadcast_to(stock0, (S, *new0.shape))
-        unripe = np.broadcast_to(unripe0, built.shape)
-        kl = np.flatnonzero((life_s != life).any(axis=0)) if life_s is not None else []
+        kl: Any = []
+        if life_s is not None:
+            kl = np.flatnonzero((np.minimum(life_s, T) != np.minimum(life, T)).any(axis=0))
         var = np.union1d(moved[4] if moved is not None else [], kl).astype(int)
-        if var.size:
-            new_v = np.broadcast_to(new0[var], (S, var.size, T)).copy()
-            if moved is not None:
-                new_v[:, np.searchsorted(var, moved[4])] = moved[2]
-            life_v = life_s[:, var] if life_s is not None else life[var]
-            built, unripe = built.copy(), unripe.copy()
+        var = var[opens[var]]
+    else:  # destruction: every cell with openings per sample
+        var = np.flatnonzero(opens)
+    if var.size:
+        new_v = np.broadcast_to(new0[var], (S, var.size, T)).copy()
+        if moved is not None:
+            on = np.isin(moved[4], var)
+            new_v[:, np.searchsorted(var, moved[4][on])] = moved[2][:, on]
+        life_v = life_s[:, var] if life_s is not None else life[var]
+        built, unripe = built.copy(), unripe.copy()
+        if d is None:
             built[:, var] = dyn.window_stock(new_v, life_v)
             unripe[:, var] = dyn.window_unripe(new_v, ramp[var], life_v)
-    else:
-        new = np.broadcast_to(new0, (S, *new0.shape)).copy()
-        if moved is not None:
-            new[:, moved[4]] = moved[2]
-        lf = life_s if life_s is not None else life
-        built = dyn.capacity_stock(new, 0.0, lf, d)
-        unripe = dyn.ramp_unripe(new, ramp, lf, d)
+        else:
+            dv = d[:, var]
+            lv = life_v if np.ndim(life_v) == 2 else life_v[None, :]
+            built[:, var] = dyn.capacity_stock(new_v, 0.0, lv, dv)
+            unripe[:, var] = dyn.ramp_unripe(new_v, ramp[var], lv, dv)
     capacity = built + arr["existing"]
     usable = arr["availability"] * (capacity - unripe)
     # capex of the fixed openings is linear in the prices: one matrix (T x K·T)
@@ -363,15 +379,16 @@ def sample_acc_life(fa: FutureArrays, life: np.ndarray) -> np.ndarray:
 class IoChanges:
     """Per-sample changes of ``io`` on the cells: entry e is cell ``k[e]``, carrier-region
     row ``rows[e]``, extra input ``dneed[e]`` (S,) and extra main output ``dmake[e]`` (S,)
-    per unit of activity. ``scatter`` (C·R, E) sums entries onto their rows; ``by_stage``
-    holds, per stage, its entries and their scatter (None: no entry in that stage)."""
+    per unit of activity. ``scatter`` sums entries onto their rows (the rows hit, and a
+    0/1 matrix (rows hit, E)); ``by_stage`` holds, per stage, its entries and their scatter
+    (None: no entry in that stage)."""
 
     k: np.ndarray
     rows: np.ndarray
     dneed: np.ndarray  # (E,S)
     dmake: np.ndarray  # (E,S)
-    scatter: Any
-    by_stage: list[tuple[np.ndarray, Any] | None]
+    scatter: tuple[np.ndarray, Any]
+    by_stage: list[tuple[np.ndarray, tuple[np.ndarray, Any]] | None]
 
 
 def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> IoChanges | None:
@@ -397,12 +414,13 @@ def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> IoChange
     rows = c_e[e_arr] * R + cp.rk[k_arr]
     CR = C * R
 
-    def scatter(ent: np.ndarray) -> Any:
-        return sparse.csr_matrix(
+    def scatter(ent: np.ndarray) -> tuple[np.ndarray, Any]:
+        m = sparse.csr_matrix(
             (np.ones(len(ent)), (rows[ent], np.arange(len(ent)))), shape=(CR, len(ent))
         )
+        return _rows_of(m)
 
-    by_stage: list[tuple[np.ndarray, Any] | None] = []
+    by_stage: list[tuple[np.ndarray, tuple[np.ndarray, Any]] | None] = []
     for sl in cp.stages:
         ent = np.flatnonzero((k_arr >= sl.start) & (k_arr < sl.stop))
         by_stage.append((ent, scatter(ent)) if len(ent) else None)
@@ -446,19 +464,27 @@ def _fill(ask: np.ndarray, cap: np.ndarray, cp: Compact) -> np.ndarray:
 
 
 def _run_chain(
-    target: np.ndarray, cp: Compact, inv: np.ndarray, R: int, fix: IoChanges | None = None
+    target: np.ndarray,
+    cp: Compact,
+    inv: np.ndarray,
+    R: int,
+    fix: IoChanges | None = None,
+    ratio: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One period through the chain, a stage at a time: activity (K,S), carriers made and
     used (C·R,S) [per period amounts for quantities, rates for rate carriers]. Each input
-    is rationed among all who ask for it, in proportion to what they ask."""
+    is rationed among all who ask for it, in proportion to what they ask. ``ratio``
+    (C·R + 1, S), ones, may be passed to be reused across periods: a stage rewrites the
+    rows it rations before any stage reads them, and never touches the others."""
     S = target.shape[1]
     CR = cp.need.shape[0]
     C = CR // R
     ask_flat = cp.need @ target
     if fix is not None:  # sampled io: each entry's extra input per unit, at its cell's ask
-        ask_flat += fix.scatter @ (fix.dneed * target[fix.k])
+        rows, m = fix.scatter
+        ask_flat[rows] += m @ (fix.dneed * target[fix.k])
     ask = ask_flat.reshape(C, R, S)
-    ratio = np.ones((CR + 1, S))
+    ratio = np.ones((CR + 1, S)) if ratio is None else ratio
     ratio3 = ratio[:CR].reshape(C, R, S)
     a = np.empty_like(target)
     made = np.zeros((CR, S))
@@ -477,13 +503,15 @@ def _run_chain(
                 ratio3[r] = np.where(ar > TOL, np.minimum(1.0, made3[r] / ar), 1.0)
         a_s = target[sl] * ratio[cp.inputs[s]].min(axis=1)
         a[sl] = a_s
-        made += cp.make_s[s] @ a_s
-        used += cp.need_s[s] @ a_s
+        rows, m = cp.make_s[s]
+        made[rows] += m @ a_s
+        rows, m = cp.need_s[s]
+        used[rows] += m @ a_s
         if fix is not None and fix.by_stage[s] is not None:
-            e, to_rows = fix.by_stage[s]
+            e, (rows, m) = fix.by_stage[s]
             a_e = a[fix.k[e]]
-            used += to_rows @ (fix.dneed[e] * a_e)
-            made += to_rows @ (fix.dmake[e] * a_e)
+            used[rows] += m @ (fix.dneed[e] * a_e)
+            made[rows] += m @ (fix.dmake[e] * a_e)
     return a, made, used
 
 
@@ -632,8 +660,8 @@ def replay_chunk(
     acc_life = sample_acc_life(fa, ds["acc_life_periods"].values.astype(int))  # (A,S)
     start = ds["acc_installed_units"].values  # (A,R,T) the starting fleet, at its nominal life
 
-    def lo_idx(lo: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(lo[None, :, None, :], (1, A, R, S))
+    # flat index of (a, r, s) in a period of ``cum``: gathers cum[lo[a, s], a, r, s]
+    ars = np.arange(A * R * S).reshape(A, R, S)
 
     dep_cost = _samples_last(arr["acc_deploy_cost_usd"])  # (T,A,S)
     dcap = _samples_last(arr["deploy_cap_units_per_year"]) * dt  # (T,R,S)
@@ -641,6 +669,7 @@ def replay_chunk(
     storable = st.storable[:, None]
 
     acc_unique = len(np.unique(st.acc_c)) == len(st.acc_c)
+    ratio = np.ones((C * R + 1, S))
     inv = np.zeros((C, S))
     backlog = np.zeros((A, S))
     act = np.empty((T, len(pk), S))
@@ -656,12 +685,13 @@ def replay_chunk(
     for t in range(T):
         ask = np.broadcast_to(plan_act[:, t, None], (len(pk), S))
         target = _fill(ask, cap[t], cp)
-        a_t, made, used = _run_chain(target, cp, inv, R, fix)
+        a_t, made, used = _run_chain(target, cp, inv, R, fix, ratio)
         made3, used3 = made.reshape(C, R, S), used.reshape(C, R, S)
         # deployment
         avail_acc = inv[st.acc_c] + (made3[st.acc_c] - used3[st.acc_c]).sum(axis=1)
         lo = np.maximum(0, t - acc_life + 1)  # (A,S)
-        alive = cum[t] - np.take_along_axis(cum, lo_idx(lo), axis=0)[0]  # deployed in [lo, t)
+        gone = cum.ravel().take(lo[:, None, :] * (A * R * S) + ars)  # deployed before lo
+        alive = cum[t] - gone  # deployed in [lo, t)
         alive = alive + start[:, :, t, None]  # and the starting fleet, which holds its MW
         mw_free = (made3[draw_c] - used3[draw_c]) if len(draw_c) else None
         dep_t = _deploy(
