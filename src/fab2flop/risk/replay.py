@@ -178,12 +178,15 @@ class Compact:
     stages: list[slice]  # cells of each stage
     gid: np.ndarray  # (K,) re-dispatch group (main output, and region when regional)
     group: Any  # (groups, K) sparse 0/1
+    gperm: np.ndarray  # (K,) cells sorted by group (stable)
+    gsize: np.ndarray  # (groups,) cells in each group
     need: Any  # (C·R, K) sparse: input per unit of activity, by carrier and region
     need_s: list[tuple[np.ndarray, Any]]  # per stage: rows it draws, ``need`` there (rows, Ks)
     make_s: list[tuple[np.ndarray, Any]]  # per stage: rows it makes, main output per unit
     ratio_g: list[np.ndarray]  # per stage: worldwide carriers rationed before it
     ratio_r: list[np.ndarray]  # per stage: regional carriers rationed before it
     inputs: list[np.ndarray]  # per stage (Ks, J): rows of the ratio array (C·R = none)
+    drawing: list[tuple[np.ndarray, np.ndarray]]  # per stage: cells with inputs, their rows
     made_any: Any  # (C·R, K) sparse: every positive output per unit of activity (a rate)
     cats: list[str]  # spending categories (stages of the report)
     stage_sum: np.ndarray  # (categories, K) 0/1: the cells of each category
@@ -240,16 +243,27 @@ def compact(net: Network, st: Structure) -> Compact:
         stages,
         gid,
         group,
+        np.argsort(gid, kind="stable"),
+        np.bincount(gid),
         need.tocsr(),
         [_rows_of(need[:, sl].tocsr()) for sl in stages],
         [_rows_of(make[:, sl].tocsr()) for sl in stages],
         [np.flatnonzero((first == s) & st.glob) for s in s_of],
         [np.flatnonzero((first == s) & ~st.glob) for s in s_of],
         inputs,
+        [_drawing(m, C * R) for m in inputs],
         made_any,
         cats,
         (cat_p[pk][None, :] == np.arange(len(cats))[:, None]).astype(float),
     )
+
+
+def _drawing(m: np.ndarray, none: int) -> tuple[np.ndarray, np.ndarray]:
+    """Of a stage's (Ks, J) ratio rows: the cells that draw any input, and their rows
+    trimmed to the most inputs one of them draws."""
+    n_in = (m != none).sum(axis=1)
+    has = np.flatnonzero(n_in > 0)
+    return has, m[has, : max(int(n_in.max(initial=0)), 1)]
 
 
 def _rows_of(m: Any) -> tuple[np.ndarray, Any]:
@@ -446,18 +460,22 @@ def _fill(ask: np.ndarray, cap: np.ndarray, cp: Compact) -> np.ndarray:
     if not hit.any():
         return give
     gi = np.flatnonzero(hit)
-    ks = np.flatnonzero(hit[cp.gid])  # the cells of those groups
-    grp = cp.group[gi][:, ks]  # (g, ks)
-    back = np.searchsorted(gi, cp.gid[ks])  # each cell's row of grp
+    ks = cp.gperm[hit[cp.gid[cp.gperm]]]  # the cells of those groups, group by group
+    size = cp.gsize[gi]
+    starts = np.concatenate(([0], np.cumsum(size)[:-1]))
+
+    def per_cell_group_sum(x: np.ndarray) -> np.ndarray:
+        return np.repeat(np.add.reduceat(x, starts, axis=0), size, axis=0)
+
     a, g0 = ask[ks], give[ks]
     room = cap[ks] - g0
     unl = np.isinf(room)
     fin_room = np.where(unl, 0.0, room)
     w_unl = np.where(unl, np.maximum(a, TOL), 0.0)
-    n_unl = (grp @ unl.astype(float))[back]
-    w_unl /= np.maximum(grp @ w_unl, TOL)[back]
-    tot = (grp @ fin_room)[back]
-    sh = short_g[gi][back]
+    n_unl = per_cell_group_sum(unl.astype(float))
+    w_unl /= np.maximum(per_cell_group_sum(w_unl), TOL)
+    tot = per_cell_group_sum(fin_room)
+    sh = np.repeat(short_g[gi], size, axis=0)
     extra = np.where(n_unl > 0, w_unl * sh, fin_room * np.minimum(1.0, sh / np.maximum(tot, TOL)))
     give[ks] = g0 + np.where(sh > TOL, extra, 0.0)
     return give
@@ -501,7 +519,10 @@ def _run_chain(
             ar = ask[r]
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio3[r] = np.where(ar > TOL, np.minimum(1.0, made3[r] / ar), 1.0)
-        a_s = target[sl] * ratio[cp.inputs[s]].min(axis=1)
+        has, rows = cp.drawing[s]
+        a_s = target[sl].copy()  # cells without inputs make their target
+        if len(has):
+            a_s[has] *= ratio[rows].min(axis=1)
         a[sl] = a_s
         rows, m = cp.make_s[s]
         made[rows] += m @ a_s
@@ -529,11 +550,22 @@ def _deploy(
     mw_free: np.ndarray | None,
     cap: np.ndarray,
     dc: np.ndarray,
+    per_unit: np.ndarray,
 ) -> np.ndarray:
     """Accelerators (A,R,S) deployed in a period: the plan's deployments (A,R) plus the
     backlog (A,S) (spread like the plan's, over regions), within the accelerators on hand
     (A,S), the free MW of IT of each region (Kd,R,S) net of the ``alive`` fleet's draw and
-    its export approvals ``cap`` (R,S); what a region cannot take goes to regions with room."""
+    its export approvals ``cap`` (R,S); what a region cannot take goes to regions with room
+    (``per_unit`` (S,): the most MW of IT an accelerator draws, room in MW to units)."""
+    free = None
+    if mw_free is not None:
+        free = np.maximum(mw_free - _draw_of(alive, draw), 0.0)
+    # only accelerators asked for in some sample (the others deploy nothing)
+    on = np.flatnonzero((plan_dep.sum(axis=1) > 0) | (backlog > 0).any(axis=1))
+    out = np.zeros(alive.shape)
+    if not len(on):
+        return out
+    plan_dep, backlog, avail_acc, draw = plan_dep[on], backlog[on], avail_acc[on], draw[on]
     tot_plan = plan_dep.sum(axis=1, keepdims=True)
     split = np.where(
         tot_plan > TOL, plan_dep / np.maximum(tot_plan, TOL), dc / max(dc.sum(), 1)
@@ -544,9 +576,6 @@ def _deploy(
         ask *= np.where(tot > TOL, np.minimum(1.0, avail_acc / np.maximum(tot, TOL)), 1.0)[
             :, None, :
         ]
-    free = None
-    if mw_free is not None:
-        free = np.maximum(mw_free - _draw_of(alive, draw), 0.0)
     dep = _fit(ask, draw, free, cap)
     left = ask.sum(axis=1) - dep.sum(axis=1)  # (A,S) asked but not placed
     if (left > TOL).any():
@@ -554,11 +583,11 @@ def _deploy(
         cap2 = np.maximum(cap - dep.sum(axis=0), 0.0)
         room = np.where(dc[:, None], np.minimum(cap2, 1e30), 0.0)  # (R,S)
         if free2 is not None:
-            per_unit = np.maximum(draw.max(axis=1), TOL)  # (A,S)
-            room = np.minimum(room, free2.min(axis=0) / per_unit.max(axis=0)[None])
+            room = np.minimum(room, free2.min(axis=0) / per_unit[None])
         w = room / np.maximum(room.sum(axis=0, keepdims=True), TOL)
         dep += _fit(left[:, None, :] * w[None], draw, free2, cap2)
-    return dep
+    out[on] = dep
+    return out
 
 
 def _fit(ask: np.ndarray, draw: np.ndarray, free: np.ndarray | None, cap: np.ndarray) -> np.ndarray:
@@ -651,31 +680,45 @@ def replay_chunk(
     plan_act = plan.activity[pk, rk]  # (K,T)
     b = net.scenario.budget
     growth = (1.0 + b.cash_interest_rate) ** dt
+    dc = ds["datacenter_region"].values
+    start_all = ds["acc_installed_units"].values  # (A,R,T) the starting fleet, nominal life
+    # deployments on the accelerators the plan deploys or that start installed, in the
+    # regions that can take them (data centers, or where the plan deploys): the others
+    # deploy nothing and hold no fleet
+    a_on = np.flatnonzero(plan.deployed.any(axis=(1, 2)) | start_all.any(axis=(1, 2)))
+    r_on = np.flatnonzero(dc | plan.deployed.any(axis=(0, 2)) | start_all.any(axis=(0, 2)))
+    Ao, Ro = len(a_on), len(r_on)
+    pdep = plan.deployed[np.ix_(a_on, r_on)]  # (A',R',T)
+    start = start_all[np.ix_(a_on, r_on)]
+    acc_c = st.acc_c[a_on]
     draw_all = arr["fleet_draw"]  # (S,A,C)
     draw_c = np.flatnonzero(draw_all.reshape(-1, C).any(axis=0))
-    draw = np.ascontiguousarray(np.moveaxis(draw_all[:, :, draw_c], 0, -1))  # (A,Kd,S)
-    mw_rows = (draw_c[:, None] * R + np.arange(R)[None]).ravel()
-    made_mw = cp.made_any[mw_rows]  # (Kd·R, K)
-    dc = ds["datacenter_region"].values
+    draw_full = draw_all[:, :, draw_c]  # (S,A,Kd)
+    # MW per accelerator, the most of any accelerator (S,): spreads what is left over regions
+    per_unit = np.maximum(draw_full.max(axis=2), TOL).max(axis=1)
+    draw = np.ascontiguousarray(np.moveaxis(draw_full[:, a_on], 0, -1))  # (A',Kd,S)
+    mw_rows = (draw_c[:, None] * R + r_on[None]).ravel()
+    made_mw = cp.made_any[mw_rows]  # (Kd·R', K)
     acc_life = sample_acc_life(fa, ds["acc_life_periods"].values.astype(int))  # (A,S)
-    start = ds["acc_installed_units"].values  # (A,R,T) the starting fleet, at its nominal life
-
+    life_on = acc_life[a_on]
     # flat index of (a, r, s) in a period of ``cum``: gathers cum[lo[a, s], a, r, s]
-    ars = np.arange(A * R * S).reshape(A, R, S)
+    ars = np.arange(Ao * Ro * S).reshape(Ao, Ro, S)
 
-    dep_cost = _samples_last(arr["acc_deploy_cost_usd"])  # (T,A,S)
-    dcap = _samples_last(arr["deploy_cap_units_per_year"]) * dt  # (T,R,S)
+    dep_cost = _samples_last(arr["acc_deploy_cost_usd"])[:, a_on]  # (T,A',S)
+    dcap = _samples_last(arr["deploy_cap_units_per_year"])[:, r_on] * dt  # (T,R',S)
     fund = arr["funding_usd"]
     storable = st.storable[:, None]
+    dc_on = dc[r_on]
 
-    acc_unique = len(np.unique(st.acc_c)) == len(st.acc_c)
+    acc_unique = len(np.unique(acc_c)) == len(acc_c)
     ratio = np.ones((C * R + 1, S))
     inv = np.zeros((C, S))
-    backlog = np.zeros((A, S))
+    backlog = np.zeros((Ao, S))
     act = np.empty((T, len(pk), S))
-    cum = np.zeros((T + 1, A, R, S))  # deployments before each period
+    cum = np.zeros((T + 1, Ao, Ro, S))  # deployments before each period
     inv_hist = np.zeros((T, C, S))
-    h = np.ascontiguousarray((arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE).T)  # (A,S)
+    h_all = np.ascontiguousarray((arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE).T)  # (A,S)
+    h = h_all[a_on]
     powered = np.zeros((T, S))  # installed H100e that MW of IT can run
     acc_h = np.zeros((T, A, S))  # installed H100e by accelerator
     spend = np.zeros((S, T))
@@ -688,14 +731,14 @@ def replay_chunk(
         a_t, made, used = _run_chain(target, cp, inv, R, fix, ratio)
         made3, used3 = made.reshape(C, R, S), used.reshape(C, R, S)
         # deployment
-        avail_acc = inv[st.acc_c] + (made3[st.acc_c] - used3[st.acc_c]).sum(axis=1)
-        lo = np.maximum(0, t - acc_life + 1)  # (A,S)
-        gone = cum.ravel().take(lo[:, None, :] * (A * R * S) + ars)  # deployed before lo
+        avail_acc = inv[acc_c] + (made3[acc_c] - used3[acc_c]).sum(axis=1)
+        lo = np.maximum(0, t - life_on + 1)  # (A',S)
+        gone = cum.ravel().take(lo[:, None, :] * (Ao * Ro * S) + ars)  # deployed before lo
         alive = cum[t] - gone  # deployed in [lo, t)
-        alive = alive + start[:, :, t, None]  # and the starting fleet, which holds its MW
-        mw_free = (made3[draw_c] - used3[draw_c]) if len(draw_c) else None
+        alive += start[:, :, t, None]  # and the starting fleet, which holds its MW
+        mw_free = (made3[draw_c][:, r_on] - used3[draw_c][:, r_on]) if len(draw_c) else None
         dep_t = _deploy(
-            plan.deployed[:, :, t], backlog, avail_acc, alive, draw, mw_free, dcap[t], dc
+            pdep[:, :, t], backlog, avail_acc, alive, draw, mw_free, dcap[t], dc_on, per_unit
         )
         disc = np.einsum("ks,ks->s", var_cost[t], a_t) + np.einsum("as,ars->s", dep_cost[t], dep_t)
         # money: scale the period's operations down when the money does not reach
@@ -719,28 +762,30 @@ def replay_chunk(
         cash = money_in - spend[:, t]
         cash_out[:, t] = cash
         act[t] = a_t
-        cum[t + 1] = cum[t] + dep_t
+        np.add(cum[t], dep_t, out=cum[t + 1])
         # the fleet (deployed in (t - life, t]) runs where MW of IT hold it
         installed = alive + dep_t
         if len(draw_c):
-            have = (made_mw @ a_t).reshape(len(draw_c), R, S)
+            have = (made_mw @ a_t).reshape(len(draw_c), Ro, S)
             need = _draw_of(installed, draw)
             with np.errstate(divide="ignore", invalid="ignore"):
                 frac = np.where(need > TOL, np.minimum(1.0, have / need), 1.0).min(axis=0)
             powered[t] = np.einsum("ars,rs,as->s", installed, frac, h)
         else:
             powered[t] = np.einsum("ars,as->s", installed, h)
-        acc_h[t] = installed.sum(axis=1) * h
+        acc_h[t, a_on] = installed.sum(axis=1) * h
         # inventory of storable worldwide carriers; deployed accelerators leave theirs
         flow = made3.sum(axis=1) - used3.sum(axis=1)  # (C,S)
         if acc_unique:
-            flow[st.acc_c] -= dep_t.sum(axis=1)
+            flow[acc_c] -= dep_t.sum(axis=1)
         else:
-            np.subtract.at(flow, st.acc_c, dep_t.sum(axis=1))
+            np.subtract.at(flow, acc_c, dep_t.sum(axis=1))
         inv = np.where(storable, np.maximum(inv + flow, 0.0), 0.0)
         inv_hist[t] = inv
-        backlog = np.maximum(plan.deployed[:, :, t].sum(axis=1)[:, None] + backlog
+        backlog = np.maximum(pdep[:, :, t].sum(axis=1)[:, None] + backlog
                              - dep_t.sum(axis=1), 0.0)  # fmt: skip
+    cum_all = np.zeros((T + 1, A, R, S))
+    cum_all[:, a_on[:, None], r_on[None, :]] = cum
     return ReplayOut(
         compute_h100e=powered.T.copy(),
         stage_activity=(cp.stage_sum @ act).transpose(2, 1, 0),
@@ -750,13 +795,13 @@ def replay_chunk(
         usable_money_usd=usable_money,
         cash_usd=cash_out,
         act_tks=act,
-        cum_deployed=cum,
+        cum_deployed=cum_all,
         inv_tcs=inv_hist,
-        h_as=h,
+        h_as=h_all,
         acc_life=acc_life,
         cells=(pk, rk),
         grid=(P, R),
-        start_units=start,
+        start_units=start_all,
     )
 
 
