@@ -324,8 +324,6 @@ def capacities(
     opens = new0.any(axis=1)
     if moved is not None:
         opens[moved[4]] = True
-    built = np.broadcast_to(stock0, (S, *new0.shape))
-    unripe = np.broadcast_to(unripe0, built.shape)
     if d is None:  # nominal once; re-timed cells and cells of sampled lives per sample
         kl: Any = []
         if life_s is not None:
@@ -334,23 +332,27 @@ def capacities(
         var = var[opens[var]]
     else:  # destruction: every cell with openings per sample
         var = np.flatnonzero(opens)
+    # capacity = existing + built; usable = availability x (capacity - unripe): the nominal
+    # built and unripe of every cell, then the cells that vary per sample overwritten
+    capacity = np.add(arr["existing"], stock0)
+    usable = np.subtract(capacity, unripe0)
     if var.size:
         new_v = np.broadcast_to(new0[var], (S, var.size, T)).copy()
         if moved is not None:
             on = np.isin(moved[4], var)
             new_v[:, np.searchsorted(var, moved[4][on])] = moved[2][:, on]
         life_v = life_s[:, var] if life_s is not None else life[var]
-        built, unripe = built.copy(), unripe.copy()
         if d is None:
-            built[:, var] = dyn.window_stock(new_v, life_v)
-            unripe[:, var] = dyn.window_unripe(new_v, ramp[var], life_v)
+            built_v = dyn.window_stock(new_v, life_v)
+            unripe_v = dyn.window_unripe(new_v, ramp[var], life_v)
         else:
             dv = d[:, var]
             lv = life_v if np.ndim(life_v) == 2 else life_v[None, :]
-            built[:, var] = dyn.capacity_stock(new_v, 0.0, lv, dv)
-            unripe[:, var] = dyn.ramp_unripe(new_v, ramp[var], lv, dv)
-    capacity = built + arr["existing"]
-    usable = arr["availability"] * (capacity - unripe)
+            built_v = dyn.capacity_stock(new_v, 0.0, lv, dv)
+            unripe_v = dyn.ramp_unripe(new_v, ramp[var], lv, dv)
+        capacity[:, var] = arr["existing"][:, var] + built_v
+        usable[:, var] = capacity[:, var] - unripe_v
+    usable *= arr["availability"]
     # capex of the fixed openings is linear in the prices: one matrix (T x K·T)
     W = W0
     if moved is not None:  # re-timed cells pay their own schedule (below)
@@ -362,7 +364,8 @@ def capacities(
         price = arr["capex_usd_per_unit"][:, km]
         cap_spend += dyn.capex_spread(new_c * price, ol_c).sum(axis=1)
     rate = arr["fixed_om_usd_per_unit_year"][:, pk] * st.buildable[pk][None]  # (S,K)
-    fixed = np.einsum("sk,skt->st", rate, capacity) * st.dt
+    kf = np.flatnonzero(rate.any(axis=0))  # cells paying fixed O&M
+    fixed = np.einsum("sk,skt->st", rate[:, kf], capacity[:, kf]) * st.dt
     return Capacities(capacity, usable, cap_spend + fixed)
 
 
@@ -649,6 +652,11 @@ class ReplayOut:
         return out if self.start_units is None else out + self.start_units[None]
 
 
+def capacities_moved(fa: FutureArrays, cells: np.ndarray) -> bool:
+    """Whether a delay re-times openings of any of ``cells`` in some sample."""
+    return fa.extra_start is not None and bool(fa.extra_start[:, cells].any())
+
+
 def _samples_last(x: np.ndarray) -> np.ndarray:
     """(S, ..., T) -> (T, ..., S), contiguous."""
     return np.ascontiguousarray(np.moveaxis(np.moveaxis(x, 0, -1), -2, 0))
@@ -671,11 +679,19 @@ def replay_chunk(
     caps = capacities(net, plan, st, fa, cp)
     fix = io_changes(fa, st, cp, R)
     avail = arr["availability"]
-    allowed = ds["active"].values[pk][None] & (avail > 0)
-    cap = np.where(st.buildable[pk][None, :, None], caps.usable, avail * arr["existing"])
-    cap = np.where(st.unlimited[pk][None, :, None], np.inf, cap)
-    cap = _samples_last(np.where(allowed, np.maximum(cap, 0.0), 0.0))  # (T,K,S)
-    var_cost = _samples_last(arr["var_cost_usd_per_unit"]) * dt  # (T,K,S)
+    # what each cell can do: usable capacity where the plan builds (else availability x
+    # existing), without limit where unlimited, 0 where inactive or unavailable
+    cap = caps.usable  # (S,K,T), ours to change
+    nb = np.flatnonzero(~st.buildable[pk])
+    if plan.new[pk[nb], rk[nb]].any() or capacities_moved(fa, nb):
+        cap[:, nb] = avail[:, nb] * arr["existing"][:, nb]
+    np.maximum(cap, 0.0, out=cap)
+    cap[:, st.unlimited[pk]] = np.inf
+    cap[:, ~ds["active"].values[pk]] = 0.0
+    np.copyto(cap, 0.0, where=avail <= 0)
+    cap = _samples_last(cap)  # (T,K,S)
+    var_cost = np.empty(cap.shape)
+    np.multiply(arr["var_cost_usd_per_unit"].transpose(2, 1, 0), dt, out=var_cost)  # (T,K,S)
     committed = caps.committed_usd
     plan_act = plan.activity[pk, rk]  # (K,T)
     b = net.scenario.budget
