@@ -560,12 +560,27 @@ def _apply_responses(
             flat[:, d.idx_nz] *= factor
         if len(d.idx_z):
             flat[:, d.idx_z] += (d.addt @ dx.T).T
-    for a in NONNEG & set(probe.design):
-        if out[a].flags.writeable:
-            np.maximum(out[a], 0.0, out=out[a])
-    if "availability" in probe.design and out["availability"].flags.writeable:
-        np.clip(out["availability"], 0.0, 1.0, out=out["availability"])
+        lo, hi = _BOUNDS.get(a, (None, None))
+        if lo is not None:  # only the moved elements can leave the bounds the nominal keeps
+            bkey = ("in bounds", a)
+            if bkey not in probe.design_cells:
+                v0 = base[a].values[np.isfinite(base[a].values)]
+                probe.design_cells[bkey] = bool(np.all(v0 >= lo)) and (
+                    hi is None or bool(np.all(v0 <= hi))
+                )
+            idx = np.concatenate([d.idx_nz, d.idx_z])
+            if probe.design_cells[bkey]:
+                flat[:, idx] = np.clip(flat[:, idx], lo, hi)
+            else:
+                np.clip(flat, lo, hi, out=flat)
     return out
+
+
+# bounds of the sampled arrays (lower, upper or None)
+_BOUNDS: dict[str, tuple[float, float | None]] = {
+    **{a: (0.0, None) for a in NONNEG},
+    "availability": (0.0, 1.0),
+}
 
 
 def _nominal(base: xr.Dataset, S: int, cells: Any = None) -> dict[str, np.ndarray]:
@@ -637,20 +652,29 @@ def apply_outage_s(
     dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
     start = se.start[:, None]
     prof = evm.outage_profile(idx.years[None, :], idx.dt, start, dur, ev.recovery_years)  # type: ignore[arg-type]
-    on = np.nonzero(fa.on_cells(hit))
-    av = fa.arrays["availability"].copy()
-    av[(slice(None), *on)] *= 1.0 - (se.severity[:, None] * prof * _occ(se))[:, None, :]
-    fa.arrays["availability"] = av
+    on = (slice(None), *np.nonzero(fa.on_cells(hit)))  # (samples, hit cells)
+    lost = se.severity[:, None] * prof * _occ(se)  # (S,T)
+    _own(fa, "availability")[on] *= 1.0 - lost[:, None, :]
     if ev.destroy_fraction > 0:
         ts = np.clip(np.searchsorted(idx.years, se.start + 1e-9, side="right") - 1, 0, None)
         d = fa.on_cells(ev.destroy_fraction * (hit & idx.buildable[:, None]))
         T = len(idx.years)
         at_t = (np.arange(T)[None, :] == ts[:, None]) & se.occurs[:, None]  # (S,T)
-        dd = _cellwise(d) * _timewise(at_t, d.ndim)
-        fa.arrays["destroyed_fraction"] = 1.0 - (1.0 - fa.arrays["destroyed_fraction"]) * (1 - dd)
-        h = _cellwise(fa.on_cells(hit))
-        ex = ev.destroy_fraction * h * _timewise(prof * _occ(se), d.ndim)
-        fa.arrays["existing"] = fa.arrays["existing"] * (1.0 - ex)
+        dn = np.nonzero(d)
+        dd = d[dn][None, :, None] * at_t[:, None, :]  # (S, destroyed cells, T)
+        df = _own(fa, "destroyed_fraction")
+        on_d = (slice(None), *dn)
+        df[on_d] = 1.0 - (1.0 - df[on_d]) * (1 - dd)
+        _own(fa, "existing")[on] *= 1.0 - ev.destroy_fraction * (prof * _occ(se))[:, None, :]
+
+
+def _own(fa: FutureArrays, name: str) -> np.ndarray:
+    """``fa.arrays[name]`` as an array of this chunk's own (a copy of a read-only view of
+    the nominal arrays), to change in place: an event touches only the cells it hits."""
+    x = fa.arrays[name]
+    if not x.flags.writeable:
+        x = fa.arrays[name] = x.copy()
+    return x
 
 
 def _cellwise(x: np.ndarray) -> np.ndarray:
@@ -672,18 +696,16 @@ def apply_price_s(
     f = 1.0 + se.severity[:, None] * w  # (S,T)
     selects = ev.selects_processes or ev.region is not None
     hit = evm.hit_cells(ev, idx, at) if selects else np.zeros_like(idx.exists)
-    hc = fa.on_cells(hit)
-    h4 = _cellwise(hc)
-    if "variable" in ev.costs:
-        fa.arrays["var_cost_usd_per_unit"] = fa.arrays["var_cost_usd_per_unit"] * (
-            np.where(h4, _timewise(f, hc.ndim), 1.0)
-        )
-    if "capex" in ev.costs:
-        ol = fa.on_cells(net.ds["open_lead_periods"].values)
+    hn = np.nonzero(fa.on_cells(hit))
+    on = (slice(None), *hn)  # (samples, hit cells)
+    if "variable" in ev.costs and len(hn[0]):
+        _own(fa, "var_cost_usd_per_unit")[on] *= f[:, None, :]
+    if "capex" in ev.costs and len(hn[0]):
+        ol = fa.on_cells(net.ds["open_lead_periods"].values)[hn]  # (hit cells, T)
         s = np.arange(len(idx.years)) - ol
         ok = (ol >= 0) & (s >= 0)
-        fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,cells,T)
-        fa.arrays["capex_usd_per_unit"] = fa.arrays["capex_usd_per_unit"] * (np.where(h4, fs, 1.0))
+        fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,hit,T)
+        _own(fa, "capex_usd_per_unit")[on] *= fs
     made = {idx.main_output[i] for i in np.flatnonzero(hit.any(axis=1))}
     accs = np.array([c in made for c in idx.acc_carrier], bool)
     if "variable" in ev.costs:
@@ -749,7 +771,8 @@ def apply_delay_s(
     hc = fa.on_cells(hit)
     if fa.extra_start is None:
         fa.extra_start = np.zeros((fa.n, *hc.shape, len(idx.years)), np.int16)
-    fa.extra_start += nper * (_cellwise(hc) & _timewise(started, hc.ndim))
+    on = (slice(None), *np.nonzero(hc))  # (samples, hit cells)
+    fa.extra_start[on] += (nper * started[:, None, :]).astype(np.int16)
 
 
 APPLY_SAMPLED = {
