@@ -480,7 +480,8 @@ def parameter_shifts(probe: Probe, samples: xr.Dataset) -> np.ndarray:
     n = samples.sizes["sample"]
     if not probe.responses:
         return np.zeros((n, 0))
-    return np.column_stack([samples[r.name].values - r.nominal for r in probe.responses])
+    v = samples.variables  # (no DataArray per parameter)
+    return np.column_stack([np.asarray(v[r.name].values) - r.nominal for r in probe.responses])
 
 
 def _cell_design(dz: Design, shape: tuple[int, ...], cells: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -499,32 +500,52 @@ def _cell_design(dz: Design, shape: tuple[int, ...], cells: Any) -> tuple[np.nda
 @dataclass(frozen=True)
 class DesignOn:
     """A :class:`Design` ready to apply to one array as a chunk holds it (on cells or not):
-    the flat indices it changes there, the parameter and relative change of each column,
-    the log-factor matrix of the elements with a nonzero nominal value (elements, cols)
-    and the additive change of the others (elements, parameters)."""
+    the flat indices it changes there and their nominal values, the parameter and relative
+    change ``rho`` of each column; elements moved by one column take ``1 + dx · rho`` of
+    it (``one``), elements moved by several the exp of a sum of logs (``Mt``, elements x
+    cols); elements nominally 0 move additively (``addt``, elements x parameters)."""
 
-    idx_nz: np.ndarray  # flat indices of elements moved by factors
-    idx_z: np.ndarray  # flat indices of elements nominally 0 (moved additively)
+    idx: np.ndarray  # flat indices: elements moved by factors, then the additive ones
+    v0: np.ndarray  # their nominal values
+    n_nz: int  # how many move by factors
     param: np.ndarray  # (cols,) parameter position of each column
     rho: np.ndarray  # (cols,) relative change per unit of that parameter
-    Mt: Any  # (len(idx_nz), cols) sparse 0/1
-    addt: Any  # (len(idx_z), parameters) sparse
+    one: np.ndarray  # (n_nz,) the column of an element moved by one column, else -1
+    Mt: Any  # (elements moved by several columns, cols) sparse 0/1
+    addt: Any  # (additive elements, parameters) sparse
+    lo: float | None  # bounds of the array (None: none)
+    hi: float | None
 
 
-def _design_on(dz: Design, shape: tuple[int, ...], cells: Any, pr: bool) -> DesignOn:
+def _design_on(
+    dz: Design, nominal: np.ndarray, cells: Any, pr: bool, bounds: tuple[Any, Any]
+) -> DesignOn:
     idx, on = dz.idx, np.ones(len(dz.idx), bool)
     if cells is not None and pr:
-        idx, on = _cell_design(dz, shape, cells)
+        idx, on = _cell_design(dz, nominal.shape, cells)
+        nominal = nominal[cells[0], cells[1]]
     nz = dz.nz[on]
-    Mt = dz.M.T.tocsr()[np.flatnonzero(on)]
-    addt = dz.add.T.tocsr()[np.flatnonzero(on)]
+    Mt = dz.M.T.tocsr()[np.flatnonzero(on)][np.flatnonzero(nz)]
+    n_cols = np.diff(Mt.indptr)
+    one = np.where(n_cols == 1, Mt.indices[np.minimum(Mt.indptr[:-1], max(Mt.nnz - 1, 0))], -1)
+    addt = dz.add.T.tocsr()[np.flatnonzero(on)][np.flatnonzero(~nz)]
+    flat_idx = np.concatenate([idx[nz], idx[~nz]])
+    lo, hi = bounds
+    v = nominal.ravel().astype(float)
+    v = v[np.isfinite(v)]
+    if lo is not None and not (np.all(v >= lo) and (hi is None or np.all(v <= hi))):
+        lo = hi = None  # the nominal itself is outside: bounds are the whole array's (below)
     return DesignOn(
-        idx[nz],
-        idx[~nz],
+        flat_idx,
+        nominal.ravel()[flat_idx].astype(float),
+        int(nz.sum()),
         np.array([i for i, _ in dz.cols], int),
         np.array([r for _, r in dz.cols], float),
-        Mt[np.flatnonzero(nz)],
-        addt[np.flatnonzero(~nz)],
+        one,
+        Mt[np.flatnonzero(one < 0)],
+        addt,
+        lo,
+        hi,
     )
 
 
@@ -548,31 +569,31 @@ def _apply_responses(
     for a, dz in probe.design.items():
         key = ("on", a, ckey)
         if key not in probe.design_cells:
-            probe.design_cells[key] = _design_on(dz, base[a].shape, cells, a in PR_ARRAYS)
+            bounds = _BOUNDS.get(a, (None, None))
+            probe.design_cells[key] = _design_on(
+                dz, base[a].values, cells, a in PR_ARRAYS, bounds
+            )
         d: DesignOn = probe.design_cells[key]
-        if not (len(d.idx_nz) or len(d.idx_z)):
+        if not len(d.idx):
             continue
+        vals = np.empty((S, len(d.idx)))
+        if d.n_nz:
+            f = np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12)  # (S, cols)
+            single = d.one >= 0
+            vals[:, : d.n_nz][:, single] = f[:, d.one[single]]
+            if not single.all():
+                vals[:, : d.n_nz][:, ~single] = np.exp(d.Mt @ np.log(f).T).T
+            vals[:, : d.n_nz] *= d.v0[: d.n_nz]
+        if d.n_nz < len(d.idx):
+            vals[:, d.n_nz :] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
+        if d.lo is not None:  # the nominal keeps the bounds: only moved elements can leave
+            np.clip(vals, d.lo, d.hi, out=vals)
         flat = out[a] = out[a].copy()
         flat = flat.reshape(S, -1)
-        if len(d.idx_nz):
-            g = np.log(np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12))  # (S, cols)
-            factor = np.exp(d.Mt @ g.T).T if len(d.param) else 1.0
-            flat[:, d.idx_nz] *= factor
-        if len(d.idx_z):
-            flat[:, d.idx_z] += (d.addt @ dx.T).T
+        flat[:, d.idx] = vals
         lo, hi = _BOUNDS.get(a, (None, None))
-        if lo is not None:  # only the moved elements can leave the bounds the nominal keeps
-            bkey = ("in bounds", a)
-            if bkey not in probe.design_cells:
-                v0 = base[a].values[np.isfinite(base[a].values)]
-                probe.design_cells[bkey] = bool(np.all(v0 >= lo)) and (
-                    hi is None or bool(np.all(v0 <= hi))
-                )
-            idx = np.concatenate([d.idx_nz, d.idx_z])
-            if probe.design_cells[bkey]:
-                flat[:, idx] = np.clip(flat[:, idx], lo, hi)
-            else:
-                np.clip(flat, lo, hi, out=flat)
+        if lo is not None and d.lo is None:
+            np.clip(flat, lo, hi, out=flat)
     return out
 
 

@@ -288,6 +288,7 @@ class Capacities:
     capacity: np.ndarray  # (S,K,T)
     usable: np.ndarray  # (S,K,T)
     committed_usd: np.ndarray  # (S,T) capex of the fixed builds + fixed O&M
+    moved: np.ndarray  # cells whose openings a delay re-times in some sample
 
 
 def capacities(
@@ -309,11 +310,13 @@ def capacities(
         W0 = capex_matrix(plan.new, ol0).reshape(T, P, R, T)[:, pk, rk]
         stock0 = dyn.capacity_stock(new0, 0.0, life)
         cp.memo[key] = (W0, stock0, dyn.ramp_unripe(new0, ramp, life))
-    W0, stock0, unripe0 = cp.memo[key]
+    W0, stock0, unripe0 = cp.memo[key]  # W0 (T, K, T)
     d = arr["destroyed_fraction"] if arr["destroyed_fraction"].any() else None
     moved = None
+    km: Any = []
     if fa.extra_start is not None and fa.extra_start.any():
-        km = np.flatnonzero(fa.extra_start.any(axis=(0, 2)))
+        km = np.flatnonzero(fa.extra_start.any(axis=(0, 2)) & new0.any(axis=1))
+    if fa.extra_start is not None and len(km):  # re-timed cells with openings
         pi, ri = pk[km], rk[km]
         new_c, ol_c = retime(
             plan.new[pi, ri], ds["lead_periods"].values[pi], ol0[pi, ri], fa.extra_start[:, km]
@@ -354,11 +357,12 @@ def capacities(
         usable[:, var] = capacity[:, var] - unripe_v
     usable *= arr["availability"]
     # capex of the fixed openings is linear in the prices: one matrix (T x K·T)
-    W = W0
-    if moved is not None:  # re-timed cells pay their own schedule (below)
-        W = W0.copy()
-        W[:, moved[4]] = 0.0
-    cap_spend = arr["capex_usd_per_unit"].reshape(S, -1) @ W.reshape(T, -1).T
+    pay = new0.any(axis=1)  # cells with openings; re-timed ones pay their own schedule
+    if moved is not None:
+        pay[moved[4]] = False
+    kp = np.flatnonzero(pay)
+    W = W0[:, kp].reshape(T, -1)  # (T, cells paying x T)
+    cap_spend = arr["capex_usd_per_unit"][:, kp].reshape(S, -1) @ W.T
     if moved is not None:
         pi, ri, new_c, ol_c, km = moved
         price = arr["capex_usd_per_unit"][:, km]
@@ -366,7 +370,7 @@ def capacities(
     rate = arr["fixed_om_usd_per_unit_year"][:, pk] * st.buildable[pk][None]  # (S,K)
     kf = np.flatnonzero(rate.any(axis=0))  # cells paying fixed O&M
     fixed = np.einsum("sk,skt->st", rate[:, kf], capacity[:, kf]) * st.dt
-    return Capacities(capacity, usable, cap_spend + fixed)
+    return Capacities(capacity, usable, cap_spend + fixed, np.asarray(km, int))
 
 
 def sample_life(fa: FutureArrays, life: np.ndarray, pk: np.ndarray) -> np.ndarray | None:
@@ -491,12 +495,14 @@ def _run_chain(
     R: int,
     fix: IoChanges | None = None,
     ratio: np.ndarray | None = None,
+    buffers: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One period through the chain, a stage at a time: activity (K,S), carriers made and
     used (C·R,S) [per period amounts for quantities, rates for rate carriers]. Each input
     is rationed among all who ask for it, in proportion to what they ask. ``ratio``
     (C·R + 1, S), ones, may be passed to be reused across periods: a stage rewrites the
-    rows it rations before any stage reads them, and never touches the others."""
+    rows it rations before any stage reads them, and never touches the others; so may
+    ``buffers`` (made, used), which are cleared and returned."""
     S = target.shape[1]
     CR = cp.need.shape[0]
     C = CR // R
@@ -508,8 +514,12 @@ def _run_chain(
     ratio = np.ones((CR + 1, S)) if ratio is None else ratio
     ratio3 = ratio[:CR].reshape(C, R, S)
     a = np.empty_like(target)
-    made = np.zeros((CR, S))
-    used = np.zeros((CR, S))
+    if buffers is None:
+        made, used = np.zeros((CR, S)), np.zeros((CR, S))
+    else:  # (C·R, S) arrays of the caller's to reuse: cleared here
+        made, used = buffers
+        made.fill(0.0)
+        used.fill(0.0)
     made3 = made.reshape(C, R, S)
     for s, sl in enumerate(cp.stages):
         g, r = cp.ratio_g[s], cp.ratio_r[s]
@@ -652,11 +662,6 @@ class ReplayOut:
         return out if self.start_units is None else out + self.start_units[None]
 
 
-def capacities_moved(fa: FutureArrays, cells: np.ndarray) -> bool:
-    """Whether a delay re-times openings of any of ``cells`` in some sample."""
-    return fa.extra_start is not None and bool(fa.extra_start[:, cells].any())
-
-
 def _samples_last(x: np.ndarray) -> np.ndarray:
     """(S, ..., T) -> (T, ..., S), contiguous."""
     return np.ascontiguousarray(np.moveaxis(np.moveaxis(x, 0, -1), -2, 0))
@@ -683,7 +688,7 @@ def replay_chunk(
     # existing), without limit where unlimited, 0 where inactive or unavailable
     cap = caps.usable  # (S,K,T), ours to change
     nb = np.flatnonzero(~st.buildable[pk])
-    if plan.new[pk[nb], rk[nb]].any() or capacities_moved(fa, nb):
+    if plan.new[pk[nb], rk[nb]].any() or np.isin(caps.moved, nb).any():
         cap[:, nb] = avail[:, nb] * arr["existing"][:, nb]
     np.maximum(cap, 0.0, out=cap)
     cap[:, st.unlimited[pk]] = np.inf
@@ -728,6 +733,7 @@ def replay_chunk(
 
     acc_unique = len(np.unique(acc_c)) == len(acc_c)
     ratio = np.ones((C * R + 1, S))
+    buffers = (np.zeros((C * R, S)), np.zeros((C * R, S)))
     inv = np.zeros((C, S))
     backlog = np.zeros((Ao, S))
     act = np.empty((T, len(pk), S))
@@ -744,7 +750,7 @@ def replay_chunk(
     for t in range(T):
         ask = np.broadcast_to(plan_act[:, t, None], (len(pk), S))
         target = _fill(ask, cap[t], cp)
-        a_t, made, used = _run_chain(target, cp, inv, R, fix, ratio)
+        a_t, made, used = _run_chain(target, cp, inv, R, fix, ratio, buffers)
         made3, used3 = made.reshape(C, R, S), used.reshape(C, R, S)
         # deployment
         avail_acc = inv[acc_c] + (made3[acc_c] - used3[acc_c]).sum(axis=1)
@@ -860,11 +866,10 @@ def replay(
     acts = []
     deps: dict[str, np.ndarray] = {}
     # probe designs are built once, before chunks run side by side
-    if probe is not None and probe.design is None and samples is not None:
-        future_arrays(net, probe, samples, slice(0, 1), [])
-
     cells = (cp.pk, cp.rk)
     shifts = parameter_shifts(probe, samples) if probe is not None and samples is not None else None
+    if probe is not None and probe.design is None and samples is not None:
+        future_arrays(net, probe, samples, slice(0, 1), [], cells=cells, shifts=shifts)
 
     def one(lo: int) -> tuple[slice, ReplayOut]:
         sl = slice(lo, min(N, lo + chunk))
