@@ -628,13 +628,15 @@ class ReplayOut:
     usable_money_usd: np.ndarray  # (S,T) cash carried in + money arriving
     cash_usd: np.ndarray  # (S,T) carried out (negative: committed spend above the money)
     act_tks: np.ndarray  # (T,K,S) activity of the cells (samples last)
-    cum_deployed: np.ndarray  # (T+1,A,R,S) accelerators deployed before each period
+    cum_on: np.ndarray  # (T+1,A',R',S) accelerators deployed before each period, on ``on``
     inv_tcs: np.ndarray  # (T,C,S) inventory carried out of each period
     h_as: np.ndarray  # (A,S) H100e per accelerator
     acc_life: np.ndarray  # (A,S) accelerator life [periods]
     cells: tuple[np.ndarray, np.ndarray]  # (process, region) of each cell
     grid: tuple[int, int]  # (processes, regions)
     start_units: np.ndarray | None = None  # (A,R,T) the starting fleet (not the plan's)
+    # the accelerators and regions any deployment or starting fleet is on (the others: 0)
+    on: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def activity(self) -> np.ndarray:
@@ -645,6 +647,17 @@ class ReplayOut:
         return out
 
     @property
+    def cum_deployed(self) -> np.ndarray:
+        """(T+1,A,R,S) accelerators deployed before each period."""
+        T1, _, _, S = self.cum_on.shape
+        A, R = self.h_as.shape[0], self.grid[1]
+        if self.on is None:
+            return self.cum_on
+        out = np.zeros((T1, A, R, S))
+        out[:, self.on[0][:, None], self.on[1][None, :]] = self.cum_on
+        return out
+
+    @property
     def deployed(self) -> np.ndarray:
         """Accelerators deployed (S,A,R,T)."""
         return np.diff(self.cum_deployed, axis=0).transpose(3, 1, 2, 0)
@@ -652,14 +665,22 @@ class ReplayOut:
     @property
     def installed(self) -> np.ndarray:
         """Accelerators installed (S,A,R,T): deployed in (t - life, t]."""
-        c = self.cum_deployed
+        return self.fleet(full=True)[1]
+
+    def fleet(self, full: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Accelerators deployed and installed (S,A',R',T) on ``on`` (all with ``full``)."""
+        c = self.cum_deployed if full or self.on is None else self.cum_on
+        a_idx = np.arange(c.shape[1]) if full or self.on is None else self.on[0]
+        r_idx = np.arange(c.shape[2]) if full or self.on is None else self.on[1]
         t = np.arange(c.shape[0] - 1)
         T, A, R, S = c.shape[0] - 1, c.shape[1], c.shape[2], c.shape[3]
-        life = np.broadcast_to(self.acc_life.reshape(A, -1), (A, S))
+        life = np.broadcast_to(self.acc_life[a_idx].reshape(A, -1), (A, S))
         lo = np.maximum(0, t[:, None, None] - life[None] + 1)  # (T,A,S)
         idx = np.broadcast_to(lo[:, :, None, :], (T, A, R, S))
         out = (c[t + 1] - np.take_along_axis(c, idx, axis=0)).transpose(3, 1, 2, 0)
-        return out if self.start_units is None else out + self.start_units[None]
+        if self.start_units is not None:
+            out = out + self.start_units[np.ix_(a_idx, r_idx)][None]
+        return np.diff(c, axis=0).transpose(3, 1, 2, 0), out
 
 
 def _samples_last(x: np.ndarray) -> np.ndarray:
@@ -806,8 +827,6 @@ def replay_chunk(
         inv_hist[t] = inv
         backlog = np.maximum(pdep[:, :, t].sum(axis=1)[:, None] + backlog
                              - dep_t.sum(axis=1), 0.0)  # fmt: skip
-    cum_all = np.zeros((T + 1, A, R, S))
-    cum_all[:, a_on[:, None], r_on[None, :]] = cum
     return ReplayOut(
         compute_h100e=powered.T.copy(),
         stage_activity=(cp.stage_sum @ act).transpose(2, 1, 0),
@@ -817,13 +836,14 @@ def replay_chunk(
         usable_money_usd=usable_money,
         cash_usd=cash_out,
         act_tks=act,
-        cum_deployed=cum_all,
+        cum_on=cum,
         inv_tcs=inv_hist,
         h_as=h_all,
         acc_life=acc_life,
         cells=(pk, rk),
         grid=(P, R),
         start_units=start_all,
+        on=(a_on, r_on),
     )
 
 
@@ -896,16 +916,21 @@ def replay(
             progress(sl.stop - sl.start)
 
     starts = list(range(0, N, chunk))
-    if workers > 1 and len(starts) > 1:
-        # numpy releases the GIL in its array loops: chunks run on several cores
-        from concurrent.futures import ThreadPoolExecutor
+    # one BLAS thread per chunk: the chunks are the parallel work (a multi-threaded BLAS
+    # on small products spins its threads against the other chunk's, for nothing)
+    from threadpoolctl import threadpool_limits
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for item in pool.map(one, starts):
-                keep(*item)
-    else:
-        for lo in starts:
-            keep(*one(lo))
+    with threadpool_limits(1, user_api="blas"):
+        if workers > 1 and len(starts) > 1:
+            # numpy releases the GIL in its array loops: chunks run on several cores
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                for item in pool.map(one, starts):
+                    keep(*item)
+        else:
+            for lo in starts:
+                keep(*one(lo))
     cat_of = np.array([cats.index(str(c)) for c in net.ds["category"].values])
     plan_stage = np.array([plan.activity[cat_of == k].sum(axis=(0, 1)) for k in range(len(cats))])
     with np.errstate(divide="ignore", invalid="ignore"):
