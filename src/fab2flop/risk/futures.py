@@ -501,9 +501,10 @@ def _cell_design(dz: Design, shape: tuple[int, ...], cells: Any) -> tuple[np.nda
 class DesignOn:
     """A :class:`Design` ready to apply to one array as a chunk holds it (on cells or not):
     the flat indices it changes there and their nominal values, the parameter and relative
-    change ``rho`` of each column; elements moved by one column take ``1 + dx · rho`` of
-    it (``one``), elements moved by several the exp of a sum of logs (``Mt``, elements x
-    cols); elements nominally 0 move additively (``addt``, elements x parameters)."""
+    change ``rho`` of each column; an element moved by one column takes ``1 + dx · rho``
+    of it (``one``), one moved by several the product of theirs (``many``: the elements
+    and their columns, padded with a column of ones); elements nominally 0 move additively
+    (``addt``, elements x parameters)."""
 
     idx: np.ndarray  # flat indices: elements moved by factors, then the additive ones
     v0: np.ndarray  # their nominal values
@@ -511,7 +512,7 @@ class DesignOn:
     param: np.ndarray  # (cols,) parameter position of each column
     rho: np.ndarray  # (cols,) relative change per unit of that parameter
     one: np.ndarray  # (n_nz,) the column of an element moved by one column, else -1
-    Mt: Any  # (elements moved by several columns, cols) sparse 0/1
+    many: tuple[np.ndarray, np.ndarray]  # elements moved by several: positions, (n, m) cols
     addt: Any  # (additive elements, parameters) sparse
     lo: float | None  # bounds of the array (None: none)
     hi: float | None
@@ -529,6 +530,12 @@ def _design_on(
     n_cols = np.diff(Mt.indptr)
     one = np.where(n_cols == 1, Mt.indices[np.minimum(Mt.indptr[:-1], max(Mt.nnz - 1, 0))], -1)
     addt = dz.add.T.tocsr()[np.flatnonzero(on)][np.flatnonzero(~nz)]
+    multi = np.flatnonzero(one < 0)
+    m = int(n_cols[multi].max(initial=1))
+    cols = np.full((len(multi), m), len(dz.cols))  # the padding column holds ones
+    for j, e in enumerate(multi):
+        got = Mt.indices[Mt.indptr[e] : Mt.indptr[e + 1]]
+        cols[j, : len(got)] = got
     flat_idx = np.concatenate([idx[nz], idx[~nz]])
     lo, hi = bounds
     v = nominal.ravel().astype(float)
@@ -542,7 +549,7 @@ def _design_on(
         np.array([i for i, _ in dz.cols], int),
         np.array([r for _, r in dz.cols], float),
         one,
-        Mt[np.flatnonzero(one < 0)],
+        (multi, cols),
         addt,
         lo,
         hi,
@@ -570,19 +577,21 @@ def _apply_responses(
         key = ("on", a, ckey)
         if key not in probe.design_cells:
             bounds = _BOUNDS.get(a, (None, None))
-            probe.design_cells[key] = _design_on(
-                dz, base[a].values, cells, a in PR_ARRAYS, bounds
-            )
+            probe.design_cells[key] = _design_on(dz, base[a].values, cells, a in PR_ARRAYS, bounds)
         d: DesignOn = probe.design_cells[key]
         if not len(d.idx):
             continue
         vals = np.empty((S, len(d.idx)))
         if d.n_nz:
-            f = np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12)  # (S, cols)
-            single = d.one >= 0
-            vals[:, : d.n_nz][:, single] = f[:, d.one[single]]
-            if not single.all():
-                vals[:, : d.n_nz][:, ~single] = np.exp(d.Mt @ np.log(f).T).T
+            f = np.ones((S, len(d.param) + 1))  # the last column: padding
+            np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12, out=f[:, :-1])
+            vals[:, : d.n_nz] = f[:, d.one]  # (multi-column elements: overwritten)
+            multi, cols = d.many
+            if len(multi):
+                prod = f[:, cols[:, 0]]
+                for j in range(1, cols.shape[1]):
+                    prod *= f[:, cols[:, j]]
+                vals[:, multi] = prod
             vals[:, : d.n_nz] *= d.v0[: d.n_nz]
         if d.n_nz < len(d.idx):
             vals[:, d.n_nz :] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
