@@ -512,7 +512,9 @@ class DesignOn:
     param: np.ndarray  # (cols,) parameter position of each column
     rho: np.ndarray  # (cols,) relative change per unit of that parameter
     one: np.ndarray  # (n_nz,) the column of an element moved by one column, else -1
-    many: tuple[np.ndarray, np.ndarray]  # elements moved by several: positions, (n, m) cols
+    # elements moved by several columns: their positions, the distinct sets of columns
+    # (sets, m) padded with the ones column, and each element's set
+    many: tuple[np.ndarray, np.ndarray, np.ndarray]
     addt: Any  # (additive elements, parameters) sparse
     lo: float | None  # bounds of the array (None: none)
     hi: float | None
@@ -536,6 +538,7 @@ def _design_on(
     for j, e in enumerate(multi):
         got = Mt.indices[Mt.indptr[e] : Mt.indptr[e + 1]]
         cols[j, : len(got)] = got
+    sets, which = np.unique(cols, axis=0, return_inverse=True)
     flat_idx = np.concatenate([idx[nz], idx[~nz]])
     lo, hi = bounds
     v = nominal.ravel().astype(float)
@@ -549,7 +552,7 @@ def _design_on(
         np.array([i for i, _ in dz.cols], int),
         np.array([r for _, r in dz.cols], float),
         one,
-        (multi, cols),
+        (multi, sets, np.ravel(which)),
         addt,
         lo,
         hi,
@@ -586,12 +589,12 @@ def _apply_responses(
             f = np.ones((S, len(d.param) + 1))  # the last column: padding
             np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12, out=f[:, :-1])
             vals[:, : d.n_nz] = f[:, d.one]  # (multi-column elements: overwritten)
-            multi, cols = d.many
-            if len(multi):
-                prod = f[:, cols[:, 0]]
-                for j in range(1, cols.shape[1]):
-                    prod *= f[:, cols[:, j]]
-                vals[:, multi] = prod
+            multi, sets, which = d.many
+            if len(multi):  # the product of each distinct set of columns, once
+                prod = f[:, sets[:, 0]]
+                for j in range(1, sets.shape[1]):
+                    prod *= f[:, sets[:, j]]
+                vals[:, multi] = prod[:, which]
             vals[:, : d.n_nz] *= d.v0[: d.n_nz]
         if d.n_nz < len(d.idx):
             vals[:, d.n_nz :] = d.v0[d.n_nz :] + (d.addt @ dx.T).T

@@ -936,9 +936,10 @@ def replay(
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(plan_stage[None] > 0, stage_out / plan_stage[None], np.nan)
     ds = net.ds
+    # coordinates as numpy arrays (a pandas Index makes xarray look for dask, an import)
     coords = {
         SAMPLE: np.arange(N),
-        "period": ds.indexes["period"],
+        "period": np.asarray(ds.indexes["period"]),
         "year": ("period", ds["year"].values),
     }
     res = xr.Dataset(
@@ -960,7 +961,11 @@ def replay(
             "accelerator_h100e": ((SAMPLE, "accelerator", "period"), acc_h, {"units": "H100e"}),
             "plan_compute_h100e": (("period",), plan.compute_h100e, {"units": "H100e"}),
         },
-        coords={**coords, "stage": cats, "accelerator": ds.indexes["accelerator"]},
+        coords={
+            **coords,
+            "stage": np.asarray(cats),
+            "accelerator": np.asarray(ds.indexes["accelerator"]),
+        },
     )
     for k, v in deps.items():
         res[f"dependence.{k}"] = ((SAMPLE, "period"), v, {"description": "see risk/spread.py"})
