@@ -407,6 +407,8 @@ class FutureArrays:
     # structural arrays (CURVED) that samples change: name -> (flat indices into the
     # nominal array, values (S, n)); held at nominal where absent
     structural: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # cells (P,R) or (K,) a delay event re-times in some sample (None: no delay event)
+    delayed: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -423,8 +425,9 @@ class FutureArrays:
         pk, rk = cells
         arr = {a: (v[:, pk, rk] if a in PR_ARRAYS else v) for a, v in self.arrays.items()}
         extra = None if self.extra_start is None else self.extra_start[:, pk, rk]
+        delayed = None if self.delayed is None else self.delayed[pk, rk]
         return FutureArrays(
-            arr, extra, self.funding_by_funder, list(self.notes), cells, self.structural
+            arr, extra, self.funding_by_funder, list(self.notes), cells, self.structural, delayed
         )
 
 
@@ -661,8 +664,9 @@ def future_arrays(
     idx = event_index(net)
     for i, se in enumerate(events):
         part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl], se.severity[sl])
-        if part.occurs.any():
-            APPLY_SAMPLED[se.event.kind](part, fa, idx, net, f"events.{i}")
+        # applied even where no sample of the chunk has it (a factor of 1 there), so that a
+        # sample's arrays never depend on which samples share its chunk
+        APPLY_SAMPLED[se.event.kind](part, fa, idx, net, f"events.{i}")
     return fa
 
 
@@ -806,6 +810,7 @@ def apply_delay_s(
         fa.extra_start = np.zeros((fa.n, *hc.shape, len(idx.years)), np.int16)
     on = (slice(None), *np.nonzero(hc))  # (samples, hit cells)
     fa.extra_start[on] += (nper * started[:, None, :]).astype(np.int16)
+    fa.delayed = hc if fa.delayed is None else (fa.delayed | hc)
 
 
 APPLY_SAMPLED = {

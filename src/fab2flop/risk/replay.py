@@ -314,8 +314,8 @@ def capacities(
     d = arr["destroyed_fraction"] if arr["destroyed_fraction"].any() else None
     moved = None
     km: Any = []
-    if fa.extra_start is not None and fa.extra_start.any():
-        km = np.flatnonzero(fa.extra_start.any(axis=(0, 2)) & new0.any(axis=1))
+    if fa.extra_start is not None and fa.delayed is not None:  # cells a delay can re-time
+        km = np.flatnonzero(fa.delayed & new0.any(axis=1))
     if fa.extra_start is not None and len(km):  # re-timed cells with openings
         pi, ri = pk[km], rk[km]
         new_c, ol_c = retime(
@@ -368,7 +368,7 @@ def capacities(
         price = arr["capex_usd_per_unit"][:, km]
         cap_spend += dyn.capex_spread(new_c * price, ol_c).sum(axis=1)
     rate = arr["fixed_om_usd_per_unit_year"][:, pk] * st.buildable[pk][None]  # (S,K)
-    kf = np.flatnonzero(rate.any(axis=0))  # cells paying fixed O&M
+    kf = np.flatnonzero(st.buildable[pk])  # cells paying fixed O&M
     fixed = np.einsum("sk,skt->st", rate[:, kf], capacity[:, kf]) * st.dt
     return Capacities(capacity, usable, cap_spend + fixed, np.asarray(km, int))
 
@@ -573,12 +573,6 @@ def _deploy(
     free = None
     if mw_free is not None:
         free = np.maximum(mw_free - _draw_of(alive, draw), 0.0)
-    # only accelerators asked for in some sample (the others deploy nothing)
-    on = np.flatnonzero((plan_dep.sum(axis=1) > 0) | (backlog > 0).any(axis=1))
-    out = np.zeros(alive.shape)
-    if not len(on):
-        return out
-    plan_dep, backlog, avail_acc, draw = plan_dep[on], backlog[on], avail_acc[on], draw[on]
     tot_plan = plan_dep.sum(axis=1, keepdims=True)
     split = np.where(
         tot_plan > TOL, plan_dep / np.maximum(tot_plan, TOL), dc / max(dc.sum(), 1)
@@ -591,7 +585,11 @@ def _deploy(
         ]
     dep = _fit(ask, draw, free, cap)
     left = ask.sum(axis=1) - dep.sum(axis=1)  # (A,S) asked but not placed
-    if (left > TOL).any():
+    # samples with more than TOL of an accelerator left over (per sample: a sample's result
+    # never depends on the others in its chunk)
+    spill = (left > TOL).any(axis=0)
+    if spill.any():
+        left = np.where(spill[None, :], left, 0.0)
         free2 = None if free is None else np.maximum(free - _draw_of(dep, draw), 0.0)
         cap2 = np.maximum(cap - dep.sum(axis=0), 0.0)
         room = np.where(dc[:, None], np.minimum(cap2, 1e30), 0.0)  # (R,S)
@@ -599,8 +597,7 @@ def _deploy(
             room = np.minimum(room, free2.min(axis=0) / per_unit[None])
         w = room / np.maximum(room.sum(axis=0, keepdims=True), TOL)
         dep += _fit(left[:, None, :] * w[None], draw, free2, cap2)
-    out[on] = dep
-    return out
+    return dep
 
 
 def _fit(ask: np.ndarray, draw: np.ndarray, free: np.ndarray | None, cap: np.ndarray) -> np.ndarray:
@@ -681,6 +678,17 @@ class ReplayOut:
         if self.start_units is not None:
             out = out + self.start_units[np.ix_(a_idx, r_idx)][None]
         return np.diff(c, axis=0).transpose(3, 1, 2, 0), out
+
+
+def _by_category(act: np.ndarray, stage_sum: np.ndarray) -> np.ndarray:
+    """Activity (T,K,S) summed over each category's cells, (T,categories,S): cell by cell
+    in a fixed order (a matrix product's order would depend on how many samples there are)."""
+    out = np.zeros((act.shape[0], stage_sum.shape[0], act.shape[2]))
+    for j, row in enumerate(stage_sum):
+        ks = np.flatnonzero(row)
+        if len(ks):
+            out[:, j] = act[:, ks].sum(axis=1)
+    return out
 
 
 def _samples_last(x: np.ndarray) -> np.ndarray:
@@ -829,7 +837,7 @@ def replay_chunk(
                              - dep_t.sum(axis=1), 0.0)  # fmt: skip
     return ReplayOut(
         compute_h100e=powered.T.copy(),
-        stage_activity=(cp.stage_sum @ act).transpose(2, 1, 0),
+        stage_activity=_by_category(act, cp.stage_sum).transpose(2, 1, 0),
         accelerator_h100e=acc_h.transpose(2, 1, 0),
         spend_usd=spend,
         funding_usd=fund,
