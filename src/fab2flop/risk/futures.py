@@ -569,6 +569,7 @@ def _apply_responses(
     sl: slice,
     cells: Any = None,
     dx_all: np.ndarray | None = None,
+    unused: frozenset[str] = frozenset(),
 ) -> dict[str, np.ndarray]:
     """The sampled arrays of samples ``sl``: each element a parameter moves is its nominal
     value times the product of ``1 + dx_i · rho`` (as ``exp`` of a sum of logs, one sparse
@@ -580,6 +581,8 @@ def _apply_responses(
     dx = (parameter_shifts(probe, samples) if dx_all is None else dx_all)[sl]
     ckey = (cells[0].tobytes(), cells[1].tobytes()) if cells is not None else None
     for a, dz in probe.design.items():
+        if a in unused:
+            continue
         key = ("on", a, ckey)
         if key not in probe.design_cells:
             bounds = _BOUNDS.get(a, (None, None))
@@ -640,13 +643,14 @@ def future_arrays(
     n: int | None = None,
     cells: tuple[np.ndarray, np.ndarray] | None = None,
     shifts: np.ndarray | None = None,
+    unused: frozenset[str] = frozenset(),
 ) -> FutureArrays:
     """The arrays of samples ``sl``: parameters through ``probe``, then ``events``. With
     ``cells`` (process, region indices), (process, region, ...) arrays hold only those
     cells; ``shifts`` is :func:`parameter_shifts` of ``samples`` (read once per replay)."""
     base = net.ds
     if samples is not None and probe is not None:
-        arr = _apply_responses(base, probe, samples, sl, cells, shifts)
+        arr = _apply_responses(base, probe, samples, sl, cells, shifts, unused)
     else:
         arr = _nominal(base, int(n or 1), cells)
     S = arr["availability"].shape[0]

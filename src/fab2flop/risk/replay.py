@@ -35,6 +35,8 @@ from ..network import Network
 from .futures import FutureArrays, Probe, SampledEvent, future_arrays, parameter_shifts
 
 TOL = 1e-9
+# sampled arrays the dispatch does not read (left at nominal in its futures)
+UNUSED = frozenset({"acc_unit_cost_usd"})
 
 
 @dataclass(frozen=True)
@@ -757,10 +759,13 @@ def replay_chunk(
     dep_cost = _samples_last(arr["acc_deploy_cost_usd"])[:, a_on]  # (T,A',S)
     dcap = _samples_last(arr["deploy_cap_units_per_year"])[:, r_on] * dt  # (T,R',S)
     fund = arr["funding_usd"]
-    storable = st.storable[:, None]
     dc_on = dc[r_on]
 
     acc_unique = len(np.unique(acc_c)) == len(acc_c)
+    keep_c = np.flatnonzero(st.storable)  # carriers with inventory
+    acc_keep = np.flatnonzero(st.storable[acc_c])  # accelerators whose carrier is kept
+    acc_row = np.searchsorted(keep_c, acc_c)  # their row among the kept carriers
+    inv_prev_keep = np.zeros((len(keep_c), S))
     ratio = np.ones((C * R + 1, S))
     buffers = (np.zeros((C * R, S)), np.zeros((C * R, S)))
     inv = np.zeros((C, S))
@@ -826,12 +831,15 @@ def replay_chunk(
             powered[t] = np.einsum("ars,as->s", installed, h)
         acc_h[t, a_on] = installed.sum(axis=1) * h
         # inventory of storable worldwide carriers; deployed accelerators leave theirs
-        flow = made3.sum(axis=1) - used3.sum(axis=1)  # (C,S)
+        # (only storable carriers keep any: the others' flows are not needed)
+        flow = made3[keep_c].sum(axis=1) - used3[keep_c].sum(axis=1)  # (storable, S)
         if acc_unique:
-            flow[acc_c] -= dep_t.sum(axis=1)
+            flow[acc_row[acc_keep]] -= dep_t[acc_keep].sum(axis=1)
         else:
-            np.subtract.at(flow, acc_c, dep_t.sum(axis=1))
-        inv = np.where(storable, np.maximum(inv + flow, 0.0), 0.0)
+            np.subtract.at(flow, acc_row[acc_keep], dep_t[acc_keep].sum(axis=1))
+        inv = np.zeros((C, S))
+        inv[keep_c] = np.maximum(inv_prev_keep + flow, 0.0)
+        inv_prev_keep = inv[keep_c]
         inv_hist[t] = inv
         backlog = np.maximum(pdep[:, :, t].sum(axis=1)[:, None] + backlog
                              - dep_t.sum(axis=1), 0.0)  # fmt: skip
@@ -902,7 +910,9 @@ def replay(
     def one(lo: int) -> tuple[slice, ReplayOut]:
         sl = slice(lo, min(N, lo + chunk))
         m = sl.stop - sl.start
-        fa = future_arrays(net, probe, samples, sl, events, n=m, cells=cells, shifts=shifts)
+        fa = future_arrays(
+            net, probe, samples, sl, events, n=m, cells=cells, shifts=shifts, unused=UNUSED
+        )
         return sl, replay_chunk(net, plan, st, fa, cp)
 
     def keep(sl: slice, r: ReplayOut) -> None:
