@@ -497,14 +497,15 @@ def _run_chain(
     R: int,
     fix: IoChanges | None = None,
     ratio: np.ndarray | None = None,
-    buffers: tuple[np.ndarray, np.ndarray] | None = None,
+    buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One period through the chain, a stage at a time: activity (K,S), carriers made and
     used (C·R,S) [per period amounts for quantities, rates for rate carriers]. Each input
     is rationed among all who ask for it, in proportion to what they ask. ``ratio``
     (C·R + 1, S), ones, may be passed to be reused across periods: a stage rewrites the
     rows it rations before any stage reads them, and never touches the others; so may
-    ``buffers`` (made, used), which are cleared and returned."""
+    ``buffers`` (made, used, and the rows of each that stages write: only these are
+    cleared), which are returned."""
     S = target.shape[1]
     CR = cp.need.shape[0]
     C = CR // R
@@ -518,10 +519,10 @@ def _run_chain(
     a = np.empty_like(target)
     if buffers is None:
         made, used = np.zeros((CR, S)), np.zeros((CR, S))
-    else:  # (C·R, S) arrays of the caller's to reuse: cleared here
-        made, used = buffers
-        made.fill(0.0)
-        used.fill(0.0)
+    else:  # (C·R, S) arrays of the caller's to reuse, zero but on the rows any stage
+        made, used, made_rows, used_rows = buffers  # writes, which are cleared here
+        made[made_rows] = 0.0
+        used[used_rows] = 0.0
     made3 = made.reshape(C, R, S)
     for s, sl in enumerate(cp.stages):
         g, r = cp.ratio_g[s], cp.ratio_r[s]
@@ -767,7 +768,11 @@ def replay_chunk(
     acc_row = np.searchsorted(keep_c, acc_c)  # their row among the kept carriers
     inv_prev_keep = np.zeros((len(keep_c), S))
     ratio = np.ones((C * R + 1, S))
-    buffers = (np.zeros((C * R, S)), np.zeros((C * R, S)))
+    made_rows = [r for r, _ in cp.make_s] + ([fix.scatter[0]] if fix is not None else [])
+    used_rows = [r for r, _ in cp.need_s] + ([fix.scatter[0]] if fix is not None else [])
+    made_rows_all = np.unique(np.concatenate(made_rows)).astype(int)
+    used_rows_all = np.unique(np.concatenate(used_rows)).astype(int)
+    buffers = (np.zeros((C * R, S)), np.zeros((C * R, S)), made_rows_all, used_rows_all)
     inv = np.zeros((C, S))
     backlog = np.zeros((Ao, S))
     act = np.empty((T, len(pk), S))
@@ -808,11 +813,11 @@ def replay_chunk(
                     np.clip(room / np.maximum(disc, 1e-30), 0.0, 1.0),
                     1.0,
                 )
-            if (k < 1.0).any():
+            if (k < 1.0).any():  # (made and used are 0 off the rows stages write)
                 a_t *= k
                 dep_t *= k
-                made *= k
-                used *= k
+                made[made_rows_all] *= k
+                used[used_rows_all] *= k
             disc = disc * k
         spend[:, t] = committed[:, t] + disc
         cash = money_in - spend[:, t]
