@@ -1,7 +1,7 @@
 """Risk benchmarks: replay against a per-sample LP with fixed builds, replay at scale, Sobol.
 
 Usage:  python benchmarks/risk.py [--gap 200] [--lp 5] [--big 100000] [--sobol-n 128]
-        [--out benchmarks/risk.json]
+        [--chunk 512] [--baseline-src DIR] [--out benchmarks/risk.json]
 
 One run measures everything, so ratios are of the same machine state; the load average is
 recorded with them (the machine may be shared).
@@ -13,6 +13,10 @@ recorded with them (the machine may be shared).
 - ``big``: ``--big`` samples of the default uncertainty set: seconds (sampling, probe and
   replay apart) and peak memory of the process.
 - ``sobol``: Sobol indices of compute in 2030 and spend for 20 parameters on replay.
+- ``baseline`` (with ``--baseline-src DIR``, a ``src`` folder of another version, e.g. from
+  ``git archive``): the same ``--big`` samples replayed by that version and by this one, each
+  in a fresh subprocess, one after the other (setup not timed): a same-run ratio on a
+  shared machine, where seconds alone say little.
 """
 
 from __future__ import annotations
@@ -42,7 +46,8 @@ def main() -> None:
     ap.add_argument("--lp", type=int, default=5)
     ap.add_argument("--big", type=int, default=100_000)
     ap.add_argument("--sobol-n", type=int, default=128)
-    ap.add_argument("--chunk", type=int, default=1024)
+    ap.add_argument("--chunk", type=int, default=512)
+    ap.add_argument("--baseline-src", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=HERE / "risk.json")
     args = ap.parse_args()
 
@@ -148,9 +153,50 @@ def main() -> None:
         "seconds": time.perf_counter() - t,
         "cpu_s": time.process_time() - c,
     }
+    if args.baseline_src is not None:
+        base = _replay_in_subprocess(args.baseline_src, args.big, 1024)  # its default chunk
+        ours = _replay_in_subprocess(HERE.parent / "src", args.big, args.chunk)
+        out["baseline"] = {
+            "src": str(args.baseline_src),
+            "baseline": base,
+            "this": ours,
+            "wall_ratio": base["replay_s"] / ours["replay_s"],
+            "cpu_ratio": base["replay_cpu_s"] / ours["replay_cpu_s"],
+        }
     out["load_after"] = os.getloadavg()
     args.out.write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))
+
+
+_TIMED = """
+import json, os, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from fab2flop import load_scenario
+from fab2flop.risk.replay import replay, setup
+su = setup(load_scenario(), samples=int(sys.argv[2]), seed=12)
+load0 = os.getloadavg()[0]
+t, c = time.perf_counter(), time.process_time()
+replay(su.net, su.plan, su.samples, su.probe, su.events, chunk=int(sys.argv[3]))
+print(json.dumps({"replay_s": time.perf_counter() - t, "replay_cpu_s": time.process_time() - c,
+                  "load_during": [load0, os.getloadavg()[0]], "chunk": int(sys.argv[3]),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def _replay_in_subprocess(src: Path, n: int, chunk: int) -> dict:
+    """Replay ``n`` samples of the default (seed 12) with the package in ``src``, timed in a
+    fresh process (its setup is not timed)."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    got = subprocess.run(
+        [sys.executable, "-c", _TIMED, str(src), str(n), str(chunk)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return json.loads(got.stdout.strip().splitlines()[-1])
 
 
 def _resolved(sc):

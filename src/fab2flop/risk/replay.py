@@ -885,7 +885,7 @@ def replay(
     events: list[SampledEvent],
     *,
     n: int | None = None,
-    chunk: int = 1024,
+    chunk: int = 512,
     progress: Callable[[int], None] | None = None,
     keep_activity: bool = False,
     workers: int = 2,
