@@ -868,6 +868,46 @@ def replay_chunk(
     )
 
 
+# chunk functions of the replays running now, by key: a forked worker finds its replay's
+# here (inherited with the process, never pickled)
+_JOBS: dict[int, Callable[[int], Any]] = {}
+PROCESSES_FROM = 4  # chunks from which a pool of processes is worth its start
+
+
+def _job(key: int, lo: int) -> Any:
+    return _JOBS[key](lo)
+
+
+def _run_chunks(one: Callable[[int], Any], starts: list[int], workers: int) -> Any:
+    """``one(lo)`` of every chunk start, in order. With ``workers`` > 1: a pool of forked
+    processes when there are enough chunks and the platform forks (the period loop's many
+    numpy calls on (cells, samples) arrays hold the GIL too often for threads to use two
+    cores), else a pool of threads."""
+    import multiprocessing as mp
+    import sys
+
+    if workers <= 1 or len(starts) <= 1:
+        yield from map(one, starts)
+        return
+    if len(starts) >= PROCESSES_FROM and sys.platform == "linux":
+        from concurrent.futures import ProcessPoolExecutor
+        from functools import partial
+
+        key = id(one)
+        _JOBS[key] = one
+        try:
+            ctx = mp.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                yield from pool.map(partial(_job, key), starts)
+        finally:
+            _JOBS.pop(key, None)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(one, starts)
+
+
 @dataclass
 class ReplayResult:
     """Replay of a plan under ``samples`` futures (summaries; full arrays optional)."""
@@ -912,29 +952,39 @@ def replay(
     if probe is not None and probe.design is None and samples is not None:
         future_arrays(net, probe, samples, slice(0, 1), [], cells=cells, shifts=shifts)
 
-    def one(lo: int) -> tuple[slice, ReplayOut]:
+    def one(lo: int) -> tuple[slice, dict[str, Any]]:
         sl = slice(lo, min(N, lo + chunk))
         m = sl.stop - sl.start
         fa = future_arrays(
             net, probe, samples, sl, events, n=m, cells=cells, shifts=shifts, unused=UNUSED
         )
-        return sl, replay_chunk(net, plan, st, fa, cp)
-
-    def keep(sl: slice, r: ReplayOut) -> None:
-        out["compute_h100e"][sl] = r.compute_h100e
-        out["spend_usd"][sl] = r.spend_usd
-        out["funding_usd"][sl] = r.funding_usd
-        out["usable_money_usd"][sl] = r.usable_money_usd
-        out["cash_usd"][sl] = r.cash_usd
-        stage_out[sl] = r.stage_activity
-        acc_h[sl] = r.accelerator_h100e
+        r = replay_chunk(net, plan, st, fa, cp)
+        got: dict[str, Any] = {
+            "compute_h100e": r.compute_h100e,
+            "spend_usd": r.spend_usd,
+            "funding_usd": r.funding_usd,
+            "usable_money_usd": r.usable_money_usd,
+            "cash_usd": r.cash_usd,
+            "stage": r.stage_activity,
+            "acc_h": r.accelerator_h100e,
+        }
         if keep_activity:
-            acts.append(r.activity)
+            got["activity"] = r.activity
         if dependence:
             from .spread import from_replay
 
-            for k, v in from_replay(net, cells, r).items():
-                deps.setdefault(k, np.full((N, T), np.nan, np.float32))[sl] = v
+            got["deps"] = {k: v.astype(np.float32) for k, v in from_replay(net, cells, r).items()}
+        return sl, got
+
+    def keep(sl: slice, got: dict[str, Any]) -> None:
+        for k in out:
+            out[k][sl] = got[k]
+        stage_out[sl] = got["stage"]
+        acc_h[sl] = got["acc_h"]
+        if keep_activity:
+            acts.append(got["activity"])
+        for k, v in got.get("deps", {}).items():
+            deps.setdefault(k, np.full((N, T), np.nan, np.float32))[sl] = v
         if progress is not None:
             progress(sl.stop - sl.start)
 
@@ -944,16 +994,8 @@ def replay(
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
-        if workers > 1 and len(starts) > 1:
-            # numpy releases the GIL in its array loops: chunks run on several cores
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for item in pool.map(one, starts):
-                    keep(*item)
-        else:
-            for lo in starts:
-                keep(*one(lo))
+        for item in _run_chunks(one, starts, workers):
+            keep(*item)
     cat_of = np.array([cats.index(str(c)) for c in net.ds["category"].values])
     plan_stage = np.array([plan.activity[cat_of == k].sum(axis=(0, 1)) for k in range(len(cats))])
     with np.errstate(divide="ignore", invalid="ignore"):
