@@ -195,7 +195,8 @@ replay(su.net, su.plan, su.samples, su.probe, su.events, chunk=int(sys.argv[3]))
 print(json.dumps({"replay_s": time.perf_counter() - t, "replay_cpu_s": cpu() - c,
                   "load_during": [load0, os.getloadavg()[0]], "chunk": int(sys.argv[3]),
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                  "worker_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                  "worker_peak_rss_mb":
+                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
 """
 
 
