@@ -12,8 +12,11 @@ plus any backlog) where MW of IT are free and export approvals allow; what one r
 cannot take goes to regions with room. If money runs short in a period, that period's
 operations (variable spend, systems) are scaled down together, which keeps every balance.
 
-Everything is vectorised over samples, processed in chunks; the dispatch works on the
-existing (process, region) cells with the samples axis last (:class:`Compact`). Yields,
+Everything is vectorised over samples, processed in chunks (on two forked processes when
+there are several chunks); the dispatch works on the existing (process, region) cells with
+the samples axis last (:class:`Compact`), touching only what can be nonzero. A sample's
+result does not depend on the samples sharing its chunk (chunk size and workers change
+nothing). Yields,
 stacks per wafer and lives vary per sample through the futures' structural curves.
 Build inputs (e.g. power-build slots) are sunk with the fixed builds and not re-checked.
 """
