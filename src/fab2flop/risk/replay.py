@@ -291,9 +291,9 @@ class Capacities:
     """Capacity standing, usable capacity (of the cells) and committed spend of a chunk."""
 
     capacity: np.ndarray  # (S,K,T)
-    usable: np.ndarray  # (S,K,T)
+    usable: np.ndarray  # (S,K,T) the chunk's own (replay_chunk makes it each cell's limit)
     committed_usd: np.ndarray  # (S,T) capex of the fixed builds + fixed O&M
-    moved: np.ndarray  # cells whose openings a delay re-times in some sample
+    moved: np.ndarray  # cells with openings a delay event can re-time
 
 
 def capacities(
