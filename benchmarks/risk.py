@@ -1,7 +1,7 @@
 """Risk benchmarks: replay against a per-sample LP with fixed builds, replay at scale, Sobol.
 
 Usage:  python benchmarks/risk.py [--gap 200] [--lp 5] [--big 100000] [--sobol-n 128]
-        [--out benchmarks/risk.json]
+        [--chunk 512] [--baseline-src DIR] [--out benchmarks/risk.json]
 
 One run measures everything, so ratios are of the same machine state; the load average is
 recorded with them (the machine may be shared).
@@ -13,6 +13,10 @@ recorded with them (the machine may be shared).
 - ``big``: ``--big`` samples of the default uncertainty set: seconds (sampling, probe and
   replay apart) and peak memory of the process.
 - ``sobol``: Sobol indices of compute in 2030 and spend for 20 parameters on replay.
+- ``baseline`` (with ``--baseline-src DIR``, a ``src`` folder of another version, e.g. from
+  ``git archive``): the same ``--big`` samples replayed by that version and by this one, each
+  in a fresh subprocess, one after the other (setup not timed): a same-run ratio on a
+  shared machine, where seconds alone say little.
 """
 
 from __future__ import annotations
@@ -36,13 +40,25 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+def _child_rss_mb() -> float:
+    """Peak memory of the largest child process (replay's forked workers)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+
+
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its finished children (replay's workers)."""
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gap", type=int, default=200)
     ap.add_argument("--lp", type=int, default=5)
     ap.add_argument("--big", type=int, default=100_000)
     ap.add_argument("--sobol-n", type=int, default=128)
-    ap.add_argument("--chunk", type=int, default=1024)
+    ap.add_argument("--chunk", type=int, default=512)
+    ap.add_argument("--baseline-src", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=HERE / "risk.json")
     args = ap.parse_args()
 
@@ -120,14 +136,15 @@ def main() -> None:
     big = setup(sc, samples=args.big, seed=12)
     out["big_setup_s"] = time.perf_counter() - t  # optimise + sample + probe
     load0 = os.getloadavg()[0]
-    t, c = time.perf_counter(), time.process_time()
+    t, c = time.perf_counter(), _cpu_s()
     rb = replay(net, plan, big.samples, big.probe, big.events, chunk=args.chunk)
     out["big"] = {
         "samples": args.big,
         "replay_s": time.perf_counter() - t,
-        "replay_cpu_s": time.process_time() - c,  # both threads
+        "replay_cpu_s": _cpu_s() - c,  # this process and its 2 workers
         "load_during": [load0, os.getloadavg()[0]],
         "peak_rss_mb": _rss_mb(),
+        "worker_peak_rss_mb": _child_rss_mb(),
         "chunk": args.chunk,
         "p50_compute_2035": float(np.median(rb.dataset["compute_h100e"].values[:, -1])),
         "parameters_varied": len(big.probe.varied),
@@ -136,7 +153,7 @@ def main() -> None:
     del rb
     # the dependence figures across futures on a tenth of them (risk replay computes them)
     n_dep = max(1, args.big // 10)
-    t, c = time.perf_counter(), time.process_time()
+    t, c = time.perf_counter(), _cpu_s()
     sub = big.samples.isel(sample=slice(0, n_dep))
     ev = [
         type(e)(e.event, e.occurs[:n_dep], e.start[:n_dep], e.duration[:n_dep], e.severity[:n_dep])
@@ -146,11 +163,57 @@ def main() -> None:
     out["big"]["with_dependence"] = {
         "samples": n_dep,
         "seconds": time.perf_counter() - t,
-        "cpu_s": time.process_time() - c,
+        "cpu_s": _cpu_s() - c,
     }
+    if args.baseline_src is not None:
+        base = _replay_in_subprocess(args.baseline_src, args.big, 1024)  # its default chunk
+        ours = _replay_in_subprocess(HERE.parent / "src", args.big, args.chunk)
+        out["baseline"] = {
+            "src": str(args.baseline_src),
+            "baseline": base,
+            "this": ours,
+            "wall_ratio": base["replay_s"] / ours["replay_s"],
+            "cpu_ratio": base["replay_cpu_s"] / ours["replay_cpu_s"],
+        }
     out["load_after"] = os.getloadavg()
     args.out.write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))
+
+
+_TIMED = """
+import json, os, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+from fab2flop import load_scenario
+from fab2flop.risk.replay import replay, setup
+su = setup(load_scenario(), samples=int(sys.argv[2]), seed=12)
+def cpu():
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+load0 = os.getloadavg()[0]
+t, c = time.perf_counter(), cpu()
+replay(su.net, su.plan, su.samples, su.probe, su.events, chunk=int(sys.argv[3]))
+print(json.dumps({"replay_s": time.perf_counter() - t, "replay_cpu_s": cpu() - c,
+                  "load_during": [load0, os.getloadavg()[0]], "chunk": int(sys.argv[3]),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "worker_peak_rss_mb":
+                      resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+"""
+
+
+def _replay_in_subprocess(src: Path, n: int, chunk: int) -> dict:
+    """Replay ``n`` samples of the default (seed 12) with the package in ``src``, timed in a
+    fresh process (its setup is not timed)."""
+    import subprocess
+
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    got = subprocess.run(
+        [sys.executable, "-c", _TIMED, str(src), str(n), str(chunk)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    return json.loads(got.stdout.strip().splitlines()[-1])
 
 
 def _resolved(sc):

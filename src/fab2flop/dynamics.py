@@ -330,3 +330,61 @@ def plan_spend(
         cost = ds["acc_deploy_cost_usd"].values[:, None, :]
         out["systems"] = systems_spend(deploy, cost)
     return out
+
+
+# ----------------------------------------------------------------- fast forms for many samples
+# The kernels above build a (..., T, K) weight array per call; replay calls them on
+# (sample, cell, period) arrays whose life or construction time varies per sample, where
+# building those weights costs more than the dynamics. The functions below compute the same
+# operators in place, lag by lag on slices (no weights, no shifted copies); each equals its
+# kernel form up to rounding (tests/test_dynamics.py checks them against it).
+def window_stock(new: np.ndarray, life: ArrayLike) -> np.ndarray:
+    """``capacity_stock(new, 0.0, life)`` without destruction: Σ ``new[..., u]`` over
+    u ∈ (t − life, t], ``life`` [whole periods] broadcast against ``new.shape[:-1]``.
+
+    >>> window_stock(np.array([[1.0, 0.0, 2.0], [1.0, 0.0, 2.0]]), np.array([2, 5])).tolist()
+    [[1.0, 1.0, 2.0], [1.0, 1.0, 3.0]]
+    """
+    new = np.asarray(new, dtype=float)
+    T = new.shape[-1]
+    lf = _as_int(life)[..., None]  # against (..., T)
+    out = new.copy()
+    for k in range(1, min(int(lf.max(initial=1)), T)):
+        out[..., k:] += np.where(lf > k, new[..., : T - k], 0.0)
+    return out
+
+
+def window_unripe(new: np.ndarray, ramp: ArrayLike, life: ArrayLike) -> np.ndarray:
+    """``ramp_unripe(new, ramp, life)`` without destruction: in the k-th period after
+    opening (k < ramp, k < life) a share ``1 − (k+1)/(ramp+1)`` of a cohort is unripe.
+
+    >>> window_unripe(np.array([3.0, 0.0, 0.0]), 2, 5).tolist()
+    [2.0, 1.0, 0.0]
+    """
+    new = np.asarray(new, dtype=float)
+    T = new.shape[-1]
+    rp = _as_int(ramp)[..., None]
+    lf = _as_int(life)[..., None]
+    out = np.zeros(np.broadcast_shapes(new.shape, rp.shape, lf.shape))
+    for k in range(min(int(rp.max(initial=0)), T)):
+        w = np.where((k < rp) & (k < lf), 1.0 - (k + 1) / (rp + 1.0), 0.0)
+        out[..., k:] += w * new[..., : T - k]
+    return out
+
+
+def capex_spread(spend_at_opening: np.ndarray, open_lead: np.ndarray) -> np.ndarray:
+    """``capex_schedule(spend_at_opening, 1.0, open_lead)``: the money of capacity opening
+    in t spread evenly over the ``open_lead[..., t]`` periods before t (all in t when 0).
+
+    >>> capex_spread(np.array([0.0, 0.0, 3.0]), np.array([2, 2, 2])).tolist()
+    [1.5, 1.5, 0.0]
+    """
+    v = np.asarray(spend_at_opening, dtype=float)
+    lead = _as_int(open_lead)
+    v, lead = np.broadcast_arrays(v, lead)
+    T = v.shape[-1]
+    out = np.where(lead == 0, v, 0.0)
+    per = np.where(lead > 0, v / np.maximum(lead, 1), 0.0)
+    for j in range(1, min(int(lead.max(initial=0)), T - 1) + 1):
+        out[..., : T - j] += np.where(lead[..., j:] >= j, per[..., j:], 0.0)
+    return out

@@ -105,7 +105,7 @@ def replay_cmd(
     ),
     path: list[str] = typer.Option([], "--path", help="compute path YEAR=H100E (repeatable)"),
     target_year: list[int] = typer.Option([], "--target-year", help="years for CVaR (repeatable)"),
-    chunk: int = typer.Option(1024, "--chunk", min=1, help="samples simulated at once"),
+    chunk: int = typer.Option(512, "--chunk", min=1, help="samples simulated at once"),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
     out: Path | None = typer.Option(None, "--out", help="folder: replay.nc with a sample dim"),
     store: Path | None = typer.Option(

@@ -407,6 +407,8 @@ class FutureArrays:
     # structural arrays (CURVED) that samples change: name -> (flat indices into the
     # nominal array, values (S, n)); held at nominal where absent
     structural: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+    # cells (P,R) or (K,) a delay event re-times in some sample (None: no delay event)
+    delayed: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -423,8 +425,9 @@ class FutureArrays:
         pk, rk = cells
         arr = {a: (v[:, pk, rk] if a in PR_ARRAYS else v) for a, v in self.arrays.items()}
         extra = None if self.extra_start is None else self.extra_start[:, pk, rk]
+        delayed = None if self.delayed is None else self.delayed[pk, rk]
         return FutureArrays(
-            arr, extra, self.funding_by_funder, list(self.notes), cells, self.structural
+            arr, extra, self.funding_by_funder, list(self.notes), cells, self.structural, delayed
         )
 
 
@@ -480,7 +483,8 @@ def parameter_shifts(probe: Probe, samples: xr.Dataset) -> np.ndarray:
     n = samples.sizes["sample"]
     if not probe.responses:
         return np.zeros((n, 0))
-    return np.column_stack([samples[r.name].values - r.nominal for r in probe.responses])
+    v = samples.variables  # (no DataArray per parameter)
+    return np.column_stack([np.asarray(v[r.name].values) - r.nominal for r in probe.responses])
 
 
 def _cell_design(dz: Design, shape: tuple[int, ...], cells: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -496,6 +500,68 @@ def _cell_design(dz: Design, shape: tuple[int, ...], cells: Any) -> tuple[np.nda
     return (k[on] * rest + tail[on]), on
 
 
+@dataclass(frozen=True)
+class DesignOn:
+    """A :class:`Design` ready to apply to one array as a chunk holds it (on cells or not):
+    the flat indices it changes there and their nominal values, the parameter and relative
+    change ``rho`` of each column; an element moved by one column takes ``1 + dx · rho``
+    of it (``one``), one moved by several the product of theirs (``many``: the elements
+    and their columns, padded with a column of ones); elements nominally 0 move additively
+    (``addt``, elements x parameters)."""
+
+    idx: np.ndarray  # flat indices: elements moved by factors, then the additive ones
+    v0: np.ndarray  # their nominal values
+    n_nz: int  # how many move by factors
+    param: np.ndarray  # (cols,) parameter position of each column
+    rho: np.ndarray  # (cols,) relative change per unit of that parameter
+    one: np.ndarray  # (n_nz,) the column of an element moved by one column, else -1
+    # elements moved by several columns: their positions, the distinct sets of columns
+    # (sets, m) padded with the ones column, and each element's set
+    many: tuple[np.ndarray, np.ndarray, np.ndarray]
+    addt: Any  # (additive elements, parameters) sparse
+    lo: float | None  # bounds of the array (None: none)
+    hi: float | None
+
+
+def _design_on(
+    dz: Design, nominal: np.ndarray, cells: Any, pr: bool, bounds: tuple[Any, Any]
+) -> DesignOn:
+    idx, on = dz.idx, np.ones(len(dz.idx), bool)
+    if cells is not None and pr:
+        idx, on = _cell_design(dz, nominal.shape, cells)
+        nominal = nominal[cells[0], cells[1]]
+    nz = dz.nz[on]
+    Mt = dz.M.T.tocsr()[np.flatnonzero(on)][np.flatnonzero(nz)]
+    n_cols = np.diff(Mt.indptr)
+    one = np.where(n_cols == 1, Mt.indices[np.minimum(Mt.indptr[:-1], max(Mt.nnz - 1, 0))], -1)
+    addt = dz.add.T.tocsr()[np.flatnonzero(on)][np.flatnonzero(~nz)]
+    multi = np.flatnonzero(one < 0)
+    m = int(n_cols[multi].max(initial=1))
+    cols = np.full((len(multi), m), len(dz.cols))  # the padding column holds ones
+    for j, e in enumerate(multi):
+        got = Mt.indices[Mt.indptr[e] : Mt.indptr[e + 1]]
+        cols[j, : len(got)] = got
+    sets, which = np.unique(cols, axis=0, return_inverse=True)
+    flat_idx = np.concatenate([idx[nz], idx[~nz]])
+    lo, hi = bounds
+    v = nominal.ravel().astype(float)
+    v = v[np.isfinite(v)]
+    if lo is not None and not (np.all(v >= lo) and (hi is None or np.all(v <= hi))):
+        lo = hi = None  # the nominal itself is outside: bounds are the whole array's (below)
+    return DesignOn(
+        flat_idx,
+        nominal.ravel()[flat_idx].astype(float),
+        int(nz.sum()),
+        np.array([i for i, _ in dz.cols], int),
+        np.array([r for _, r in dz.cols], float),
+        one,
+        (multi, sets, np.ravel(which)),
+        addt,
+        lo,
+        hi,
+    )
+
+
 def _apply_responses(
     base: xr.Dataset,
     probe: Probe,
@@ -503,39 +569,57 @@ def _apply_responses(
     sl: slice,
     cells: Any = None,
     dx_all: np.ndarray | None = None,
+    unused: frozenset[str] = frozenset(),
 ) -> dict[str, np.ndarray]:
+    """The sampled arrays of samples ``sl``: each element a parameter moves is its nominal
+    value times the product of ``1 + dx_i · rho`` (as ``exp`` of a sum of logs, one sparse
+    product), or its nominal 0 plus a sum of changes; the others stay nominal."""
     S = len(range(*sl.indices(samples.sizes["sample"])))
     if probe.design is None:
         probe.design = designs(probe)
     out = _nominal(base, S, cells)
     dx = (parameter_shifts(probe, samples) if dx_all is None else dx_all)[sl]
+    ckey = (cells[0].tobytes(), cells[1].tobytes()) if cells is not None else None
     for a, dz in probe.design.items():
-        idx, on = dz.idx, slice(None)
-        if cells is not None and a in PR_ARRAYS:
-            key = (a, cells[0].tobytes(), cells[1].tobytes())
-            if key not in probe.design_cells:
-                probe.design_cells[key] = _cell_design(dz, base[a].shape, cells)
-            idx, on = probe.design_cells[key]
-            if not len(idx):
-                continue
+        if a in unused:
+            continue
+        key = ("on", a, ckey)
+        if key not in probe.design_cells:
+            bounds = _BOUNDS.get(a, (None, None))
+            probe.design_cells[key] = _design_on(dz, base[a].values, cells, a in PR_ARRAYS, bounds)
+        d: DesignOn = probe.design_cells[key]
+        if not len(d.idx):
+            continue
+        vals = np.empty((S, len(d.idx)))
+        if d.n_nz:
+            f = np.ones((S, len(d.param) + 1))  # the last column: padding
+            np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12, out=f[:, :-1])
+            vals[:, : d.n_nz] = f[:, d.one]  # (multi-column elements: overwritten)
+            multi, sets, which = d.many
+            if len(multi):  # the product of each distinct set of columns, once
+                prod = f[:, sets[:, 0]]
+                for j in range(1, sets.shape[1]):
+                    prod *= f[:, sets[:, j]]
+                vals[:, multi] = prod[:, which]
+            vals[:, : d.n_nz] *= d.v0[: d.n_nz]
+        if d.n_nz < len(d.idx):
+            vals[:, d.n_nz :] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
+        if d.lo is not None:  # the nominal keeps the bounds: only moved elements can leave
+            np.clip(vals, d.lo, d.hi, out=vals)
         flat = out[a] = out[a].copy()
         flat = flat.reshape(S, -1)
-        v0 = flat[:, idx]
-        if dz.cols:
-            g = np.column_stack(
-                [np.log(np.maximum(1.0 + dx[:, i] * rho, 1e-12)) for i, rho in dz.cols]
-            )
-            factor = np.exp((dz.M.T @ g.T).T)[:, on]
-        else:
-            factor = 1.0
-        add = (dz.add.T @ dx.T).T[:, on]
-        flat[:, idx] = np.where(dz.nz[on], v0 * factor, v0 + add)
-    for a in NONNEG & set(probe.design):
-        if out[a].flags.writeable:
-            np.maximum(out[a], 0.0, out=out[a])
-    if "availability" in probe.design and out["availability"].flags.writeable:
-        np.clip(out["availability"], 0.0, 1.0, out=out["availability"])
+        flat[:, d.idx] = vals
+        lo, hi = _BOUNDS.get(a, (None, None))
+        if lo is not None and d.lo is None:
+            np.clip(flat, lo, hi, out=flat)
     return out
+
+
+# bounds of the sampled arrays (lower, upper or None)
+_BOUNDS: dict[str, tuple[float, float | None]] = {
+    **{a: (0.0, None) for a in NONNEG},
+    "availability": (0.0, 1.0),
+}
 
 
 def _nominal(base: xr.Dataset, S: int, cells: Any = None) -> dict[str, np.ndarray]:
@@ -559,13 +643,14 @@ def future_arrays(
     n: int | None = None,
     cells: tuple[np.ndarray, np.ndarray] | None = None,
     shifts: np.ndarray | None = None,
+    unused: frozenset[str] = frozenset(),
 ) -> FutureArrays:
     """The arrays of samples ``sl``: parameters through ``probe``, then ``events``. With
     ``cells`` (process, region indices), (process, region, ...) arrays hold only those
     cells; ``shifts`` is :func:`parameter_shifts` of ``samples`` (read once per replay)."""
     base = net.ds
     if samples is not None and probe is not None:
-        arr = _apply_responses(base, probe, samples, sl, cells, shifts)
+        arr = _apply_responses(base, probe, samples, sl, cells, shifts, unused)
     else:
         arr = _nominal(base, int(n or 1), cells)
     S = arr["availability"].shape[0]
@@ -583,8 +668,9 @@ def future_arrays(
     idx = event_index(net)
     for i, se in enumerate(events):
         part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl], se.severity[sl])
-        if part.occurs.any():
-            APPLY_SAMPLED[se.event.kind](part, fa, idx, net, f"events.{i}")
+        # applied even where no sample of the chunk has it (a factor of 1 there), so that a
+        # sample's arrays never depend on which samples share its chunk
+        APPLY_SAMPLED[se.event.kind](part, fa, idx, net, f"events.{i}")
     return fa
 
 
@@ -607,20 +693,29 @@ def apply_outage_s(
     dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
     start = se.start[:, None]
     prof = evm.outage_profile(idx.years[None, :], idx.dt, start, dur, ev.recovery_years)  # type: ignore[arg-type]
-    on = np.nonzero(fa.on_cells(hit))
-    av = fa.arrays["availability"].copy()
-    av[(slice(None), *on)] *= 1.0 - (se.severity[:, None] * prof * _occ(se))[:, None, :]
-    fa.arrays["availability"] = av
+    on = (slice(None), *np.nonzero(fa.on_cells(hit)))  # (samples, hit cells)
+    lost = se.severity[:, None] * prof * _occ(se)  # (S,T)
+    _own(fa, "availability")[on] *= 1.0 - lost[:, None, :]
     if ev.destroy_fraction > 0:
         ts = np.clip(np.searchsorted(idx.years, se.start + 1e-9, side="right") - 1, 0, None)
         d = fa.on_cells(ev.destroy_fraction * (hit & idx.buildable[:, None]))
         T = len(idx.years)
         at_t = (np.arange(T)[None, :] == ts[:, None]) & se.occurs[:, None]  # (S,T)
-        dd = _cellwise(d) * _timewise(at_t, d.ndim)
-        fa.arrays["destroyed_fraction"] = 1.0 - (1.0 - fa.arrays["destroyed_fraction"]) * (1 - dd)
-        h = _cellwise(fa.on_cells(hit))
-        ex = ev.destroy_fraction * h * _timewise(prof * _occ(se), d.ndim)
-        fa.arrays["existing"] = fa.arrays["existing"] * (1.0 - ex)
+        dn = np.nonzero(d)
+        dd = d[dn][None, :, None] * at_t[:, None, :]  # (S, destroyed cells, T)
+        df = _own(fa, "destroyed_fraction")
+        on_d = (slice(None), *dn)
+        df[on_d] = 1.0 - (1.0 - df[on_d]) * (1 - dd)
+        _own(fa, "existing")[on] *= 1.0 - ev.destroy_fraction * (prof * _occ(se))[:, None, :]
+
+
+def _own(fa: FutureArrays, name: str) -> np.ndarray:
+    """``fa.arrays[name]`` as an array of this chunk's own (a copy of a read-only view of
+    the nominal arrays), to change in place: an event touches only the cells it hits."""
+    x = fa.arrays[name]
+    if not x.flags.writeable:
+        x = fa.arrays[name] = x.copy()
+    return x
 
 
 def _cellwise(x: np.ndarray) -> np.ndarray:
@@ -642,18 +737,16 @@ def apply_price_s(
     f = 1.0 + se.severity[:, None] * w  # (S,T)
     selects = ev.selects_processes or ev.region is not None
     hit = evm.hit_cells(ev, idx, at) if selects else np.zeros_like(idx.exists)
-    hc = fa.on_cells(hit)
-    h4 = _cellwise(hc)
-    if "variable" in ev.costs:
-        fa.arrays["var_cost_usd_per_unit"] = fa.arrays["var_cost_usd_per_unit"] * (
-            np.where(h4, _timewise(f, hc.ndim), 1.0)
-        )
-    if "capex" in ev.costs:
-        ol = fa.on_cells(net.ds["open_lead_periods"].values)
+    hn = np.nonzero(fa.on_cells(hit))
+    on = (slice(None), *hn)  # (samples, hit cells)
+    if "variable" in ev.costs and len(hn[0]):
+        _own(fa, "var_cost_usd_per_unit")[on] *= f[:, None, :]
+    if "capex" in ev.costs and len(hn[0]):
+        ol = fa.on_cells(net.ds["open_lead_periods"].values)[hn]  # (hit cells, T)
         s = np.arange(len(idx.years)) - ol
         ok = (ol >= 0) & (s >= 0)
-        fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,cells,T)
-        fa.arrays["capex_usd_per_unit"] = fa.arrays["capex_usd_per_unit"] * (np.where(h4, fs, 1.0))
+        fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,hit,T)
+        _own(fa, "capex_usd_per_unit")[on] *= fs
     made = {idx.main_output[i] for i in np.flatnonzero(hit.any(axis=1))}
     accs = np.array([c in made for c in idx.acc_carrier], bool)
     if "variable" in ev.costs:
@@ -719,7 +812,9 @@ def apply_delay_s(
     hc = fa.on_cells(hit)
     if fa.extra_start is None:
         fa.extra_start = np.zeros((fa.n, *hc.shape, len(idx.years)), np.int16)
-    fa.extra_start += nper * (_cellwise(hc) & _timewise(started, hc.ndim))
+    on = (slice(None), *np.nonzero(hc))  # (samples, hit cells)
+    fa.extra_start[on] += (nper * started[:, None, :]).astype(np.int16)
+    fa.delayed = hc if fa.delayed is None else (fa.delayed | hc)
 
 
 APPLY_SAMPLED = {

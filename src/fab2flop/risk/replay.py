@@ -12,8 +12,11 @@ plus any backlog) where MW of IT are free and export approvals allow; what one r
 cannot take goes to regions with room. If money runs short in a period, that period's
 operations (variable spend, systems) are scaled down together, which keeps every balance.
 
-Everything is vectorised over samples, processed in chunks; the dispatch works on the
-existing (process, region) cells with the samples axis last (:class:`Compact`). Yields,
+Everything is vectorised over samples, processed in chunks (on two forked processes when
+there are several chunks); the dispatch works on the existing (process, region) cells with
+the samples axis last (:class:`Compact`), touching only what can be nonzero. A sample's
+result does not depend on the samples sharing its chunk (chunk size and workers change
+nothing). Yields,
 stacks per wafer and lives vary per sample through the futures' structural curves.
 Build inputs (e.g. power-build slots) are sunk with the fixed builds and not re-checked.
 """
@@ -35,6 +38,8 @@ from ..network import Network
 from .futures import FutureArrays, Probe, SampledEvent, future_arrays, parameter_shifts
 
 TOL = 1e-9
+# sampled arrays the dispatch does not read (left at nominal in its futures)
+UNUSED = frozenset({"acc_unit_cost_usd"})
 
 
 @dataclass(frozen=True)
@@ -178,12 +183,15 @@ class Compact:
     stages: list[slice]  # cells of each stage
     gid: np.ndarray  # (K,) re-dispatch group (main output, and region when regional)
     group: Any  # (groups, K) sparse 0/1
+    gperm: np.ndarray  # (K,) cells sorted by group (stable)
+    gsize: np.ndarray  # (groups,) cells in each group
     need: Any  # (C·R, K) sparse: input per unit of activity, by carrier and region
-    need_s: list[Any]  # the columns of ``need`` of each stage
-    make_s: list[Any]  # per stage (C·R, Ks): main output per unit of activity
+    need_s: list[tuple[np.ndarray, Any]]  # per stage: rows it draws, ``need`` there (rows, Ks)
+    make_s: list[tuple[np.ndarray, Any]]  # per stage: rows it makes, main output per unit
     ratio_g: list[np.ndarray]  # per stage: worldwide carriers rationed before it
     ratio_r: list[np.ndarray]  # per stage: regional carriers rationed before it
     inputs: list[np.ndarray]  # per stage (Ks, J): rows of the ratio array (C·R = none)
+    drawing: list[tuple[np.ndarray, np.ndarray]]  # per stage: cells with inputs, their rows
     made_any: Any  # (C·R, K) sparse: every positive output per unit of activity (a rate)
     cats: list[str]  # spending categories (stages of the report)
     stage_sum: np.ndarray  # (categories, K) 0/1: the cells of each category
@@ -240,16 +248,34 @@ def compact(net: Network, st: Structure) -> Compact:
         stages,
         gid,
         group,
+        np.argsort(gid, kind="stable"),
+        np.bincount(gid),
         need.tocsr(),
-        [need[:, sl].tocsr() for sl in stages],
-        [make[:, sl].tocsr() for sl in stages],
+        [_rows_of(need[:, sl].tocsr()) for sl in stages],
+        [_rows_of(make[:, sl].tocsr()) for sl in stages],
         [np.flatnonzero((first == s) & st.glob) for s in s_of],
         [np.flatnonzero((first == s) & ~st.glob) for s in s_of],
         inputs,
+        [_drawing(m, C * R) for m in inputs],
         made_any,
         cats,
         (cat_p[pk][None, :] == np.arange(len(cats))[:, None]).astype(float),
     )
+
+
+def _drawing(m: np.ndarray, none: int) -> tuple[np.ndarray, np.ndarray]:
+    """Of a stage's (Ks, J) ratio rows: the cells that draw any input, and their rows
+    trimmed to the most inputs one of them draws."""
+    n_in = (m != none).sum(axis=1)
+    has = np.flatnonzero(n_in > 0)
+    return has, m[has, : max(int(n_in.max(initial=0)), 1)]
+
+
+def _rows_of(m: Any) -> tuple[np.ndarray, Any]:
+    """The rows of a sparse matrix holding an entry, and the matrix on those rows only (a
+    product then touches only them)."""
+    rows = np.flatnonzero(np.diff(m.indptr))
+    return rows, m[rows]
 
 
 def _runs(x: np.ndarray) -> list[tuple[int, int]]:
@@ -265,8 +291,9 @@ class Capacities:
     """Capacity standing, usable capacity (of the cells) and committed spend of a chunk."""
 
     capacity: np.ndarray  # (S,K,T)
-    usable: np.ndarray  # (S,K,T)
+    usable: np.ndarray  # (S,K,T) the chunk's own (replay_chunk makes it each cell's limit)
     committed_usd: np.ndarray  # (S,T) capex of the fixed builds + fixed O&M
+    moved: np.ndarray  # cells with openings a delay event can re-time
 
 
 def capacities(
@@ -288,52 +315,67 @@ def capacities(
         W0 = capex_matrix(plan.new, ol0).reshape(T, P, R, T)[:, pk, rk]
         stock0 = dyn.capacity_stock(new0, 0.0, life)
         cp.memo[key] = (W0, stock0, dyn.ramp_unripe(new0, ramp, life))
-    W0, stock0, unripe0 = cp.memo[key]
+    W0, stock0, unripe0 = cp.memo[key]  # W0 (T, K, T)
     d = arr["destroyed_fraction"] if arr["destroyed_fraction"].any() else None
     moved = None
-    if fa.extra_start is not None and fa.extra_start.any():
-        km = np.flatnonzero(fa.extra_start.any(axis=(0, 2)))
+    km: Any = []
+    if fa.extra_start is not None and fa.delayed is not None:  # cells a delay can re-time
+        km = np.flatnonzero(fa.delayed & new0.any(axis=1))
+    if fa.extra_start is not None and len(km):  # re-timed cells with openings
         pi, ri = pk[km], rk[km]
         new_c, ol_c = retime(
             plan.new[pi, ri], ds["lead_periods"].values[pi], ol0[pi, ri], fa.extra_start[:, km]
         )
         moved = (pi, ri, new_c, ol_c, km)
     life_s = sample_life(fa, life, pk)  # (S,K) or None: lives at nominal
+    # only cells with openings have built capacity; a life counts up to the horizon
+    opens = new0.any(axis=1)
+    if moved is not None:
+        opens[moved[4]] = True
     if d is None:  # nominal once; re-timed cells and cells of sampled lives per sample
-        built = np.broadcast_to(stock0, (S, *new0.shape))
-        unripe = np.broadcast_to(unripe0, built.shape)
-        kl = np.flatnonzero((life_s != life).any(axis=0)) if life_s is not None else []
+        kl: Any = []
+        if life_s is not None:
+            kl = np.flatnonzero((np.minimum(life_s, T) != np.minimum(life, T)).any(axis=0))
         var = np.union1d(moved[4] if moved is not None else [], kl).astype(int)
-        if var.size:
-            new_v = np.broadcast_to(new0[var], (S, var.size, T)).copy()
-            if moved is not None:
-                new_v[:, np.searchsorted(var, moved[4])] = moved[2]
-            life_v = life_s[:, var] if life_s is not None else life[var]
-            built, unripe = built.copy(), unripe.copy()
-            built[:, var] = dyn.capacity_stock(new_v, 0.0, life_v)
-            unripe[:, var] = dyn.ramp_unripe(new_v, ramp[var], life_v)
-    else:
-        new = np.broadcast_to(new0, (S, *new0.shape)).copy()
+        var = var[opens[var]]
+    else:  # destruction: every cell with openings per sample
+        var = np.flatnonzero(opens)
+    # capacity = existing + built; usable = availability x (capacity - unripe): the nominal
+    # built and unripe of every cell, then the cells that vary per sample overwritten
+    capacity = np.add(arr["existing"], stock0)
+    usable = np.subtract(capacity, unripe0)
+    if var.size:
+        new_v = np.broadcast_to(new0[var], (S, var.size, T)).copy()
         if moved is not None:
-            new[:, moved[4]] = moved[2]
-        lf = life_s if life_s is not None else life
-        built = dyn.capacity_stock(new, 0.0, lf, d)
-        unripe = dyn.ramp_unripe(new, ramp, lf, d)
-    capacity = built + arr["existing"]
-    usable = arr["availability"] * (capacity - unripe)
+            on = np.isin(moved[4], var)
+            new_v[:, np.searchsorted(var, moved[4][on])] = moved[2][:, on]
+        life_v = life_s[:, var] if life_s is not None else life[var]
+        if d is None:
+            built_v = dyn.window_stock(new_v, life_v)
+            unripe_v = dyn.window_unripe(new_v, ramp[var], life_v)
+        else:
+            dv = d[:, var]
+            lv = life_v if np.ndim(life_v) == 2 else life_v[None, :]
+            built_v = dyn.capacity_stock(new_v, 0.0, lv, dv)
+            unripe_v = dyn.ramp_unripe(new_v, ramp[var], lv, dv)
+        capacity[:, var] = arr["existing"][:, var] + built_v
+        usable[:, var] = capacity[:, var] - unripe_v
+    usable *= arr["availability"]
     # capex of the fixed openings is linear in the prices: one matrix (T x K·T)
-    W = W0
-    if moved is not None:  # re-timed cells pay their own schedule (below)
-        W = W0.copy()
-        W[:, moved[4]] = 0.0
-    cap_spend = arr["capex_usd_per_unit"].reshape(S, -1) @ W.reshape(T, -1).T
+    pay = new0.any(axis=1)  # cells with openings; re-timed ones pay their own schedule
+    if moved is not None:
+        pay[moved[4]] = False
+    kp = np.flatnonzero(pay)
+    W = W0[:, kp].reshape(T, -1)  # (T, cells paying x T)
+    cap_spend = arr["capex_usd_per_unit"][:, kp].reshape(S, -1) @ W.T
     if moved is not None:
         pi, ri, new_c, ol_c, km = moved
         price = arr["capex_usd_per_unit"][:, km]
-        cap_spend += dyn.capex_schedule(new_c * price, 1.0, ol_c).sum(axis=1)
+        cap_spend += dyn.capex_spread(new_c * price, ol_c).sum(axis=1)
     rate = arr["fixed_om_usd_per_unit_year"][:, pk] * st.buildable[pk][None]  # (S,K)
-    fixed = np.einsum("sk,skt->st", rate, capacity) * st.dt
-    return Capacities(capacity, usable, cap_spend + fixed)
+    kf = np.flatnonzero(st.buildable[pk])  # cells paying fixed O&M
+    fixed = np.einsum("sk,skt->st", rate[:, kf], capacity[:, kf]) * st.dt
+    return Capacities(capacity, usable, cap_spend + fixed, np.asarray(km, int))
 
 
 def sample_life(fa: FutureArrays, life: np.ndarray, pk: np.ndarray) -> np.ndarray | None:
@@ -359,10 +401,25 @@ def sample_acc_life(fa: FutureArrays, life: np.ndarray) -> np.ndarray:
     return out
 
 
-def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> Any:
-    """Per-sample changes of ``io`` (yields, dies and stacks per wafer) as cell entries:
-    (cell, carrier-region row, extra input per unit of activity (E,S), extra main output
-    per unit (E,S)); None when ``io`` is held at nominal."""
+@dataclass(frozen=True)
+class IoChanges:
+    """Per-sample changes of ``io`` on the cells: entry e is cell ``k[e]``, carrier-region
+    row ``rows[e]``, extra input ``dneed[e]`` (S,) and extra main output ``dmake[e]`` (S,)
+    per unit of activity. ``scatter`` sums entries onto their rows (the rows hit, and a
+    0/1 matrix (rows hit, E)); ``by_stage`` holds, per stage, its entries and their scatter
+    (None: no entry in that stage)."""
+
+    k: np.ndarray
+    rows: np.ndarray
+    dneed: np.ndarray  # (E,S)
+    dmake: np.ndarray  # (E,S)
+    scatter: tuple[np.ndarray, Any]
+    by_stage: list[tuple[np.ndarray, tuple[np.ndarray, Any]] | None]
+
+
+def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> IoChanges | None:
+    """Per-sample changes of ``io`` (yields, dies and stacks per wafer) as cell entries;
+    None when ``io`` is held at nominal."""
     if "io" not in fa.structural:
         return None
     idx, vals = fa.structural["io"]
@@ -381,11 +438,25 @@ def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> Any:
         return None
     k_arr, e_arr = np.array(ks), np.array(es)
     rows = c_e[e_arr] * R + cp.rk[k_arr]
-    return (
+    CR = C * R
+
+    def scatter(ent: np.ndarray) -> tuple[np.ndarray, Any]:
+        m = sparse.csr_matrix(
+            (np.ones(len(ent)), (rows[ent], np.arange(len(ent)))), shape=(CR, len(ent))
+        )
+        return _rows_of(m)
+
+    by_stage: list[tuple[np.ndarray, tuple[np.ndarray, Any]] | None] = []
+    for sl in cp.stages:
+        ent = np.flatnonzero((k_arr >= sl.start) & (k_arr < sl.stop))
+        by_stage.append((ent, scatter(ent)) if len(ent) else None)
+    return IoChanges(
         k_arr,
         rows,
         np.ascontiguousarray(dneed[:, e_arr].T),
         np.ascontiguousarray(dmake[:, e_arr].T),
+        scatter(np.arange(len(k_arr))),
+        by_stage,
     )
 
 
@@ -393,43 +464,68 @@ def io_changes(fa: FutureArrays, st: Structure, cp: Compact, R: int) -> Any:
 def _fill(ask: np.ndarray, cap: np.ndarray, cp: Compact) -> np.ndarray:
     """Targets (K,S): each producer's ask within its capacity, and the shortfall of each
     carrier passed to its other producers with room (worldwide carriers across regions,
-    regional ones within the region); room without limit takes it in proportion to asks."""
+    regional ones within the region); room without limit takes it in proportion to asks.
+    Only the groups short in some sample are worked on."""
     give = np.minimum(ask, cap)
-    short = ask - give
-    short_g = cp.group @ short  # (groups,S)
-    if not (short_g > TOL).any():
+    short_g = cp.group @ (ask - give)  # (groups,S)
+    hit = (short_g > TOL).any(axis=1)
+    if not hit.any():
         return give
-    room = cap - give
-    unl = ~np.isfinite(room)
+    gi = np.flatnonzero(hit)
+    ks = cp.gperm[hit[cp.gid[cp.gperm]]]  # the cells of those groups, group by group
+    size = cp.gsize[gi]
+    starts = np.concatenate(([0], np.cumsum(size)[:-1]))
+
+    def per_cell_group_sum(x: np.ndarray) -> np.ndarray:
+        return np.repeat(np.add.reduceat(x, starts, axis=0), size, axis=0)
+
+    a, g0 = ask[ks], give[ks]
+    room = cap[ks] - g0
+    unl = np.isinf(room)
     fin_room = np.where(unl, 0.0, room)
-    w_unl = np.where(unl, np.maximum(ask, TOL), 0.0)
-    n_unl = (cp.group @ unl.astype(float))[cp.gid]
-    w_unl /= np.maximum(cp.group @ w_unl, TOL)[cp.gid]
-    tot = (cp.group @ fin_room)[cp.gid]
-    sh = short_g[cp.gid]
+    w_unl = np.where(unl, np.maximum(a, TOL), 0.0)
+    n_unl = per_cell_group_sum(unl.astype(float))
+    w_unl /= np.maximum(per_cell_group_sum(w_unl), TOL)
+    tot = per_cell_group_sum(fin_room)
+    sh = np.repeat(short_g[gi], size, axis=0)
     extra = np.where(n_unl > 0, w_unl * sh, fin_room * np.minimum(1.0, sh / np.maximum(tot, TOL)))
-    give += np.where(sh > TOL, extra, 0.0)
+    give[ks] = g0 + np.where(sh > TOL, extra, 0.0)
     return give
 
 
 def _run_chain(
-    target: np.ndarray, cp: Compact, inv: np.ndarray, R: int, fix: Any = None
+    target: np.ndarray,
+    cp: Compact,
+    inv: np.ndarray,
+    R: int,
+    fix: IoChanges | None = None,
+    ratio: np.ndarray | None = None,
+    buffers: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One period through the chain, a stage at a time: activity (K,S), carriers made and
     used (C·R,S) [per period amounts for quantities, rates for rate carriers]. Each input
-    is rationed among all who ask for it, in proportion to what they ask."""
+    is rationed among all who ask for it, in proportion to what they ask. ``ratio``
+    (C·R + 1, S), ones, may be passed to be reused across periods: a stage rewrites the
+    rows it rations before any stage reads them, and never touches the others; so may
+    ``buffers`` (made, used, and the rows of each that stages write: only these are
+    cleared), which are returned."""
     S = target.shape[1]
     CR = cp.need.shape[0]
     C = CR // R
     ask_flat = cp.need @ target
     if fix is not None:  # sampled io: each entry's extra input per unit, at its cell's ask
-        np.add.at(ask_flat, fix[1], fix[2] * target[fix[0]])
+        rows, m = fix.scatter
+        ask_flat[rows] += m @ (fix.dneed * target[fix.k])
     ask = ask_flat.reshape(C, R, S)
-    ratio = np.ones((CR + 1, S))
+    ratio = np.ones((CR + 1, S)) if ratio is None else ratio
     ratio3 = ratio[:CR].reshape(C, R, S)
     a = np.empty_like(target)
-    made = np.zeros((CR, S))
-    used = np.zeros((CR, S))
+    if buffers is None:
+        made, used = np.zeros((CR, S)), np.zeros((CR, S))
+    else:  # (C·R, S) arrays of the caller's to reuse, zero but on the rows any stage
+        made, used, made_rows, used_rows = buffers  # writes, which are cleared here
+        made[made_rows] = 0.0
+        used[used_rows] = 0.0
     made3 = made.reshape(C, R, S)
     for s, sl in enumerate(cp.stages):
         g, r = cp.ratio_g[s], cp.ratio_r[s]
@@ -442,16 +538,20 @@ def _run_chain(
             ar = ask[r]
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio3[r] = np.where(ar > TOL, np.minimum(1.0, made3[r] / ar), 1.0)
-        a_s = target[sl] * ratio[cp.inputs[s]].min(axis=1)
+        has, rows = cp.drawing[s]
+        a_s = target[sl].copy()  # cells without inputs make their target
+        if len(has):
+            a_s[has] *= ratio[rows].min(axis=1)
         a[sl] = a_s
-        made += cp.make_s[s] @ a_s
-        used += cp.need_s[s] @ a_s
-        if fix is not None:
-            e = (fix[0] >= sl.start) & (fix[0] < sl.stop)
-            if e.any():
-                a_e = a[fix[0][e]]
-                np.add.at(used, fix[1][e], fix[2][e] * a_e)
-                np.add.at(made, fix[1][e], fix[3][e] * a_e)
+        rows, m = cp.make_s[s]
+        made[rows] += m @ a_s
+        rows, m = cp.need_s[s]
+        used[rows] += m @ a_s
+        if fix is not None and fix.by_stage[s] is not None:
+            e, (rows, m) = fix.by_stage[s]
+            a_e = a[fix.k[e]]
+            used[rows] += m @ (fix.dneed[e] * a_e)
+            made[rows] += m @ (fix.dmake[e] * a_e)
     return a, made, used
 
 
@@ -469,11 +569,16 @@ def _deploy(
     mw_free: np.ndarray | None,
     cap: np.ndarray,
     dc: np.ndarray,
+    per_unit: np.ndarray,
 ) -> np.ndarray:
     """Accelerators (A,R,S) deployed in a period: the plan's deployments (A,R) plus the
     backlog (A,S) (spread like the plan's, over regions), within the accelerators on hand
     (A,S), the free MW of IT of each region (Kd,R,S) net of the ``alive`` fleet's draw and
-    its export approvals ``cap`` (R,S); what a region cannot take goes to regions with room."""
+    its export approvals ``cap`` (R,S); what a region cannot take goes to regions with room
+    (``per_unit`` (S,): the most MW of IT an accelerator draws, room in MW to units)."""
+    free = None
+    if mw_free is not None:
+        free = np.maximum(mw_free - _draw_of(alive, draw), 0.0)
     tot_plan = plan_dep.sum(axis=1, keepdims=True)
     split = np.where(
         tot_plan > TOL, plan_dep / np.maximum(tot_plan, TOL), dc / max(dc.sum(), 1)
@@ -484,18 +589,18 @@ def _deploy(
         ask *= np.where(tot > TOL, np.minimum(1.0, avail_acc / np.maximum(tot, TOL)), 1.0)[
             :, None, :
         ]
-    free = None
-    if mw_free is not None:
-        free = np.maximum(mw_free - _draw_of(alive, draw), 0.0)
     dep = _fit(ask, draw, free, cap)
     left = ask.sum(axis=1) - dep.sum(axis=1)  # (A,S) asked but not placed
-    if (left > TOL).any():
+    # samples with more than TOL of an accelerator left over (per sample: a sample's result
+    # never depends on the others in its chunk)
+    spill = (left > TOL).any(axis=0)
+    if spill.any():
+        left = np.where(spill[None, :], left, 0.0)
         free2 = None if free is None else np.maximum(free - _draw_of(dep, draw), 0.0)
         cap2 = np.maximum(cap - dep.sum(axis=0), 0.0)
         room = np.where(dc[:, None], np.minimum(cap2, 1e30), 0.0)  # (R,S)
         if free2 is not None:
-            per_unit = np.maximum(draw.max(axis=1), TOL)  # (A,S)
-            room = np.minimum(room, free2.min(axis=0) / per_unit.max(axis=0)[None])
+            room = np.minimum(room, free2.min(axis=0) / per_unit[None])
         w = room / np.maximum(room.sum(axis=0, keepdims=True), TOL)
         dep += _fit(left[:, None, :] * w[None], draw, free2, cap2)
     return dep
@@ -526,13 +631,15 @@ class ReplayOut:
     usable_money_usd: np.ndarray  # (S,T) cash carried in + money arriving
     cash_usd: np.ndarray  # (S,T) carried out (negative: committed spend above the money)
     act_tks: np.ndarray  # (T,K,S) activity of the cells (samples last)
-    cum_deployed: np.ndarray  # (T+1,A,R,S) accelerators deployed before each period
+    cum_on: np.ndarray  # (T+1,A',R',S) accelerators deployed before each period, on ``on``
     inv_tcs: np.ndarray  # (T,C,S) inventory carried out of each period
     h_as: np.ndarray  # (A,S) H100e per accelerator
     acc_life: np.ndarray  # (A,S) accelerator life [periods]
     cells: tuple[np.ndarray, np.ndarray]  # (process, region) of each cell
     grid: tuple[int, int]  # (processes, regions)
     start_units: np.ndarray | None = None  # (A,R,T) the starting fleet (not the plan's)
+    # the accelerators and regions any deployment or starting fleet is on (the others: 0)
+    on: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def activity(self) -> np.ndarray:
@@ -543,6 +650,17 @@ class ReplayOut:
         return out
 
     @property
+    def cum_deployed(self) -> np.ndarray:
+        """(T+1,A,R,S) accelerators deployed before each period."""
+        T1, _, _, S = self.cum_on.shape
+        A, R = self.h_as.shape[0], self.grid[1]
+        if self.on is None:
+            return self.cum_on
+        out = np.zeros((T1, A, R, S))
+        out[:, self.on[0][:, None], self.on[1][None, :]] = self.cum_on
+        return out
+
+    @property
     def deployed(self) -> np.ndarray:
         """Accelerators deployed (S,A,R,T)."""
         return np.diff(self.cum_deployed, axis=0).transpose(3, 1, 2, 0)
@@ -550,14 +668,33 @@ class ReplayOut:
     @property
     def installed(self) -> np.ndarray:
         """Accelerators installed (S,A,R,T): deployed in (t - life, t]."""
-        c = self.cum_deployed
+        return self.fleet(full=True)[1]
+
+    def fleet(self, full: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Accelerators deployed and installed (S,A',R',T) on ``on`` (all with ``full``)."""
+        c = self.cum_deployed if full or self.on is None else self.cum_on
+        a_idx = np.arange(c.shape[1]) if full or self.on is None else self.on[0]
+        r_idx = np.arange(c.shape[2]) if full or self.on is None else self.on[1]
         t = np.arange(c.shape[0] - 1)
         T, A, R, S = c.shape[0] - 1, c.shape[1], c.shape[2], c.shape[3]
-        life = np.broadcast_to(self.acc_life.reshape(A, -1), (A, S))
+        life = np.broadcast_to(self.acc_life[a_idx].reshape(A, -1), (A, S))
         lo = np.maximum(0, t[:, None, None] - life[None] + 1)  # (T,A,S)
         idx = np.broadcast_to(lo[:, :, None, :], (T, A, R, S))
         out = (c[t + 1] - np.take_along_axis(c, idx, axis=0)).transpose(3, 1, 2, 0)
-        return out if self.start_units is None else out + self.start_units[None]
+        if self.start_units is not None:
+            out = out + self.start_units[np.ix_(a_idx, r_idx)][None]
+        return np.diff(c, axis=0).transpose(3, 1, 2, 0), out
+
+
+def _by_category(act: np.ndarray, stage_sum: np.ndarray) -> np.ndarray:
+    """Activity (T,K,S) summed over each category's cells, (T,categories,S): cell by cell
+    in a fixed order (a matrix product's order would depend on how many samples there are)."""
+    out = np.zeros((act.shape[0], stage_sum.shape[0], act.shape[2]))
+    for j, row in enumerate(stage_sum):
+        ks = np.flatnonzero(row)
+        if len(ks):
+            out[:, j] = act[:, ks].sum(axis=1)
+    return out
 
 
 def _samples_last(x: np.ndarray) -> np.ndarray:
@@ -582,38 +719,70 @@ def replay_chunk(
     caps = capacities(net, plan, st, fa, cp)
     fix = io_changes(fa, st, cp, R)
     avail = arr["availability"]
-    allowed = ds["active"].values[pk][None] & (avail > 0)
-    cap = np.where(st.buildable[pk][None, :, None], caps.usable, avail * arr["existing"])
-    cap = np.where(st.unlimited[pk][None, :, None], np.inf, cap)
-    cap = _samples_last(np.where(allowed, np.maximum(cap, 0.0), 0.0))  # (T,K,S)
-    var_cost = _samples_last(arr["var_cost_usd_per_unit"]) * dt  # (T,K,S)
+    # what each cell can do: usable capacity where the plan builds (else availability x
+    # existing), without limit where unlimited, 0 where inactive or unavailable
+    cap = caps.usable  # (S,K,T), ours to change
+    nb = np.flatnonzero(~st.buildable[pk])
+    if plan.new[pk[nb], rk[nb]].any() or np.isin(caps.moved, nb).any():
+        cap[:, nb] = avail[:, nb] * arr["existing"][:, nb]
+    np.maximum(cap, 0.0, out=cap)
+    cap[:, st.unlimited[pk]] = np.inf
+    cap[:, ~ds["active"].values[pk]] = 0.0
+    np.copyto(cap, 0.0, where=avail <= 0)
+    cap = _samples_last(cap)  # (T,K,S)
+    var_cost = np.empty(cap.shape)
+    np.multiply(arr["var_cost_usd_per_unit"].transpose(2, 1, 0), dt, out=var_cost)  # (T,K,S)
     committed = caps.committed_usd
     plan_act = plan.activity[pk, rk]  # (K,T)
     b = net.scenario.budget
     growth = (1.0 + b.cash_interest_rate) ** dt
+    dc = ds["datacenter_region"].values
+    start_all = ds["acc_installed_units"].values  # (A,R,T) the starting fleet, nominal life
+    # deployments on the accelerators the plan deploys or that start installed, in the
+    # regions that can take them (data centers, or where the plan deploys): the others
+    # deploy nothing and hold no fleet
+    a_on = np.flatnonzero(plan.deployed.any(axis=(1, 2)) | start_all.any(axis=(1, 2)))
+    r_on = np.flatnonzero(dc | plan.deployed.any(axis=(0, 2)) | start_all.any(axis=(0, 2)))
+    Ao, Ro = len(a_on), len(r_on)
+    pdep = plan.deployed[np.ix_(a_on, r_on)]  # (A',R',T)
+    start = start_all[np.ix_(a_on, r_on)]
+    acc_c = st.acc_c[a_on]
     draw_all = arr["fleet_draw"]  # (S,A,C)
     draw_c = np.flatnonzero(draw_all.reshape(-1, C).any(axis=0))
-    draw = np.ascontiguousarray(np.moveaxis(draw_all[:, :, draw_c], 0, -1))  # (A,Kd,S)
-    mw_rows = (draw_c[:, None] * R + np.arange(R)[None]).ravel()
-    made_mw = cp.made_any[mw_rows]  # (Kd·R, K)
-    dc = ds["datacenter_region"].values
+    draw_full = draw_all[:, :, draw_c]  # (S,A,Kd)
+    # MW per accelerator, the most of any accelerator (S,): spreads what is left over regions
+    per_unit = np.maximum(draw_full.max(axis=2), TOL).max(axis=1)
+    draw = np.ascontiguousarray(np.moveaxis(draw_full[:, a_on], 0, -1))  # (A',Kd,S)
+    mw_rows = (draw_c[:, None] * R + r_on[None]).ravel()
+    made_mw = cp.made_any[mw_rows]  # (Kd·R', K)
     acc_life = sample_acc_life(fa, ds["acc_life_periods"].values.astype(int))  # (A,S)
-    start = ds["acc_installed_units"].values  # (A,R,T) the starting fleet, at its nominal life
+    life_on = acc_life[a_on]
+    # flat index of (a, r, s) in a period of ``cum``: gathers cum[lo[a, s], a, r, s]
+    ars = np.arange(Ao * Ro * S).reshape(Ao, Ro, S)
 
-    def lo_idx(lo: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(lo[None, :, None, :], (1, A, R, S))
-
-    dep_cost = _samples_last(arr["acc_deploy_cost_usd"])  # (T,A,S)
-    dcap = _samples_last(arr["deploy_cap_units_per_year"]) * dt  # (T,R,S)
+    dep_cost = _samples_last(arr["acc_deploy_cost_usd"])[:, a_on]  # (T,A',S)
+    dcap = _samples_last(arr["deploy_cap_units_per_year"])[:, r_on] * dt  # (T,R',S)
     fund = arr["funding_usd"]
-    storable = st.storable[:, None]
+    dc_on = dc[r_on]
 
+    acc_unique = len(np.unique(acc_c)) == len(acc_c)
+    keep_c = np.flatnonzero(st.storable)  # carriers with inventory
+    acc_keep = np.flatnonzero(st.storable[acc_c])  # accelerators whose carrier is kept
+    acc_row = np.searchsorted(keep_c, acc_c)  # their row among the kept carriers
+    inv_prev_keep = np.zeros((len(keep_c), S))
+    ratio = np.ones((C * R + 1, S))
+    made_rows = [r for r, _ in cp.make_s] + ([fix.scatter[0]] if fix is not None else [])
+    used_rows = [r for r, _ in cp.need_s] + ([fix.scatter[0]] if fix is not None else [])
+    made_rows_all = np.unique(np.concatenate(made_rows)).astype(int)
+    used_rows_all = np.unique(np.concatenate(used_rows)).astype(int)
+    buffers = (np.zeros((C * R, S)), np.zeros((C * R, S)), made_rows_all, used_rows_all)
     inv = np.zeros((C, S))
-    backlog = np.zeros((A, S))
+    backlog = np.zeros((Ao, S))
     act = np.empty((T, len(pk), S))
-    cum = np.zeros((T + 1, A, R, S))  # deployments before each period
+    cum = np.zeros((T + 1, Ao, Ro, S))  # deployments before each period
     inv_hist = np.zeros((T, C, S))
-    h = np.ascontiguousarray((arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE).T)  # (A,S)
+    h_all = np.ascontiguousarray((arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE).T)  # (A,S)
+    h = h_all[a_on]
     powered = np.zeros((T, S))  # installed H100e that MW of IT can run
     acc_h = np.zeros((T, A, S))  # installed H100e by accelerator
     spend = np.zeros((S, T))
@@ -623,16 +792,17 @@ def replay_chunk(
     for t in range(T):
         ask = np.broadcast_to(plan_act[:, t, None], (len(pk), S))
         target = _fill(ask, cap[t], cp)
-        a_t, made, used = _run_chain(target, cp, inv, R, fix)
+        a_t, made, used = _run_chain(target, cp, inv, R, fix, ratio, buffers)
         made3, used3 = made.reshape(C, R, S), used.reshape(C, R, S)
         # deployment
-        avail_acc = inv[st.acc_c] + (made3[st.acc_c] - used3[st.acc_c]).sum(axis=1)
-        lo = np.maximum(0, t - acc_life + 1)  # (A,S)
-        alive = cum[t] - np.take_along_axis(cum, lo_idx(lo), axis=0)[0]  # deployed in [lo, t)
-        alive = alive + start[:, :, t, None]  # and the starting fleet, which holds its MW
-        mw_free = (made3[draw_c] - used3[draw_c]) if len(draw_c) else None
+        avail_acc = inv[acc_c] + (made3[acc_c] - used3[acc_c]).sum(axis=1)
+        lo = np.maximum(0, t - life_on + 1)  # (A',S)
+        gone = cum.ravel().take(lo[:, None, :] * (Ao * Ro * S) + ars)  # deployed before lo
+        alive = cum[t] - gone  # deployed in [lo, t)
+        alive += start[:, :, t, None]  # and the starting fleet, which holds its MW
+        mw_free = (made3[draw_c][:, r_on] - used3[draw_c][:, r_on]) if len(draw_c) else None
         dep_t = _deploy(
-            plan.deployed[:, :, t], backlog, avail_acc, alive, draw, mw_free, dcap[t], dc
+            pdep[:, :, t], backlog, avail_acc, alive, draw, mw_free, dcap[t], dc_on, per_unit
         )
         disc = np.einsum("ks,ks->s", var_cost[t], a_t) + np.einsum("as,ars->s", dep_cost[t], dep_t)
         # money: scale the period's operations down when the money does not reach
@@ -646,52 +816,99 @@ def replay_chunk(
                     np.clip(room / np.maximum(disc, 1e-30), 0.0, 1.0),
                     1.0,
                 )
-            if (k < 1.0).any():
+            if (k < 1.0).any():  # (made and used are 0 off the rows stages write)
                 a_t *= k
                 dep_t *= k
-                made *= k
-                used *= k
+                made[made_rows_all] *= k
+                used[used_rows_all] *= k
             disc = disc * k
         spend[:, t] = committed[:, t] + disc
         cash = money_in - spend[:, t]
         cash_out[:, t] = cash
         act[t] = a_t
-        cum[t + 1] = cum[t] + dep_t
+        np.add(cum[t], dep_t, out=cum[t + 1])
         # the fleet (deployed in (t - life, t]) runs where MW of IT hold it
         installed = alive + dep_t
         if len(draw_c):
-            have = (made_mw @ a_t).reshape(len(draw_c), R, S)
+            have = (made_mw @ a_t).reshape(len(draw_c), Ro, S)
             need = _draw_of(installed, draw)
             with np.errstate(divide="ignore", invalid="ignore"):
                 frac = np.where(need > TOL, np.minimum(1.0, have / need), 1.0).min(axis=0)
             powered[t] = np.einsum("ars,rs,as->s", installed, frac, h)
         else:
             powered[t] = np.einsum("ars,as->s", installed, h)
-        acc_h[t] = installed.sum(axis=1) * h
+        acc_h[t, a_on] = installed.sum(axis=1) * h
         # inventory of storable worldwide carriers; deployed accelerators leave theirs
-        flow = made3.sum(axis=1) - used3.sum(axis=1)  # (C,S)
-        np.subtract.at(flow, st.acc_c, dep_t.sum(axis=1))
-        inv = np.where(storable, np.maximum(inv + flow, 0.0), 0.0)
+        # (only storable carriers keep any: the others' flows are not needed)
+        flow = made3[keep_c].sum(axis=1) - used3[keep_c].sum(axis=1)  # (storable, S)
+        if acc_unique:
+            flow[acc_row[acc_keep]] -= dep_t[acc_keep].sum(axis=1)
+        else:
+            np.subtract.at(flow, acc_row[acc_keep], dep_t[acc_keep].sum(axis=1))
+        inv = np.zeros((C, S))
+        inv[keep_c] = np.maximum(inv_prev_keep + flow, 0.0)
+        inv_prev_keep = inv[keep_c]
         inv_hist[t] = inv
-        backlog = np.maximum(plan.deployed[:, :, t].sum(axis=1)[:, None] + backlog
+        backlog = np.maximum(pdep[:, :, t].sum(axis=1)[:, None] + backlog
                              - dep_t.sum(axis=1), 0.0)  # fmt: skip
     return ReplayOut(
         compute_h100e=powered.T.copy(),
-        stage_activity=(cp.stage_sum @ act).transpose(2, 1, 0),
+        stage_activity=_by_category(act, cp.stage_sum).transpose(2, 1, 0),
         accelerator_h100e=acc_h.transpose(2, 1, 0),
         spend_usd=spend,
         funding_usd=fund,
         usable_money_usd=usable_money,
         cash_usd=cash_out,
         act_tks=act,
-        cum_deployed=cum,
+        cum_on=cum,
         inv_tcs=inv_hist,
-        h_as=h,
+        h_as=h_all,
         acc_life=acc_life,
         cells=(pk, rk),
         grid=(P, R),
-        start_units=start,
+        start_units=start_all,
+        on=(a_on, r_on),
     )
+
+
+# chunk functions of the replays running now, by key: a forked worker finds its replay's
+# here (inherited with the process, never pickled)
+_JOBS: dict[int, Callable[[int], Any]] = {}
+PROCESSES_FROM = 4  # chunks from which a pool of processes is worth its start
+
+
+def _job(key: int, lo: int) -> Any:
+    return _JOBS[key](lo)
+
+
+def _run_chunks(one: Callable[[int], Any], starts: list[int], workers: int) -> Any:
+    """``one(lo)`` of every chunk start, in order. With ``workers`` > 1: a pool of forked
+    processes when there are enough chunks and the platform forks (the period loop's many
+    numpy calls on (cells, samples) arrays hold the GIL too often for threads to use two
+    cores), else a pool of threads."""
+    import multiprocessing as mp
+    import sys
+
+    if workers <= 1 or len(starts) <= 1:
+        yield from map(one, starts)
+        return
+    if len(starts) >= PROCESSES_FROM and sys.platform == "linux":
+        from concurrent.futures import ProcessPoolExecutor
+        from functools import partial
+
+        key = id(one)
+        _JOBS[key] = one
+        try:
+            ctx = mp.get_context("fork")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                yield from pool.map(partial(_job, key), starts)
+        finally:
+            _JOBS.pop(key, None)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        yield from pool.map(one, starts)
 
 
 @dataclass
@@ -711,7 +928,7 @@ def replay(
     events: list[SampledEvent],
     *,
     n: int | None = None,
-    chunk: int = 1024,
+    chunk: int = 512,
     progress: Callable[[int], None] | None = None,
     keep_activity: bool = False,
     workers: int = 2,
@@ -733,55 +950,64 @@ def replay(
     acts = []
     deps: dict[str, np.ndarray] = {}
     # probe designs are built once, before chunks run side by side
-    if probe is not None and probe.design is None and samples is not None:
-        future_arrays(net, probe, samples, slice(0, 1), [])
-
     cells = (cp.pk, cp.rk)
     shifts = parameter_shifts(probe, samples) if probe is not None and samples is not None else None
+    if probe is not None and probe.design is None and samples is not None:
+        future_arrays(net, probe, samples, slice(0, 1), [], cells=cells, shifts=shifts)
 
-    def one(lo: int) -> tuple[slice, ReplayOut]:
+    def one(lo: int) -> tuple[slice, dict[str, Any]]:
         sl = slice(lo, min(N, lo + chunk))
         m = sl.stop - sl.start
-        fa = future_arrays(net, probe, samples, sl, events, n=m, cells=cells, shifts=shifts)
-        return sl, replay_chunk(net, plan, st, fa, cp)
-
-    def keep(sl: slice, r: ReplayOut) -> None:
-        out["compute_h100e"][sl] = r.compute_h100e
-        out["spend_usd"][sl] = r.spend_usd
-        out["funding_usd"][sl] = r.funding_usd
-        out["usable_money_usd"][sl] = r.usable_money_usd
-        out["cash_usd"][sl] = r.cash_usd
-        stage_out[sl] = r.stage_activity
-        acc_h[sl] = r.accelerator_h100e
+        fa = future_arrays(
+            net, probe, samples, sl, events, n=m, cells=cells, shifts=shifts, unused=UNUSED
+        )
+        r = replay_chunk(net, plan, st, fa, cp)
+        got: dict[str, Any] = {
+            "compute_h100e": r.compute_h100e,
+            "spend_usd": r.spend_usd,
+            "funding_usd": r.funding_usd,
+            "usable_money_usd": r.usable_money_usd,
+            "cash_usd": r.cash_usd,
+            "stage": r.stage_activity,
+            "acc_h": r.accelerator_h100e,
+        }
         if keep_activity:
-            acts.append(r.activity)
+            got["activity"] = r.activity
         if dependence:
             from .spread import from_replay
 
-            for k, v in from_replay(net, cells, r).items():
-                deps.setdefault(k, np.full((N, T), np.nan, np.float32))[sl] = v
+            got["deps"] = {k: v.astype(np.float32) for k, v in from_replay(net, cells, r).items()}
+        return sl, got
+
+    def keep(sl: slice, got: dict[str, Any]) -> None:
+        for k in out:
+            out[k][sl] = got[k]
+        stage_out[sl] = got["stage"]
+        acc_h[sl] = got["acc_h"]
+        if keep_activity:
+            acts.append(got["activity"])
+        for k, v in got.get("deps", {}).items():
+            deps.setdefault(k, np.full((N, T), np.nan, np.float32))[sl] = v
         if progress is not None:
             progress(sl.stop - sl.start)
 
     starts = list(range(0, N, chunk))
-    if workers > 1 and len(starts) > 1:
-        # numpy releases the GIL in its array loops: chunks run on several cores
-        from concurrent.futures import ThreadPoolExecutor
+    # one BLAS thread per chunk: the chunks are the parallel work (a multi-threaded BLAS
+    # on small products spins its threads against the other chunk's, for nothing)
+    from threadpoolctl import threadpool_limits
 
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for item in pool.map(one, starts):
-                keep(*item)
-    else:
-        for lo in starts:
-            keep(*one(lo))
+    with threadpool_limits(1, user_api="blas"):
+        for item in _run_chunks(one, starts, workers):
+            keep(*item)
     cat_of = np.array([cats.index(str(c)) for c in net.ds["category"].values])
     plan_stage = np.array([plan.activity[cat_of == k].sum(axis=(0, 1)) for k in range(len(cats))])
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(plan_stage[None] > 0, stage_out / plan_stage[None], np.nan)
     ds = net.ds
+    # coordinates as numpy arrays (a pandas Index makes xarray look for dask, an import)
     coords = {
         SAMPLE: np.arange(N),
-        "period": ds.indexes["period"],
+        "period": np.asarray(ds.indexes["period"]),
         "year": ("period", ds["year"].values),
     }
     res = xr.Dataset(
@@ -803,7 +1029,11 @@ def replay(
             "accelerator_h100e": ((SAMPLE, "accelerator", "period"), acc_h, {"units": "H100e"}),
             "plan_compute_h100e": (("period",), plan.compute_h100e, {"units": "H100e"}),
         },
-        coords={**coords, "stage": cats, "accelerator": ds.indexes["accelerator"]},
+        coords={
+            **coords,
+            "stage": np.asarray(cats),
+            "accelerator": np.asarray(ds.indexes["accelerator"]),
+        },
     )
     for k, v in deps.items():
         res[f"dependence.{k}"] = ((SAMPLE, "period"), v, {"description": "see risk/spread.py"})

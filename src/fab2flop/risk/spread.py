@@ -78,7 +78,7 @@ def from_replay(net: Any, cells: tuple[np.ndarray, np.ndarray], r: Any) -> dict[
         per_cell = pos @ w  # (K,) units of the input per unit of activity
         onto = np.zeros((R, K))
         onto[rk, np.arange(K)] = per_cell
-        prod = np.einsum("rk,tks->srt", onto, r.act_tks)  # (S,R,T)
+        prod = _onto(onto, r.act_tks).transpose(1, 2, 0)  # (S,R,T)
         tot = prod.sum(axis=1, keepdims=True)
         sh = _shares(prod, tot)
         for j, reg in enumerate(regions):
@@ -87,28 +87,42 @@ def from_replay(net: Any, cells: tuple[np.ndarray, np.ndarray], r: Any) -> dict[
         out[f"hhi.{name}"] = np.where(
             tot[:, 0] > 0, np.square(np.nan_to_num(sh) * 100).sum(1), np.nan
         )
-    # compute that depends on Taiwan, Korea
+    # compute that depends on Taiwan, Korea; processes without activity in the chunk and
+    # accelerators and regions without fleet add nothing to the pools or windows: left out
     glob = np.asarray(ds["carrier_scope"].values) == "global"
-    by_proc = np.zeros((P, K))
-    by_proc[pk, np.arange(K)] = float(ds.attrs["dt_years"])
-    made_all = np.einsum("pk,tks->spt", by_proc, r.act_tks)
+    act_k = r.act_tks  # (T,K,S)
+    busy = np.flatnonzero(np.isin(np.arange(P), pk[np.flatnonzero(act_k.any(axis=(0, 2)))]))
+    by_proc = np.zeros((len(busy), K))
+    pos = np.searchsorted(busy, pk)
+    on_k = np.isin(pk, busy)
+    by_proc[pos[on_k], np.flatnonzero(on_k)] = float(ds.attrs["dt_years"])
+    made_all = _onto(by_proc, act_k).transpose(1, 2, 0)  # (S,P',T), periods outermost
     inv = r.inv_tcs.transpose(2, 1, 0)  # (S,C,T)
-    acc_c = [carriers.index(str(c)) for c in ds["acc_carrier"].values]
-    life = np.asarray(r.acc_life, int).T  # (S,A)
-    h = np.asarray(r.h_as, float).T  # (S,A)
-    deployed, installed = r.deployed, r.installed
+    acc_c = np.array([carriers.index(str(c)) for c in ds["acc_carrier"].values], int)
+    a_on = r.on[0] if getattr(r, "on", None) is not None else np.arange(len(acc_c))
+    life = np.asarray(r.acc_life, int).T[:, a_on]  # (S,A')
+    h = np.asarray(r.h_as, float).T[:, a_on]  # (S,A')
+    deployed, installed = r.fleet() if hasattr(r, "fleet") else (r.deployed, r.installed)
     for who, reg in DEPENDENT_REGIONS.items():
         if reg not in regions:
             out[f"{who}_dependent_h100e"] = np.zeros((S, T))
             out[f"{who}_dependent_share"] = _shares(np.zeros((S, T)), total)
             continue
         step = dep.critical_step(net, reg)[pk, rk]  # (K,)
-        made_free = np.einsum("pk,tks->spt", by_proc * ~step[None, :], r.act_tks)
-        phi = dep.pool_free_share(io, glob, made_free, made_all, inv)
-        x = dep.dependent_from_share(phi[:, acc_c], deployed, installed, life, h)
+        made_free = _onto(by_proc * ~step[None, :], act_k).transpose(1, 2, 0)
+        phi = dep.pool_free_share(io[busy], glob, made_free, made_all, inv)
+        x = dep.dependent_from_share(phi[:, acc_c[a_on]], deployed, installed, life, h)
         out[f"{who}_dependent_h100e"] = x
         out[f"{who}_dependent_share"] = _shares(x, total)
     return out
+
+
+def _onto(m: np.ndarray, act_tks: np.ndarray) -> np.ndarray:
+    """``m`` (n,K) times the activity (T,K,S) of every period and sample, as (T,S,n): one
+    matrix product; a period's (S,n) slice is contiguous."""
+    T, K, S = act_tks.shape
+    flat = m @ act_tks.transpose(1, 0, 2).reshape(K, T * S)  # (n, T·S)
+    return np.ascontiguousarray(flat.reshape(-1, T, S).transpose(1, 2, 0))
 
 
 def bands(values: np.ndarray) -> dict[str, list[float | None]]:
