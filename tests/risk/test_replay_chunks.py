@@ -72,3 +72,26 @@ def test_same_seed_same_futures_same_replay(su):
     np.testing.assert_array_equal(a["compute_h100e"].values, b["compute_h100e"].values)
     # and the futures do differ from each other (a constant replay would pass trivially)
     assert np.ptp(a["compute_h100e"].values[:, -1]) > 0
+
+
+def test_probes_on_forked_workers_equal_the_serial_probes(su, monkeypatch):
+    """The parameter probes (one network rebuild each) give the same responses and curves
+    on two forked processes as one after the other, in the same order."""
+    from fab2flop.risk import futures
+
+    monkeypatch.setattr(futures, "PROBE_PROCESSES_FROM", 2)  # fork even for these four
+    futures._PROBES.clear()
+    serial = futures.probe_parameters(su.net, su.samples, workers=1)
+    futures._PROBES.clear()
+    forked = futures.probe_parameters(su.net, su.samples, workers=2)
+    assert [r.name for r in serial.responses] == [r.name for r in forked.responses]
+    assert len(serial.responses) == 4 and len(serial.curves) > 0  # the life has a curve
+    for a, b in zip(serial.responses, forked.responses, strict=True):
+        assert (a.held, a.error, set(a.changes)) == (b.held, b.error, set(b.changes))
+        for k in a.changes:
+            for x, y in zip(a.changes[k], b.changes[k], strict=True):
+                np.testing.assert_array_equal(x, y)
+    for a, b in zip(serial.curves, forked.curves, strict=True):
+        assert (a.name, a.array, a.x0) == (b.name, b.array, b.x0)
+        for f in ("idx", "xs", "ys", "nominal"):
+            np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)

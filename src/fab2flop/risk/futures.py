@@ -201,8 +201,18 @@ def probe_one(net: Network, data: dict[str, Any], var: xr.DataArray, x1: float) 
 _PROBES: dict[str, Probe] = {}
 
 
-def probe_parameters(net: Network, samples: xr.Dataset, progress: Any = None) -> Probe:
-    """Every sampled parameter's :class:`Response` (memoised per scenario and parameter set)."""
+PROBE_WORKERS = 2  # forked processes the probes run on (each probe is a network rebuild)
+PROBE_PROCESSES_FROM = 8  # parameters from which a pool of processes is worth its start
+
+
+def probe_parameters(
+    net: Network, samples: xr.Dataset, progress: Any = None, workers: int = PROBE_WORKERS
+) -> Probe:
+    """Every sampled parameter's :class:`Response` (memoised per scenario and parameter set).
+    Each probe rebuilds the network; they run on ``workers`` forked processes (in order, so
+    the result does not depend on the number of workers)."""
+    from .forked import map_forked
+
     names = [
         n for n, v in samples.data_vars.items() if v.attrs.get("kind") in ("catalog", "scenario")
     ]
@@ -211,12 +221,16 @@ def probe_parameters(net: Network, samples: xr.Dataset, progress: Any = None) ->
         return _PROBES[key]
     data = net.scenario.model_dump(mode="json", exclude_none=True)
     data["events"] = []
-    out, curves = [], []
-    for n in names:
+
+    def one(n: str) -> tuple[Response, list[Curve]]:
         r = probe_one(net, data, samples[n], _probe_value(samples[n]))
+        held = set(r.held) & set(CURVED)
+        return r, (probe_curves(net, data, samples[n], held) if held else [])
+
+    out, curves = [], []
+    for r, c in map_forked(one, names, workers, min_items=PROBE_PROCESSES_FROM, chunksize=4):
         out.append(r)
-        if set(r.held) & set(CURVED):
-            curves += probe_curves(net, data, samples[n], set(r.held) & set(CURVED))
+        curves += c
         if progress is not None:
             progress()
     _PROBES[key] = Probe(out, curves=curves)

@@ -871,44 +871,17 @@ def replay_chunk(
     )
 
 
-# chunk functions of the replays running now, by key: a forked worker finds its replay's
-# here (inherited with the process, never pickled)
-_JOBS: dict[int, Callable[[int], Any]] = {}
 PROCESSES_FROM = 4  # chunks from which a pool of processes is worth its start
-
-
-def _job(key: int, lo: int) -> Any:
-    return _JOBS[key](lo)
 
 
 def _run_chunks(one: Callable[[int], Any], starts: list[int], workers: int) -> Any:
     """``one(lo)`` of every chunk start, in order. With ``workers`` > 1: a pool of forked
     processes when there are enough chunks and the platform forks (the period loop's many
     numpy calls on (cells, samples) arrays hold the GIL too often for threads to use two
-    cores), else a pool of threads."""
-    import multiprocessing as mp
-    import sys
+    cores), else a pool of threads (:func:`fab2flop.risk.forked.map_forked`)."""
+    from .forked import map_forked
 
-    if workers <= 1 or len(starts) <= 1:
-        yield from map(one, starts)
-        return
-    if len(starts) >= PROCESSES_FROM and sys.platform == "linux":
-        from concurrent.futures import ProcessPoolExecutor
-        from functools import partial
-
-        key = id(one)
-        _JOBS[key] = one
-        try:
-            ctx = mp.get_context("fork")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                yield from pool.map(partial(_job, key), starts)
-        finally:
-            _JOBS.pop(key, None)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        yield from pool.map(one, starts)
+    yield from map_forked(one, starts, workers, min_items=PROCESSES_FROM, threads=True)
 
 
 @dataclass
