@@ -23,6 +23,7 @@ import numpy as np
 import xarray as xr
 
 from .constants import ACCELERATOR, CARRIER, PERIOD, PROCESS, REGION, Objective, Status
+from .lp.core import aligned
 from .lp.registry import Family, Registry
 
 if TYPE_CHECKING:
@@ -123,64 +124,159 @@ def clip_noise(val: xr.DataArray, scale: xr.DataArray | float) -> xr.DataArray:
     return val.where(val > tol, 0.0)
 
 
+class _Pending:
+    """Arrays read back, added to the solution Dataset together.
+
+    Adding arrays one by one (``ds[name] = da``) merges the whole Dataset each time (~5-10
+    ms apiece, ~40 of them). What that merge does to an array over the Dataset's dimensions
+    is done here with numpy, as ``ds[name] = da`` would: a coordinate the Dataset has is
+    dropped, a dimension with a subset of the Dataset's items (a balance over some
+    carriers) is filled out with NaN. Those arrays wait here and go in with one ``update``
+    (same values, attributes and order). Any other array goes in at once as before, after
+    those waiting; so does the first that needs filling out, since that first realignment
+    also puts the Dataset's index coordinates first (xarray's order, kept)."""
+
+    def __init__(self, out: xr.Dataset) -> None:
+        self.out = out
+        self.waiting: dict[str, xr.DataArray] = {}
+        self.realigned = False  # has a merge filled out an array yet
+
+    def _fitted(self, da: xr.DataArray) -> tuple[xr.DataArray | None, bool]:
+        """``da`` on the Dataset's items without the Dataset's coordinates (or None), and
+        whether it had to be filled out."""
+        have, coords = self.out.indexes, self.out.coords
+        if any(c not in da.dims and c not in coords for c in da.coords):
+            return None, False
+        if any(d not in have or d not in da.indexes for d in da.dims):
+            return None, False
+        take: list[Any] = []
+        for d in da.dims:
+            own, full = da.indexes[d], have[d]
+            if own.equals(full):
+                take.append(slice(None))
+                continue
+            pos = full.get_indexer(own) if own.is_unique and full.is_unique else None
+            if pos is None or (pos < 0).any() or da.dtype.kind != "f":
+                return None, False
+            take.append(pos)
+        data = np.asarray(da.values)
+        filled = any(not isinstance(t, slice) for t in take)
+        if filled:  # reindexed: NaN where the array has no item
+            at = [np.arange(len(have[d])) if isinstance(t, slice) else t
+                  for d, t in zip(da.dims, take, strict=True)]  # fmt: skip
+            data_full = np.full([len(have[d]) for d in da.dims], np.nan, dtype=da.dtype)
+            data_full[np.ix_(*at)] = data
+            data = data_full
+        variables = self.out.variables  # the Dataset's own (dtype kept)
+        return xr.DataArray(data, coords={d: variables[d] for d in da.dims}, dims=da.dims), filled
+
+    def set(self, name: str, da: xr.DataArray, units: str, description: str) -> None:
+        fitted, filled = self._fitted(da)
+        if fitted is None or (filled and not self.realigned):
+            self.flush()
+            _set(self.out, name, da, units, description)
+            self.realigned |= filled
+            return
+        fitted.attrs = {"units": units, "description": description}
+        self.waiting[name] = fitted
+
+    def __getitem__(self, name: str) -> xr.DataArray:
+        return self.waiting[name] if name in self.waiting else self.out[name]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.waiting or name in self.out
+
+    def flush(self) -> None:
+        if self.waiting:
+            self.out.update(self.waiting)
+            self.waiting = {}
+
+
 def _set(out: xr.Dataset, name: str, da: xr.DataArray, units: str, description: str) -> None:
     out[name] = da
     out[name].attrs = {"units": units, "description": description}
 
 
-def _primal(lp: LP, out: xr.Dataset) -> None:
+def _on(scale: Any, dims: tuple[str, ...], coords: dict[str, Any]) -> np.ndarray | float:
+    """A family's scale as a number or a numpy array over ``dims`` (ValueError when it is an
+    array whose dimensions or items differ from the family's: then xarray aligns it)."""
+    if isinstance(scale, int | float):
+        return float(scale)
+    return aligned(scale, dims, coords, "scale")
+
+
+def _clipped(val: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
+    """:func:`clip_noise` on numpy arrays (the same comparisons, the same numbers)."""
+    return np.where(val > NOISE_MODEL_UNITS * np.abs(scale), val, 0.0)
+
+
+def _primal(lp: LP, out: _Pending) -> None:
     """Registered variables in natural units; capacity includes what the plan did not build."""
     m, net_ds, sol = lp.model, lp.net.ds, _solved(lp)
     for fam in lp.registry.variables():
-        scale = family_scale(fam, net_ds, out)
+        scale = family_scale(fam, net_ds, out.out)
         var = m.variables[fam.name]
-        val = clip_noise(var.dataarray(np.nan_to_num(sol.primal(var))) * scale, scale)
-        _set(out, fam.solution_name, val, fam.unit, fam.description)
+        x = np.nan_to_num(sol.primal(var))
+        try:
+            sv = _on(scale, var.dims, var.coords)
+            with np.errstate(all="ignore"):  # as xarray's arithmetic
+                val = var.dataarray(_clipped(x * sv, sv))
+        except ValueError:  # a scale over other items: let xarray align it
+            val = clip_noise(var.dataarray(x) * scale, scale)
+        out.set(fam.solution_name, val, fam.unit, fam.description)
     fixed = xr.where(net_ds["buildable"] & ~net_ds["unlimited"], 0.0, net_ds["existing"])
     cap = out["capacity"] + fixed * net_ds["exists"]
-    _set(out, "capacity", cap, "{activity_unit}", "capacity standing in the period (incl. "
-         "capacity the plan did not build)")  # fmt: skip
+    out.set("capacity", cap, "{activity_unit}", "capacity standing in the period (incl. "
+            "capacity the plan did not build)")  # fmt: skip
     if "deployed" not in out:  # no accelerator in the scenario
         z = xr.zeros_like(net_ds["acc_deploy_cost_usd"]) * xr.zeros_like(net_ds["pue"])
         z = z.transpose(ACCELERATOR, REGION, PERIOD)
-        _set(out, "deployed", z, "units", "accelerators installed in the period")
-        _set(out, "installed", z, "units", "installed accelerator fleet")
+        out.set("deployed", z, "units", "accelerators installed in the period")
+        out.set("installed", z, "units", "installed accelerator fleet")
 
 
-def _spend(lp: LP, out: xr.Dataset) -> None:
+def _spend(lp: LP, out: _Pending) -> None:
     """Money spent by kind [USD per period], from the LP's own spend expressions."""
     terms, sol = lp.spend_terms or {}, _solved(lp)
-    money = float(out.attrs["money_scale"])
+    money = float(out.out.attrs["money_scale"])
     for kind, (dims, text) in SPEND_KINDS.items():
         name = f"spend_{kind}_usd"
         if kind in terms:
             e = terms[kind]
-            val = clip_noise(e.dataarray(sol.value(e)) * money, money)
+            with np.errstate(all="ignore"):  # as xarray's arithmetic
+                val = e.dataarray(_clipped(sol.value(e) * money, money))
         else:
             val = xr.zeros_like(out["deployed"] if dims[0] == ACCELERATOR else out["activity"])
-        _set(out, name, val.transpose(*dims), "USD", f"{text}, spent in the period")
+        out.set(name, val.transpose(*dims), "USD", f"{text}, spent in the period")
 
 
-def _duals(lp: LP, out: xr.Dataset) -> None:
+def _duals(lp: LP, out: _Pending) -> None:
     """Duals of registered constraints: objective units per natural unit of the right-hand
     side (dual x d(model rhs)/d(natural rhs) x objective scale); rhs in natural units,
     including the part of a limit that moves with the plan (``lp.limits``)."""
     m, net_ds, sol = lp.model, lp.net.ds, _solved(lp)
-    obj_scale = float(out.attrs["objective_scale"])
-    obj_unit = out.attrs["objective_unit"]
+    obj_scale = float(out.out.attrs["objective_scale"])
+    obj_unit = out.out.attrs["objective_unit"]
     for fam in lp.registry.constraints():
         con = m.constraints[fam.name]
-        f = family_scale(fam, net_ds, out)
-        ok = con.dataarray(con.labels >= 0)
-        dual = (con.dataarray(sol.dual(con)) * f * obj_scale).where(ok)
+        f = family_scale(fam, net_ds, out.out)
+        ok = con.labels >= 0
         rhs = con.rhs
         if fam.name in lp.limits:  # a limit that moves with the plan, at the solution
             rhs = rhs + sol.value(lp.limits[fam.name])
-        rhs = (con.dataarray(rhs) / f).where(ok)
+        try:
+            fv = _on(f, con.dims, con.coords)
+            with np.errstate(all="ignore"):  # as xarray's arithmetic: NaN where no row
+                dual = con.dataarray(np.where(ok, sol.dual(con) * fv * obj_scale, np.nan))
+                rhs_da = con.dataarray(np.where(ok, rhs / fv, np.nan))
+        except ValueError:  # a scale over other items: let xarray align it
+            okd = con.dataarray(ok)
+            dual = (con.dataarray(sol.dual(con)) * f * obj_scale).where(okd)
+            rhs_da = (con.dataarray(rhs) / f).where(okd)
         unit = fam.unit
-        _set(out, fam.solution_name, dual, f"{obj_unit} per {unit}",
-             f"shadow price of {fam.name}: {fam.description}")  # fmt: skip
-        _set(out, f"rhs_{fam.name}", rhs, unit, f"right-hand side of {fam.name}")
+        out.set(fam.solution_name, dual, f"{obj_unit} per {unit}",
+                f"shadow price of {fam.name}: {fam.description}")  # fmt: skip
+        out.set(f"rhs_{fam.name}", rhs_da, unit, f"right-hand side of {fam.name}")
 
 
 def _solved(lp: LP) -> Solution:
@@ -192,9 +288,11 @@ def _solved(lp: LP) -> Solution:
 def read_solution(lp: LP, status: Status = Status.OPTIMAL) -> xr.Dataset:
     """The solution Dataset of a solved ``lp`` (see the module docstring)."""
     out = _empty_scales(lp)
-    _primal(lp, out)
-    _spend(lp, out)
-    _duals(lp, out)
+    pending = _Pending(out)
+    _primal(lp, pending)
+    _spend(lp, pending)
+    _duals(lp, pending)
+    pending.flush()
     out.attrs.update(
         {
             "status": status.value,
