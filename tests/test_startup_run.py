@@ -131,3 +131,20 @@ def test_pending_arrays_give_the_dataset_of_one_by_one(first_subset):
     # by hand: carrier y has no row in `sub` -> NaN; z is sub's first row
     np.testing.assert_array_equal(together["s"].sel(carrier="y").values, [np.nan, np.nan])
     np.testing.assert_array_equal(together["s"].sel(carrier="z").values, [1.0, 2.0])
+
+
+# ---- the record reuses the summary's JSON text -------------------------------------------
+
+
+def test_recorded_summary_text_is_the_compact_json_of_the_summary():
+    from fab2flop import load_scenario, optimize
+    from fab2flop.store import _json, _row
+
+    res = optimize(load_scenario(None, ["time.end=2027"]))
+    row = _row(res, "run", None)
+    # what the row held before it reused the text: the summary parsed, dumped again
+    again = _json(json.loads(res.to_json(indent=None)))
+    assert row["summary"] == again
+    assert json.loads(row["summary"]) == json.loads(res.to_json())
+    # the printed view is the summary, not a copy of another computation
+    assert res._summary_view() == res.summary()

@@ -239,6 +239,16 @@ class Results:
         recomputes it); each call returns a fresh deep copy, so callers may change theirs."""
         import copy
 
+        base, solved = self._summary_parts()
+        return {**base, **copy.deepcopy(solved)}
+
+    def _summary_view(self) -> dict[str, Any]:
+        """:meth:`summary` without the copy, for readers that change nothing (printing,
+        JSON): the solved part is the one kept for the run."""
+        base, solved = self._summary_parts()
+        return {**base, **solved}
+
+    def _summary_parts(self) -> tuple[dict[str, Any], dict[str, Any]]:
         base: dict[str, Any] = {
             "status": self.status.value,
             "message": self.message,
@@ -249,12 +259,12 @@ class Results:
             "events": self.network.events_applied,  # what each scenario event did
         }
         if not self.status.ok:
-            return base
+            return base, {}
         of = (self.dataset, self.network, self.bottlenecks, self.registry)
         memo = self._summary_memo
         if memo is None or any(a is not b for a, b in zip(memo[0], of, strict=True)):
             memo = self._summary_memo = (of, self._solved_summary())
-        return {**base, **copy.deepcopy(memo[1])}
+        return base, memo[1]
 
     def _solved_summary(self) -> dict[str, Any]:
         """The part of :meth:`summary` computed from the solution (optimal runs only)."""
@@ -313,7 +323,7 @@ class Results:
 
     def to_json(self, indent: int | None = 2) -> str:
         """The summary as strict JSON: a metric without meaning is null, never NaN."""
-        return _dumps(self.summary(), indent=indent)
+        return _dumps(self._summary_view(), indent=indent)  # _dumps copies nothing it changes
 
     def save(self, out_dir: str | Path, force: bool = False) -> list[Path]:
         """Write what reloads the run (results.nc, network.nc, scenario.yaml, metadata.json
