@@ -17,9 +17,11 @@ coordinates too.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 from .constants import ACCELERATOR, CARRIER, PERIOD, PROCESS, REGION, Objective, Status
@@ -138,50 +140,74 @@ class _Pending:
 
     def __init__(self, out: xr.Dataset) -> None:
         self.out = out
-        self.waiting: dict[str, xr.DataArray] = {}
+        self.waiting: dict[str, xr.Variable] = {}
         self.realigned = False  # has a merge filled out an array yet
 
-    def _fitted(self, da: xr.DataArray) -> tuple[xr.DataArray | None, bool]:
-        """``da`` on the Dataset's items without the Dataset's coordinates (or None), and
-        whether it had to be filled out."""
-        have, coords = self.out.indexes, self.out.coords
-        if any(c not in da.dims and c not in coords for c in da.coords):
-            return None, False
-        if any(d not in have or d not in da.indexes for d in da.dims):
+    def _fitted(
+        self, dims: tuple, coords: Mapping[Any, Any], data: np.ndarray
+    ) -> tuple[np.ndarray | None, bool]:
+        """``data`` (over ``dims`` with the items ``coords``) on the Dataset's items, or
+        None; and whether it had to be filled out."""
+        have = self.out.indexes
+        if any(d not in have or d not in coords for d in dims):
             return None, False
         take: list[Any] = []
-        for d in da.dims:
-            own, full = da.indexes[d], have[d]
+        for d in dims:
+            own, full = coords[d], have[d]
+            own = own if isinstance(own, pd.Index) else pd.Index(np.asarray(own))
             if own.equals(full):
                 take.append(slice(None))
                 continue
             pos = full.get_indexer(own) if own.is_unique and full.is_unique else None
-            if pos is None or (pos < 0).any() or da.dtype.kind != "f":
+            if pos is None or (pos < 0).any() or data.dtype.kind != "f":
                 return None, False
             take.append(pos)
-        data = np.asarray(da.values)
         filled = any(not isinstance(t, slice) for t in take)
         if filled:  # reindexed: NaN where the array has no item
             at = [np.arange(len(have[d])) if isinstance(t, slice) else t
-                  for d, t in zip(da.dims, take, strict=True)]  # fmt: skip
-            data_full = np.full([len(have[d]) for d in da.dims], np.nan, dtype=da.dtype)
-            data_full[np.ix_(*at)] = data
-            data = data_full
-        variables = self.out.variables  # the Dataset's own (dtype kept)
-        return xr.DataArray(data, coords={d: variables[d] for d in da.dims}, dims=da.dims), filled
+                  for d, t in zip(dims, take, strict=True)]  # fmt: skip
+            full_data = np.full([len(have[d]) for d in dims], np.nan, dtype=data.dtype)
+            full_data[np.ix_(*at)] = data
+            data = full_data
+        return data, filled
 
-    def set(self, name: str, da: xr.DataArray, units: str, description: str) -> None:
-        fitted, filled = self._fitted(da)
+    def _add(
+        self, name: str, dims: tuple, coords: Mapping[Any, Any], data: np.ndarray,
+        make: Callable[[], xr.DataArray], units: str, description: str,
+    ) -> None:  # fmt: skip
+        fitted, filled = self._fitted(dims, coords, data)
         if fitted is None or (filled and not self.realigned):
             self.flush()
-            _set(self.out, name, da, units, description)
+            _set(self.out, name, make(), units, description)
             self.realigned |= filled
             return
-        fitted.attrs = {"units": units, "description": description}
-        self.waiting[name] = fitted
+        attrs = {"units": units, "description": description}
+        self.waiting[name] = xr.Variable(dims, fitted, attrs)
+
+    def set(self, name: str, da: xr.DataArray, units: str, description: str) -> None:
+        """Add the DataArray ``da`` as ``name``."""
+        if any(c not in da.dims and c not in self.out.coords for c in da.coords):
+            self.flush()  # a coordinate the Dataset lacks: merged as before
+            _set(self.out, name, da, units, description)
+            return
+        coords = {d: da.indexes[d] for d in da.dims if d in da.indexes}
+        data = np.asarray(da.values)
+        self._add(name, da.dims, coords, data, lambda: da, units, description)
+
+    def set_values(
+        self, name: str, over: Any, values: np.ndarray, units: str, description: str
+    ) -> None:
+        """Add ``values``, shaped as the LP family ``over`` (its dims and items), as
+        ``name`` (the DataArray ``over.dataarray(values)`` is made only if it must merge)."""
+        coords = {d: over.coords[d] for d in over.dims}
+        make = lambda: over.dataarray(values)  # noqa: E731
+        self._add(name, tuple(over.dims), coords, values, make, units, description)
 
     def __getitem__(self, name: str) -> xr.DataArray:
-        return self.waiting[name] if name in self.waiting else self.out[name]
+        if name not in self.waiting:
+            return self.out[name]
+        var = self.waiting[name]
+        return xr.DataArray(var, coords={d: self.out.variables[d] for d in var.dims})
 
     def __contains__(self, name: str) -> bool:
         return name in self.waiting or name in self.out
@@ -220,10 +246,12 @@ def _primal(lp: LP, out: _Pending) -> None:
         try:
             sv = _on(scale, var.dims, var.coords)
             with np.errstate(all="ignore"):  # as xarray's arithmetic
-                val = var.dataarray(_clipped(x * sv, sv))
+                val = _clipped(x * sv, sv)
         except ValueError:  # a scale over other items: let xarray align it
-            val = clip_noise(var.dataarray(x) * scale, scale)
-        out.set(fam.solution_name, val, fam.unit, fam.description)
+            out.set(fam.solution_name, clip_noise(var.dataarray(x) * scale, scale), fam.unit,
+                    fam.description)  # fmt: skip
+            continue
+        out.set_values(fam.solution_name, var, val, fam.unit, fam.description)
     fixed = xr.where(net_ds["buildable"] & ~net_ds["unlimited"], 0.0, net_ds["existing"])
     cap = out["capacity"] + fixed * net_ds["exists"]
     out.set("capacity", cap, "{activity_unit}", "capacity standing in the period (incl. "
@@ -245,6 +273,9 @@ def _spend(lp: LP, out: _Pending) -> None:
             e = terms[kind]
             with np.errstate(all="ignore"):  # as xarray's arithmetic
                 val = e.dataarray(_clipped(sol.value(e) * money, money))
+            if tuple(e.dims) == dims:
+                out.set_values(name, e, val.values, "USD", f"{text}, spent in the period")
+                continue
         else:
             val = xr.zeros_like(out["deployed"] if dims[0] == ACCELERATOR else out["activity"])
         out.set(name, val.transpose(*dims), "USD", f"{text}, spent in the period")
@@ -264,19 +295,22 @@ def _duals(lp: LP, out: _Pending) -> None:
         rhs = con.rhs
         if fam.name in lp.limits:  # a limit that moves with the plan, at the solution
             rhs = rhs + sol.value(lp.limits[fam.name])
+        unit = fam.unit
+        d_text = (f"{obj_unit} per {unit}", f"shadow price of {fam.name}: {fam.description}")
+        r_text = (unit, f"right-hand side of {fam.name}")
         try:
             fv = _on(f, con.dims, con.coords)
-            with np.errstate(all="ignore"):  # as xarray's arithmetic: NaN where no row
-                dual = con.dataarray(np.where(ok, sol.dual(con) * fv * obj_scale, np.nan))
-                rhs_da = con.dataarray(np.where(ok, rhs / fv, np.nan))
         except ValueError:  # a scale over other items: let xarray align it
             okd = con.dataarray(ok)
-            dual = (con.dataarray(sol.dual(con)) * f * obj_scale).where(okd)
-            rhs_da = (con.dataarray(rhs) / f).where(okd)
-        unit = fam.unit
-        out.set(fam.solution_name, dual, f"{obj_unit} per {unit}",
-                f"shadow price of {fam.name}: {fam.description}")  # fmt: skip
-        out.set(f"rhs_{fam.name}", rhs_da, unit, f"right-hand side of {fam.name}")
+            out.set(fam.solution_name, (con.dataarray(sol.dual(con)) * f * obj_scale).where(okd),
+                    *d_text)  # fmt: skip
+            out.set(f"rhs_{fam.name}", (con.dataarray(rhs) / f).where(okd), *r_text)
+            continue
+        with np.errstate(all="ignore"):  # as xarray's arithmetic: NaN where no row
+            dual = np.where(ok, sol.dual(con) * fv * obj_scale, np.nan)
+            rhs_v = np.where(ok, rhs / fv, np.nan)
+        out.set_values(fam.solution_name, con, dual, *d_text)
+        out.set_values(f"rhs_{fam.name}", con, rhs_v, *r_text)
 
 
 def _solved(lp: LP) -> Solution:
