@@ -14,7 +14,7 @@ objectives) or USD (cost objective) per unit of ``unit``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from string import Formatter
 from typing import Any
 
@@ -52,9 +52,13 @@ class Bottleneck:
     description: str
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        # asdict() without its deep copies: every field is a number, text or None
+        d = {name: getattr(self, name) for name in _BOTTLENECK_FIELDS}
         d["period"] = _plainval(d["period"])
         return d
+
+
+_BOTTLENECK_FIELDS = tuple(f.name for f in fields(Bottleneck))
 
 
 def display_unit(unit: str) -> tuple[str, float]:
