@@ -77,10 +77,14 @@ def test_each_command_loads_with_its_options():
     assert {"validate", "show"} <= set(scenario.commands)
 
 
-def test_an_unknown_command_is_still_refused():
+def test_an_unknown_command_is_still_refused_with_suggestions():
     r = CliRunner().invoke(app, ["no-such-command"])
     assert r.exit_code == 2
-    assert "No such command" in r.output
+    assert "No such command" in r.output and "Did you mean" not in r.output
+    # difflib ratios of "rn": run 2*2/5 = 0.8, runs 2*2/6 = 0.67 (>= 0.6), risk 2/6: not
+    r = CliRunner().invoke(app, ["rn"])
+    assert r.exit_code == 2
+    assert "Did you mean 'run', 'runs'?" in " ".join(r.output.replace("│", " ").split())
 
 
 def test_a_group_command_runs_through_the_lazy_root():

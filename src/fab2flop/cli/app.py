@@ -7,11 +7,12 @@ all, so the command list shows each command's own help text, as before.
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from importlib import import_module
 from typing import Any
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperGroup, _click
 
 # name -> (module under fab2flop.cli, attribute, kind): a command function or a Typer
 # sub-application; in the order `fab2flop --help` lists them (commands, then groups, as
@@ -58,6 +59,21 @@ class LazyGroup(TyperGroup):
         if cmd_name not in self.commands:
             self.commands[cmd_name] = load_command(cmd_name)
         return self.commands[cmd_name]
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Typer's, with its "Did you mean ...?" drawn from every command (Typer looks in
+        the commands built so far, which here are none)."""
+        suggest, self.suggest_commands = self.suggest_commands, False
+        try:
+            return super().resolve_command(ctx, args)
+        except _click.exceptions.UsageError as e:
+            matches = get_close_matches(args[0], list(COMMANDS)) if suggest and args else []
+            if matches:
+                suggestions = ", ".join(f"{m!r}" for m in matches)
+                e.message = f"{e.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
+        finally:
+            self.suggest_commands = suggest
 
 
 app = typer.Typer(
