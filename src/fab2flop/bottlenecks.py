@@ -14,7 +14,7 @@ objectives) or USD (cost objective) per unit of ``unit``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from string import Formatter
 from typing import Any
 
@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from .constants import PERIOD, REGION, SAMPLE, Objective
+from .lp.core import aligned
 from .lp.registry import CONSTRAINTS, Basis, Family, Group, Registry
 from .solution import family_scale
 
@@ -51,9 +52,13 @@ class Bottleneck:
     description: str
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
+        # asdict() without its deep copies: every field is a number, text or None
+        d = {name: getattr(self, name) for name in _BOTTLENECK_FIELDS}
         d["period"] = _plainval(d["period"])
         return d
+
+
+_BOTTLENECK_FIELDS = tuple(f.name for f in fields(Bottleneck))
 
 
 def display_unit(unit: str) -> tuple[str, float]:
@@ -146,7 +151,11 @@ def _binds(dual: xr.DataArray, fam: Family, net_ds: xr.Dataset, sol: xr.Dataset)
     scale = family_scale(fam, net_ds, sol)
     tol = TOL * float(sol.attrs["objective_scale"])
     if isinstance(scale, xr.DataArray):
-        lim = tol * np.abs(scale.broadcast_like(dual).transpose(*dual.dims).values)
+        try:  # numpy when the scale's items are the dual's (they are: same network)
+            coords = {d: dual.indexes[d] for d in dual.dims}
+            lim = tol * np.abs(aligned(scale, dual.dims, coords, "scale"))
+        except (ValueError, KeyError):
+            lim = tol * np.abs(scale.broadcast_like(dual).transpose(*dual.dims).values)
     else:
         lim = tol * abs(scale)
     return np.abs(np.nan_to_num(dual.values)) > lim
@@ -195,11 +204,14 @@ def _family_items(fam: Family, ctx: _Context) -> list[Bottleneck]:
     units = _item_names(fam.unit, idim, net_ds, sol)
     whats = _item_names(fam.what, idim, net_ds, sol)
     out = []
+    # looked up once, not per binding cell (DataArray.indexes and .values build objects)
+    labels = {d: [str(x) for x in idx] for d, idx in dual.indexes.items()}
+    raw = dual.values
     for idx in zip(*np.nonzero(hit), strict=True):
         pos = dict(zip(fam.dims, idx, strict=True))
         t = int(pos[PERIOD])
-        item = str(dual.indexes[idim][pos[idim]]) if idim else fam.what
-        region = str(dual.indexes[REGION][pos[REGION]]) if REGION in pos else None
+        item = labels[idim][pos[idim]] if idim else fam.what
+        region = labels[REGION][pos[REGION]] if REGION in pos else None
         unit, f = fam.unit, 1.0
         if "{" in unit:
             unit, f = display_unit(_fill(unit, units, item))
@@ -208,7 +220,7 @@ def _family_items(fam: Family, ctx: _Context) -> list[Bottleneck]:
             if d < MIN_H100E_YEARS:  # only the cost tie-break priced it
                 continue
         v = _value_usd(d, t, ctx)
-        imp = abs(float(dual.values[idx]) * float(rvals[idx])) if rvals is not None else 0.0
+        imp = abs(float(raw[idx]) * float(rvals[idx])) if rvals is not None else 0.0
         words = {
             "unit": unit,
             "what": _fill(fam.what, whats, item),

@@ -323,9 +323,10 @@ def _share_of(x: np.ndarray, tot: np.ndarray) -> np.ndarray:
         return np.where(tot > 0, x / np.where(tot > 0, tot, 1.0), np.nan)
 
 
-def dependence_of(res: Results) -> dict[str, Any]:
+def dependence_of(res: Results, dependent_in: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Every dependence figure of a solved run, by period (the ``fab2flop dependence
-    --json`` payload)."""
+    --json`` payload); ``dependent_in`` limits ``dependent_h100e`` to those regions (the
+    summary needs Taiwan and Korea only: each region is a pass over the chain)."""
     ds, net = res.dataset, res.network
     total = np.asarray(ds["compute_h100e"].values, float)
     regions = [str(r) for r in net.ds.indexes[REGION]]
@@ -338,7 +339,11 @@ def dependence_of(res: Results) -> dict[str, Any]:
         s = shares(x)
         by_region[name] = {r: _list(s[j]) for j, r in enumerate(regions) if np.nansum(s[j]) > 0}
         hh[name] = _list(hhi(s))
-    dep = {r: dependent_h100e(res, r) for r in regions if _makes_critical(prod, regions, r)}
+    dep = {
+        r: dependent_h100e(res, r)
+        for r in regions
+        if (dependent_in is None or r in dependent_in) and _makes_critical(prod, regions, r)
+    }
     zero = np.zeros(len(total))
     ec = export_controlled_regions(res)
     ec_h = (
@@ -411,7 +416,7 @@ def dependence_summary(res: Results) -> dict[str, Any]:
     """The compact form kept in ``Results.summary()``."""
     if not res.status.ok or ACCELERATOR not in res.dataset.dims or PROCESS not in res.dataset.dims:
         return {}
-    d = dependence_of(res)
+    d = dependence_of(res, dependent_in=("TW", "KR"))  # the keys below need no other
     keys = (
         "line",
         "by_vendor",

@@ -86,7 +86,7 @@ def economics_summary(res: Results, residual: Any | None = None) -> dict[str, An
         return out
     rate, rates = cost_of_capital(res)
     residual = metrics.residual_value_usd(net, ds) if residual is None else residual
-    added = metrics.capex_added(net, ds)
+    added = res.capex_added()  # computed once per run (Results.capex_added)
     per_gw = metrics.capex_per_gw_added(added)
     up = added["upstream_capex_usd"].sum(PERIOD)
     out.update(

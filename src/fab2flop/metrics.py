@@ -408,15 +408,29 @@ def largest_training_run(sol: xr.Dataset, params: MetricParams) -> xr.DataArray:
 
 
 # ------------------------------------------------------------------------ all at once
+class _Chain:
+    """``sol[name]``: the metric computed so far, else the solution's array."""
+
+    def __init__(self, new: dict[str, xr.DataArray], sol: xr.Dataset) -> None:
+        self.new, self.sol = new, sol
+
+    def __getitem__(self, name: str) -> xr.DataArray:
+        return self.new[name] if name in self.new else self.sol[name]
+
+
 def with_metrics(net_ds: xr.Dataset, sol: xr.Dataset, params: MetricParams) -> xr.Dataset:
-    """The solution Dataset plus every per-period metric (the results Dataset)."""
+    """The solution Dataset plus every per-period metric (the results Dataset). The metrics
+    go in with one update (merging the whole Dataset once, not once per group)."""
     out = sol.copy()
-    out.update(compute(net_ds, out))
-    out.update(compute_by_precision(net_ds, out, params))
-    out["spend_usd"] = spend_by_category(net_ds, out)
-    out["funding_usd"] = _u(net_ds["funding_usd"].copy(), "USD", "money arriving in the period")
-    out.update(fleet_power(net_ds, out, params))
-    out["largest_training_run_flop"] = largest_training_run(out, params)
+    new: dict[str, xr.DataArray] = {}
+    view: xr.Dataset = _Chain(new, out)  # type: ignore[assignment]  # read by name only
+    new.update(compute(net_ds, view).data_vars)
+    new.update(compute_by_precision(net_ds, view, params).data_vars)
+    new["spend_usd"] = spend_by_category(net_ds, view)
+    new["funding_usd"] = _u(net_ds["funding_usd"].copy(), "USD", "money arriving in the period")
+    new.update(fleet_power(net_ds, view, params).data_vars)
+    new["largest_training_run_flop"] = largest_training_run(view, params)
+    out.update(new)
     out.attrs.update(params.to_attrs())
     return out
 

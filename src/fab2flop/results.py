@@ -92,6 +92,10 @@ class Results:
     _summary_memo: tuple[tuple, dict[str, Any]] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    # metrics several parts of the summary use, computed once (see :meth:`_once`)
+    _metric_memo: dict[str, tuple[tuple, Any]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __repr__(self) -> str:
         s = f"<Results {self.status.value}"
@@ -169,9 +173,39 @@ class Results:
     def total_spend(self) -> float:
         return float(metrics.total_spend(self.dataset["spend_usd"]))
 
+    def _once(self, key: str, compute: Any) -> Any:
+        """``compute()``, computed once for the current dataset and network (replacing
+        either recomputes it); the summary's parts share the metrics they all need."""
+        of = (self.dataset, self.network)
+        hit = self._metric_memo.get(key)
+        if hit is not None and all(a is b for a, b in zip(hit[0], of, strict=True)):
+            return hit[1]
+        value = compute()
+        self._metric_memo[key] = (of, value)
+        return value
+
+    def _unit_costs(self) -> xr.DataArray:
+        return self._once(
+            "unit_costs", lambda: metrics.carrier_unit_costs(self.network.ds, self.dataset)
+        )
+
+    def _residual(self) -> xr.DataArray:
+        return self._once(
+            "residual",
+            lambda: metrics.residual_value_usd(self.network.ds, self.dataset, self._unit_costs()),
+        )
+
+    def capex_added(self) -> xr.Dataset:
+        """:func:`fab2flop.metrics.capex_added` of the run (computed once: read, do not
+        change it)."""
+        return self._once(
+            "capex_added",
+            lambda: metrics.capex_added(self.network.ds, self.dataset, self._unit_costs()),
+        )
+
     def residual_value_usd(self) -> float:
         """Undepreciated value (straight line) of what the plan owns at the horizon's end."""
-        return float(metrics.residual_value_usd(self.network.ds, self.dataset))
+        return float(self._residual())
 
     def carrier_unit_costs(self, rounds: int | None = None) -> xr.DataArray:
         """Average cash cost of one unit of each carrier made in each period [USD/unit]
@@ -188,7 +222,8 @@ class Results:
     def capex_per_gw(self) -> float | None:
         """Facility plus IT capex per GW of facility power added [USD/GW]; upstream
         investment (fabs, HBM and packaging lines, power plants) is not in it."""
-        return _f(metrics.capex_per_gw(self.network.ds, self.dataset))
+        # metrics.capex_per_gw, from the capex added the summary computes anyway
+        return _f(metrics.capex_per_gw_added(self.capex_added())["capex_per_gw_added_usd"])
 
     def regional_share(self, period=None) -> dict[str, float]:
         c = metrics.regional_share(self.dataset)
@@ -204,6 +239,16 @@ class Results:
         recomputes it); each call returns a fresh deep copy, so callers may change theirs."""
         import copy
 
+        base, solved = self._summary_parts()
+        return {**base, **copy.deepcopy(solved)}
+
+    def _summary_view(self) -> dict[str, Any]:
+        """:meth:`summary` without the copy, for readers that change nothing (printing,
+        JSON): the solved part is the one kept for the run."""
+        base, solved = self._summary_parts()
+        return {**base, **solved}
+
+    def _summary_parts(self) -> tuple[dict[str, Any], dict[str, Any]]:
         base: dict[str, Any] = {
             "status": self.status.value,
             "message": self.message,
@@ -214,12 +259,12 @@ class Results:
             "events": self.network.events_applied,  # what each scenario event did
         }
         if not self.status.ok:
-            return base
+            return base, {}
         of = (self.dataset, self.network, self.bottlenecks, self.registry)
         memo = self._summary_memo
         if memo is None or any(a is not b for a, b in zip(memo[0], of, strict=True)):
             memo = self._summary_memo = (of, self._solved_summary())
-        return {**base, **copy.deepcopy(memo[1])}
+        return base, memo[1]
 
     def _solved_summary(self) -> dict[str, Any]:
         """The part of :meth:`summary` computed from the solution (optimal runs only)."""
@@ -227,7 +272,7 @@ class Results:
         ds = self.dataset
         rshare_by_period = metrics.regional_share(ds)
         fb = first_binding(self.bottlenecks, self.registry)
-        residual = metrics.residual_value_usd(self.network.ds, ds)
+        residual = self._residual()
         base.update(
             {
                 "periods": self.periods,
@@ -278,7 +323,7 @@ class Results:
 
     def to_json(self, indent: int | None = 2) -> str:
         """The summary as strict JSON: a metric without meaning is null, never NaN."""
-        return _dumps(self.summary(), indent=indent)
+        return _dumps(self._summary_view(), indent=indent)  # _dumps copies nothing it changes
 
     def save(self, out_dir: str | Path, force: bool = False) -> list[Path]:
         """Write what reloads the run (results.nc, network.nc, scenario.yaml, metadata.json

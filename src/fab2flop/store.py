@@ -177,7 +177,8 @@ STALE_TMP_S = 86_400.0  # a half-written pending folder older than this is remov
 
 def _row(results: Results, kind: str, label: str | None) -> dict[str, Any]:
     """The ``runs`` row of ``results`` (without its id)."""
-    summary = json.loads(results.to_json(indent=None))
+    text = results.to_json(indent=None)
+    summary = json.loads(text)  # JSON-clean: what the headline reads
     meta = dict(results.meta)
     return {
         "created": datetime.now(UTC).isoformat(timespec="microseconds"),
@@ -190,7 +191,7 @@ def _row(results: Results, kind: str, label: str | None) -> dict[str, Any]:
         "version": meta.get("version"),
         "timings": _json(results.timings),
         "headline": _json(headline_metrics(summary)),
-        "summary": _json(summary),
+        "summary": text,  # = _json(summary): compact JSON of what the text parses to
         # the text the run was solved with (Results.from_lp keeps it), else written now
         "scenario_yaml": results.dataset.attrs.get("scenario_yaml")
         or results.network.scenario.to_yaml(),

@@ -182,7 +182,7 @@ def _load(
 
 
 def _print_summary(res, top: int) -> None:
-    s = res.summary()
+    s = res._summary_view()  # read only: the run's summary, not a copy
     console.rule(f"[bold]fab2flop[/] - {escape(str(s['scenario']))} - {s['objective']}")
     if not res.status.ok:
         console.print(f"[bold red]{res.status.value}[/]: {escape(res.message)}")

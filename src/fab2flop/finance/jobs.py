@@ -124,6 +124,13 @@ class Jobs:
         return out
 
 
+def _rows(da: xr.DataArray, names: list[str]) -> np.ndarray:
+    """``da.sel({PROCESS: names}).values`` with numpy (every name is a process of ``da``)."""
+    pos = {p: i for i, p in enumerate(da.indexes[PROCESS])}
+    at = [pos[n] for n in names]
+    return np.take(np.asarray(da.values), at, axis=da.dims.index(PROCESS))
+
+
 def _class_arrays(res: Any, cls: JobClass, bound: str, cat: Any):
     """Construction and operating jobs (R, T) of one class for one bound."""
     ds, nds = res.dataset, res.network.ds
@@ -131,7 +138,7 @@ def _class_arrays(res: Any, cls: JobClass, bound: str, cat: Any):
     shape = (nds.sizes[REGION], nds.sizes[PERIOD])
     if not names:
         return np.zeros(shape), np.zeros(shape)
-    capex = ds["spend_capex_usd"].sel({PROCESS: names}).values  # (p, R, T)
+    capex = _rows(ds["spend_capex_usd"], names)  # (p, R, T)
     dt = float(ds.attrs.get("dt_years", 1.0))
     if cls in BY_CAPITAL:
         pre = f"jobs.{BY_CAPITAL[cls]}"
@@ -149,11 +156,11 @@ def _class_arrays(res: Any, cls: JobClass, bound: str, cat: Any):
         operating = (opened / unit * op).sum(0)
     else:
         pre = f"jobs.{BY_GW[cls]}"
-        unit = nds["capex_usd_per_unit"].sel({PROCESS: names}).values * 1e3  # USD per GW
+        unit = _rows(nds["capex_usd_per_unit"], names) * 1e3  # USD per GW
         build = _rec(cat, f"{pre}.build_years", "value")
         c_jobs = _rec(cat, f"{pre}.construction_jobs_per_gw", bound)
         op = _rec(cat, f"{pre}.operating_jobs_per_gw", bound)
-        gw = ds["capacity"].sel({PROCESS: names}).values / 1e3
+        gw = _rows(ds["capacity"], names) / 1e3
         operating = (gw * op).sum(0)
     construction = construction_headcount(capex / dt, unit, build, c_jobs).sum(0)
     return construction, operating
