@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fab2flop.dependence import _chain_levels, pool_free_share
+from fab2flop.dependence import _chain_levels, dependent_from_share, pool_free_share, window_sum
+from fab2flop.risk.spread import _dependent
 
 
 def _reference(io, glob, made_free, made_all, inventory):
@@ -99,3 +100,20 @@ def test_chain_levels_order_the_chain_and_see_cycles():
     assert p_lev.tolist() == [0, 1, 2] and c_lev.tolist() == [0, 1, 2]
     uses[0, 2] = True  # process 0 now draws carrier 2: a cycle 0 -> 1 -> 2 -> 0
     assert _chain_levels(makes, uses) is None
+
+
+def test_replay_dependent_h100e_equals_dependent_from_share():
+    """risk/spread.py computes the window of deployments once for Taiwan and Korea; its
+    figure must be dependent_from_share's (hand-checked in test_dependence.py), exactly."""
+    rng = np.random.default_rng(3)
+    S, A, R, T = 5, 4, 3, 6
+    deployed = rng.uniform(0.0, 9.0, (S, A, R, T)) * (rng.random((S, A, R, T)) < 0.6)
+    installed = rng.uniform(0.0, 30.0, (S, A, R, T))
+    life = rng.integers(1, 5, (S, A))
+    h = rng.uniform(0.5, 3.0, (S, A))
+    window = window_sum(deployed, life)
+    for _ in range(2):  # two regions, one window
+        phi_acc = rng.uniform(0.0, 1.0, (S, A, T))
+        want = dependent_from_share(phi_acc, deployed, installed, life, h)
+        got = _dependent(phi_acc, deployed, window, installed, life, h)
+        assert np.array_equal(got, want)
