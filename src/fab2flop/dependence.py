@@ -138,6 +138,63 @@ def critical_step(net: Network, region: str) -> np.ndarray:
     return crit_out[:, None] & in_r[None, :]
 
 
+def _input_index(uses: np.ndarray) -> np.ndarray:
+    """(P, J) columns of each process's worldwide inputs, padded with C (a column of ones)."""
+    P, C = uses.shape
+    J = max(int(uses.sum(axis=1).max(initial=0)), 1)
+    idx = np.full((P, J), C)
+    for p in range(P):
+        cs = np.flatnonzero(uses[p])
+        idx[p, : len(cs)] = cs
+    return idx
+
+
+def _chain_levels(makes: np.ndarray, uses: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Topological levels of the chain, or None if it has a cycle: a process's level is one
+    more than the highest level of the carriers it draws (0 if none), a carrier's the highest
+    level of the processes that make it (0 if none). ``makes``, ``uses`` (P,C) bool."""
+    P, C = makes.shape
+    p_lev, c_lev = np.zeros(P, int), np.zeros(C, int)
+    for _ in range(P + C + 2):
+        drawn = np.where(uses, c_lev[None, :] + 1, 0).max(axis=1, initial=0)
+        made = np.where(makes, drawn[:, None], 0).max(axis=0, initial=0)
+        if np.array_equal(drawn, p_lev) and np.array_equal(made, c_lev):
+            return p_lev, c_lev
+        p_lev, c_lev = drawn, made
+    return None
+
+
+def _pool_free_rounds(
+    out_: np.ndarray,
+    glob: np.ndarray,
+    idx: np.ndarray,
+    made_free: np.ndarray,
+    made_all: np.ndarray,
+    inventory: np.ndarray,
+) -> np.ndarray:
+    """The fixed point by rounds (any chain, cyclic too): up to C + 1 rounds per period."""
+    S, P, T = made_all.shape
+    C = out_.shape[1]
+    phi = np.ones((S, C, T))
+    for t in range(T):
+        carried = inventory[:, :, t - 1] if t > 0 else np.zeros((S, C))
+        prev = phi[:, :, t - 1] if t > 0 else np.ones((S, C))
+        den = carried + made_all[:, :, t] @ out_
+        safe = np.where(den > 0, den, 1.0)
+        cur = phi[:, :, t]
+        for _ in range(C + 1):
+            padded = np.concatenate([cur, np.ones((S, 1))], axis=1)
+            free = (made_free[:, :, t] * padded[:, idx].prod(axis=2)) @ out_
+            with np.errstate(invalid="ignore", divide="ignore"):
+                new = np.where(den > 0, (carried * prev + free) / safe, prev)
+            new = np.where(glob[None], new, 1.0)
+            if np.allclose(new, cur, atol=1e-12):
+                break
+            cur = new
+        phi[:, :, t] = cur
+    return phi
+
+
 def pool_free_share(
     io: np.ndarray,
     glob: np.ndarray,
@@ -151,36 +208,44 @@ def pool_free_share(
     ``io`` (P,C); ``glob`` (C,) worldwide carriers (the others stay 1); ``made_all``
     (S,P,T) each process's activity in a period [activity x period] and ``made_free``
     (S,P,T) the part of it made outside the region's critical steps; ``inventory`` (S,C,T)
-    carried out of each period."""
+    carried out of each period.
+
+    The chain is acyclic: each period, carriers are settled once each in topological order
+    (levels of :func:`_chain_levels`), a process's draw once its inputs are settled."""
     out_, inp = np.clip(io, 0.0, None), np.clip(-io, 0.0, None)
+    glob = np.asarray(glob, bool)
+    uses = (inp > 0) & glob[None, :]  # (P,C) inputs drawn from worldwide pools
+    idx = _input_index(uses)
+    levels = _chain_levels(out_ > 0, uses)
+    if levels is None:
+        return _pool_free_rounds(out_, glob, idx, made_free, made_all, inventory)
+    p_lev, c_lev = levels
     S, P, T = made_all.shape
     C = io.shape[1]
-    uses = (inp > 0) & glob[None, :]  # (P,C) inputs drawn from worldwide pools
-    J = max(int(uses.sum(axis=1).max(initial=0)), 1)
-    idx = np.full((P, J), C)  # column C of the padded phi is 1 (no input)
-    for p in range(P):
-        cs = np.flatnonzero(uses[p])
-        idx[p, : len(cs)] = cs
-    phi = np.ones((S, C, T))
+    steps = []
+    for lev in range(int(max(p_lev.max(initial=0), c_lev.max(initial=0))) + 1):
+        ps, cs = np.flatnonzero(p_lev == lev), np.flatnonzero((c_lev == lev) & glob)
+        steps.append((ps, idx[ps], cs, np.ascontiguousarray(out_[:, cs])))
+    made_t = made_all.transpose(2, 0, 1)  # (T,S,P): a view when periods are outermost
+    den_all = made_t @ out_  # (T,S,C)
+    phi = np.ones((T, S, C))
+    wdraw = np.zeros((S, P))  # made_free x the free share of its inputs, settled processes
+    cur = np.ones((S, C + 1))  # column C stays 1 (no input)
     for t in range(T):
         carried = inventory[:, :, t - 1] if t > 0 else np.zeros((S, C))
-        prev = phi[:, :, t - 1] if t > 0 else np.ones((S, C))
-        tot = made_all[:, :, t] @ out_  # (S,C)
-        den = carried + tot
-        safe = np.where(den > 0, den, 1.0)
-        cur = phi[:, :, t]
-        for _ in range(C + 1):  # chains are acyclic: C rounds reach the fixed point
-            padded = np.concatenate([cur, np.ones((S, 1))], axis=1)
-            draw = padded[:, idx].prod(axis=2)  # (S,P)
-            free = (made_free[:, :, t] * draw) @ out_  # (S,C)
-            with np.errstate(invalid="ignore", divide="ignore"):
-                new = np.where(den > 0, (carried * prev + free) / safe, prev)
-            new = np.where(glob[None], new, 1.0)
-            if np.allclose(new, cur, atol=1e-12):
-                break
-            cur = new
-        phi[:, :, t] = cur
-    return phi
+        prev = phi[t - 1] if t > 0 else np.ones((S, C))
+        den = den_all[t] + carried
+        kept, safe, pos = carried * prev, np.where(den > 0, den, 1.0), den > 0
+        mf = made_free[:, :, t]
+        wdraw[:] = 0.0
+        for ps, ix, cs, out_cs in steps:
+            if len(ps):
+                wdraw[:, ps] = mf[:, ps] * cur[:, ix].prod(axis=2)
+            if len(cs):
+                got = (kept[:, cs] + wdraw @ out_cs) / safe[:, cs]
+                cur[:, cs] = np.where(pos[:, cs], got, prev[:, cs])
+        phi[t] = cur[:, :C]
+    return np.ascontiguousarray(phi.transpose(1, 2, 0))
 
 
 def free_share(res: Results, region: str) -> np.ndarray:

@@ -103,6 +103,7 @@ def from_replay(net: Any, cells: tuple[np.ndarray, np.ndarray], r: Any) -> dict[
     life = np.asarray(r.acc_life, int).T[:, a_on]  # (S,A')
     h = np.asarray(r.h_as, float).T[:, a_on]  # (S,A')
     deployed, installed = r.fleet() if hasattr(r, "fleet") else (r.deployed, r.installed)
+    window = dep.window_sum(deployed, life)  # the same for every region
     for who, reg in DEPENDENT_REGIONS.items():
         if reg not in regions:
             out[f"{who}_dependent_h100e"] = np.zeros((S, T))
@@ -111,10 +112,27 @@ def from_replay(net: Any, cells: tuple[np.ndarray, np.ndarray], r: Any) -> dict[
         step = dep.critical_step(net, reg)[pk, rk]  # (K,)
         made_free = _onto(by_proc * ~step[None, :], act_k).transpose(1, 2, 0)
         phi = dep.pool_free_share(io[busy], glob, made_free, made_all, inv)
-        x = dep.dependent_from_share(phi[:, acc_c[a_on]], deployed, installed, life, h)
+        x = _dependent(phi[:, acc_c[a_on]], deployed, window, installed, life, h)
         out[f"{who}_dependent_h100e"] = x
         out[f"{who}_dependent_share"] = _shares(x, total)
     return out
+
+
+def _dependent(
+    phi_acc: np.ndarray,
+    deployed: np.ndarray,
+    window: np.ndarray,
+    installed: np.ndarray,
+    life: np.ndarray,
+    h: np.ndarray,
+) -> np.ndarray:
+    """``dep.dependent_from_share`` step for step, given ``window`` = ``window_sum(deployed,
+    life)``, which does not depend on the region (computed once for Taiwan and Korea)."""
+    dep_frac = (1.0 - phi_acc)[..., :, None, :]
+    window_dep = dep.window_sum(deployed * dep_frac, life)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(window > 0, window_dep / np.where(window > 0, window, 1.0), 0.0)
+    return np.einsum("...art,...a->...t", installed * frac, np.asarray(h, float))
 
 
 def _onto(m: np.ndarray, act_tks: np.ndarray) -> np.ndarray:
