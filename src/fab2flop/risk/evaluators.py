@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -136,6 +135,11 @@ LEAN_DASK_CONFIG: dict[str, Any] = {
     "distributed.admin.system-monitor.interval": "5s",
     "distributed.admin.system-monitor.gil.enabled": False,
     "distributed.worker.memory.monitor-interval": "1s",
+    # workers forked from this process inherit its imported modules and parsed catalog: on
+    # 2 cores a 200-sample sweep took 34 s instead of 44 s with spawned workers (0.49x serial
+    # instead of 0.65x; benchmarks/README.md). The cluster is then started synchronously
+    # (DaskEvaluator.__enter__), so no thread of ours is mid-import when the Nanny forks.
+    "distributed.worker.multiprocessing-method": "fork",
 }
 WORKER_PRELOAD = "fab2flop.risk.worker_preload"  # imports the solver stack at start-up
 
@@ -164,17 +168,21 @@ class DaskEvaluator:
         self.timeout_s = timeout_s
         self._client: Any = None
         self._cluster: Any = None
-        self._starting: threading.Thread | None = None
         self._start_error: BaseException | None = None
 
     def __enter__(self) -> DaskEvaluator:
         from distributed import Client
 
         if self.scheduler is None:
-            # The cluster starts in a thread: the caller optimises the nominal plan meanwhile
-            # and ``client`` waits for it on first use.
-            self._starting = threading.Thread(target=self._start_local, daemon=True)
-            self._starting.start()
+            # Started here, before the caller does anything else: its workers are forked
+            # from this process (LEAN_DASK_CONFIG), and a fork while another thread of this
+            # process holds a lock (an import, a log handler) could leave that lock held in
+            # the worker.
+            self._start_local()
+            if self._start_error is not None:
+                err, self._start_error = self._start_error, None
+                self.__exit__(None, None, None)  # close what did start
+                raise err
         else:
             self._client = Client(self.scheduler, timeout=self.timeout_s)
             workers = self._client.scheduler_info().get("workers", {})
@@ -185,8 +193,9 @@ class DaskEvaluator:
         """A LocalCluster of ``n_workers`` processes and its client. Workers spend their
         time in Python (model building) and HiGHS: Dask's own monitoring (a 10 ms stack
         profiler, 20 ms event-loop ticks, 500 ms system monitor) costs CPU a 2-core machine
-        does not have (:data:`LEAN_DASK_CONFIG`); each worker imports the package and loads
-        the catalog as it starts (:data:`WORKER_PRELOAD`)."""
+        does not have (:data:`LEAN_DASK_CONFIG`). Workers are forked from this process and
+        inherit what it has imported and loaded; :data:`WORKER_PRELOAD` imports the solver
+        stack and loads the catalog in each, which costs nothing where the parent has them."""
         import dask
         from distributed import Client, LocalCluster
 
@@ -202,22 +211,16 @@ class DaskEvaluator:
                     **({"config": LEAN_DASK_CONFIG} if self.processes else {}),
                 )
                 self._client = Client(self._cluster, timeout=self.timeout_s)
-        except BaseException as exc:  # re-raised where the client is first used
+        except BaseException as exc:  # re-raised by __enter__ after closing what started
             self._start_error = exc
 
     @property
     def client(self) -> Any:
-        """The Dask client (None outside the ``with`` block); waits for a starting cluster."""
-        if self._starting is not None:
-            self._starting.join()
-            self._starting = None
-            if self._start_error is not None:
-                err, self._start_error = self._start_error, None
-                raise err
+        """The Dask client (None outside the ``with`` block)."""
         return self._client
 
     def __exit__(self, *exc: object) -> None:
-        client = self.client if self._start_error is None else None
+        client = self._client
         if client is not None:
             client.close()
         if self._cluster is not None:
