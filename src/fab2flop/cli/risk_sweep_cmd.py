@@ -171,13 +171,14 @@ def _run(sw, sc, inputs, forced, mode, info, commit, workers, scheduler, quiet) 
     from ..risk.evaluators import make_evaluator
 
     shown = err_console if quiet else console
-    with Progress(console=shown, transient=True) as bar:
+    # the evaluator first: a local cluster forks its workers from this process, before the
+    # progress bar's refresh thread exists (risk/evaluators.py, LEAN_DASK_CONFIG)
+    with make_evaluator(scheduler, workers) as ev, Progress(console=shown, transient=True) as bar:
         task = bar.add_task(f"sweep ({mode}) of {len(inputs)} futures", total=len(inputs))
-        with make_evaluator(scheduler, workers) as ev:
-            return sw.run_sweep(
-                sc, inputs, forced, mode=mode, information_year=info, commit=commit,
-                evaluator=ev, progress=lambda d, n: bar.update(task, completed=d),
-            )  # fmt: skip
+        return sw.run_sweep(
+            sc, inputs, forced, mode=mode, information_year=info, commit=commit,
+            evaluator=ev, progress=lambda d, n: bar.update(task, completed=d),
+        )  # fmt: skip
 
 
 def _save(result: Any, summary: dict, out: Path, shown: Any) -> None:
