@@ -14,19 +14,12 @@ import pytest
 from fab2flop.web import bases
 from fab2flop.web.session import Levers, Session
 
+from .headline import same_headline
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from web import random_moves  # noqa: E402  (the benchmark's own walk)
 
 NO_LIMIT = 2147483647  # HiGHS's default simplex_iteration_limit (kHighsIInf)
-
-
-def _same(warm: dict, cold: dict) -> None:
-    """The headline numbers within solver tolerance (feasibility and optimality 1e-7)."""
-    assert warm["status"] == cold["status"] == "optimal"
-    assert warm["objective_value"] == pytest.approx(cold["objective_value"], rel=1e-7)
-    assert warm["compute_h100e"] == pytest.approx(cold["compute_h100e"], rel=1e-6, abs=1e-3)
-    assert warm["spend_total_usd"] == pytest.approx(cold["spend_total_usd"], rel=1e-6)
-    assert warm["funding_total_usd"] == pytest.approx(cold["funding_total_usd"], rel=1e-12)
 
 
 def _cold(state: Levers) -> dict:
@@ -57,7 +50,7 @@ def test_the_fresh_path_answers_the_optimum_and_hands_its_basis_on(
         b.highs.setOptionValue("simplex_iteration_limit", NO_LIMIT)
     assert (out["mode"], out["solved_by"]) == ("warm", bases.FRESH)
     assert b.solved is b.racer.twin
-    _same(out, _cold(state))
+    same_headline(out, _cold(state))
     # a small move from there, the warm run alone (the twin would start after a minute):
     # few iterations from the twin's basis, and again the optimum
     monkeypatch.setattr(b.racer, "delay_s", 60.0)
@@ -66,7 +59,7 @@ def test_the_fresh_path_answers_the_optimum_and_hands_its_basis_on(
     assert out["solved_by"] == bases.WARM
     assert out["simplex_iterations"] < 200  # the twin's optimum was a near start
     assert b.solved is b.highs
-    _same(out, _cold(state))
+    same_headline(out, _cold(state))
 
 
 def test_the_warm_path_alone_answers_the_optimum(
@@ -81,7 +74,7 @@ def test_the_warm_path_alone_answers_the_optimum(
     out = session.solve(state)
     assert out["solved_by"] == bases.WARM
     assert out["simplex_iterations"] > 0
-    _same(out, _cold(state))
+    same_headline(out, _cold(state))
 
 
 def test_a_sample_of_the_benchmark_moves_equals_cold_solves() -> None:
@@ -94,7 +87,7 @@ def test_a_sample_of_the_benchmark_moves_equals_cold_solves() -> None:
         assert out["mode"] == "warm"
         assert out["solved_by"] in (bases.WARM, bases.FRESH, "unchanged")
         if i % 2 == 1:
-            _same(out, _cold(Levers(**st)))
+            same_headline(out, _cold(Levers(**st)))
 
 
 def test_concurrent_moves_get_their_own_optimum(session: Session) -> None:
