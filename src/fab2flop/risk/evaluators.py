@@ -136,9 +136,9 @@ LEAN_DASK_CONFIG: dict[str, Any] = {
     "distributed.admin.system-monitor.gil.enabled": False,
     "distributed.worker.memory.monitor-interval": "1s",
     # workers forked from this process inherit its imported modules and parsed catalog: on
-    # 2 cores a 200-sample sweep took 34 s instead of 44 s with spawned workers (0.49x serial
-    # instead of 0.65x; benchmarks/README.md). The cluster is then started synchronously
-    # (DaskEvaluator.__enter__), so no thread of ours is mid-import when the Nanny forks.
+    # 2 idle cores a 200-sample sweep took 35.8 s instead of 44.1 s with spawned workers
+    # (0.54x the serial time instead of 0.65x; benchmarks/README.md). The cluster is started
+    # synchronously (DaskEvaluator.__enter__), so no thread of ours is mid-import at a fork.
     "distributed.worker.multiprocessing-method": "fork",
 }
 WORKER_PRELOAD = "fab2flop.risk.worker_preload"  # imports the solver stack at start-up
