@@ -543,6 +543,37 @@ def new_highs(output: bool = False, callbacks: bool = False) -> Any:
     return h
 
 
+def highs_lp(
+    A: Any,
+    cost: np.ndarray,
+    col_lower: np.ndarray,
+    col_upper: np.ndarray,
+    row_lower: np.ndarray,
+    row_upper: np.ndarray,
+    sense: str = "max",
+) -> Any:
+    """A ``highspy.HighsLp`` of a sparse matrix (any scipy sparse format; passed column-wise)
+    and its bounds and costs, for ``Highs.passModel`` (the robust extensive form and the
+    Benders subproblems, built from stacked or member matrices)."""
+    import highspy
+
+    A = A.tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
+    lp.col_cost_ = cost
+    lp.col_lower_ = col_lower
+    lp.col_upper_ = col_upper
+    lp.row_lower_ = row_lower
+    lp.row_upper_ = row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = A.data.astype(float)
+    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = A.shape[1], A.shape[0]
+    lp.sense_ = highspy.ObjSense.kMaximize if sense == "max" else highspy.ObjSense.kMinimize
+    return lp
+
+
 def to_highs(
     m: Model,
     options: Mapping[str, Any] | None = None,
@@ -668,6 +699,7 @@ __all__ = [
     "Variable",
     "aligned",
     "expression",
+    "highs_lp",
     "matrices",
     "new_highs",
     "read_solution",

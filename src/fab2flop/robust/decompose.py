@@ -144,7 +144,6 @@ class _Sub:
 def _highs_of(model: Any) -> Any:
     """A HiGHS model (maximised) of a :mod:`fab2flop.lp.core` model, its columns the
     variable labels."""
-    import highspy
     from scipy.sparse import csr_array
 
     from ..lp import core
@@ -153,19 +152,7 @@ def _highs_of(model: Any) -> Any:
     A = csr_array((M.data, M.indices, M.indptr), shape=(M.n_rows, M.n_columns)).tocsc()
     h = core.new_highs(False)
     h.setOptionValue("solver", "simplex")  # warm starts from the previous basis
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-    lp.col_cost_ = M.cost
-    lp.col_lower_ = M.col_lower
-    lp.col_upper_ = M.col_upper
-    lp.row_lower_ = M.row_lower
-    lp.row_upper_ = M.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = A.shape[1], A.shape[0]
-    lp.sense_ = highspy.ObjSense.kMaximize
+    lp = core.highs_lp(A, M.cost, M.col_lower, M.col_upper, M.row_lower, M.row_upper, "max")
     h.passModel(lp)
     return h
 

@@ -274,23 +274,9 @@ class ExtensiveSolution:
 
 
 def _highs_lp(ext: ExtensiveModel):  # noqa: ANN202 - a highspy.HighsLp
-    import highspy
-
-    A = ext.A.tocsc()
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = A.shape[1], A.shape[0]
-    lp.col_cost_ = ext.cost
-    lp.col_lower_ = ext.col_lower
-    lp.col_upper_ = ext.col_upper
-    lp.row_lower_ = ext.row_lower
-    lp.row_upper_ = ext.row_upper
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = A.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = A.indices.astype(np.int32)
-    lp.a_matrix_.value_ = A.data.astype(float)
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = A.shape[1], A.shape[0]
-    lp.sense_ = highspy.ObjSense.kMaximize
-    return lp
+    return core.highs_lp(
+        ext.A, ext.cost, ext.col_lower, ext.col_upper, ext.row_lower, ext.row_upper, "max"
+    )
 
 
 def solve_extensive(
