@@ -12,9 +12,11 @@ plus any backlog) where MW of IT are free and export approvals allow; what one r
 cannot take goes to regions with room. If money runs short in a period, that period's
 operations (variable spend, systems) are scaled down together, which keeps every balance.
 
-Everything is vectorised over samples, processed in chunks (on two forked processes when
-there are several chunks); the dispatch works on the existing (process, region) cells with
-the samples axis last (:class:`Compact`), touching only what can be nonzero. A sample's
+Samples are processed in chunks (on two forked processes when there are several chunks).
+A chunk's arrays (capacities from the shared dynamics, the futures' sampled arrays) are built
+with numpy; its period loop runs compiled (numba, :mod:`fab2flop.risk.kernel`) or, as the
+reference, vectorised over samples with numpy; both work on the existing (process, region)
+cells (:class:`Compact`), touching only what can be nonzero, and agree (tests). A sample's
 result does not depend on the samples sharing its chunk (chunk size and workers change
 nothing). Yields,
 stacks per wafer and lives vary per sample through the futures' structural curves.
@@ -702,11 +704,35 @@ def _samples_last(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(np.moveaxis(x, 0, -1), -2, 0))
 
 
+ENGINES = ("auto", "numba", "numpy")
+
+
+def engine_of(engine: str) -> str:
+    """The period loop that runs: ``numba`` (compiled, :mod:`fab2flop.risk.kernel`) or
+    ``numpy`` (the reference); ``auto`` is numba where it imports."""
+    from . import kernel
+
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r}: expected one of {', '.join(ENGINES)}")
+    if engine == "auto":
+        return "numba" if kernel.available() else "numpy"
+    if engine == "numba" and not kernel.available():
+        raise ValueError("engine='numba': numba cannot be imported here")
+    return engine
+
+
 def replay_chunk(
-    net: Network, plan: Plan, st: Structure, fa: FutureArrays, cp: Compact | None = None
+    net: Network,
+    plan: Plan,
+    st: Structure,
+    fa: FutureArrays,
+    cp: Compact | None = None,
+    engine: str = "auto",
 ) -> ReplayOut:
-    """Simulate the plan under the futures of one chunk, vectorised over samples (the
-    samples axis last inside the period loop)."""
+    """Simulate the plan under the futures of one chunk: the period loop compiled one
+    sample at a time (``engine="numba"``) or vectorised over samples with numpy (the
+    reference, samples axis last)."""
+    engine = engine_of(engine)
     cp = cp if cp is not None else compact(net, st)
     fa = fa.compacted((cp.pk, cp.rk))
     ds, arr = net.ds, fa.arrays
@@ -729,9 +755,6 @@ def replay_chunk(
     cap[:, st.unlimited[pk]] = np.inf
     cap[:, ~ds["active"].values[pk]] = 0.0
     np.copyto(cap, 0.0, where=avail <= 0)
-    cap = _samples_last(cap)  # (T,K,S)
-    var_cost = np.empty(cap.shape)
-    np.multiply(arr["var_cost_usd_per_unit"].transpose(2, 1, 0), dt, out=var_cost)  # (T,K,S)
     committed = caps.committed_usd
     plan_act = plan.activity[pk, rk]  # (K,T)
     b = net.scenario.budget
@@ -776,18 +799,44 @@ def replay_chunk(
     made_rows_all = np.unique(np.concatenate(made_rows)).astype(int)
     used_rows_all = np.unique(np.concatenate(used_rows)).astype(int)
     buffers = (np.zeros((C * R, S)), np.zeros((C * R, S)), made_rows_all, used_rows_all)
-    inv = np.zeros((C, S))
-    backlog = np.zeros((Ao, S))
     act = np.empty((T, len(pk), S))
     cum = np.zeros((T + 1, Ao, Ro, S))  # deployments before each period
     inv_hist = np.zeros((T, C, S))
     h_all = np.ascontiguousarray((arr["flops_bf16_dense"] / H100_FLOPS_BF16_DENSE).T)  # (A,S)
     h = h_all[a_on]
-    powered = np.zeros((T, S))  # installed H100e that MW of IT can run
-    acc_h = np.zeros((T, A, S))  # installed H100e by accelerator
     spend = np.zeros((S, T))
     usable_money = np.zeros((S, T))
     cash_out = np.zeros((S, T))
+    if engine == "numba":
+        from . import kernel as kn
+
+        acc_hs = np.zeros((S, A, T))  # installed H100e by accelerator
+        powered_st = np.zeros((S, T))  # installed H100e that MW of IT can run
+        kn.periods(
+            (cap, kn._f(plan_act), kn._f(arr["var_cost_usd_per_unit"]), dt,
+             kn._i(cp.gperm), kn._i(np.concatenate(([0], np.cumsum(cp.gsize))))),
+            kn.chain_args(cp, st, R),
+            kn.fix_args(fix, len(cp.stages), S),
+            (kn._i(acc_c), kn._f(pdep), kn._f(start), kn._f(draw_full[:, a_on]),
+             kn._i(draw_c), kn._i(r_on), np.ascontiguousarray(dc_on, bool),
+             kn._f(arr["deploy_cap_units_per_year"]), kn._f(per_unit), kn._i(life_on),
+             kn._f(arr["acc_deploy_cost_usd"]), kn._f(h), kn._i(a_on),
+             *kn.csr_args(made_mw), kn._i(keep_c), kn._i(acc_keep), kn._i(acc_row), R),
+            (kn._f(committed), kn._f(fund), float(growth), bool(b.carry_over),
+             bool(b.enforce)),
+            (act, cum, inv_hist, powered_st, spend, usable_money, cash_out, acc_hs),
+        )  # fmt: skip
+        return _replay_out(
+            powered_st, acc_hs, spend, fund, usable_money, cash_out, act, cum, inv_hist,
+            h_all, acc_life, cp, (P, R), start_all, (a_on, r_on),
+        )  # fmt: skip
+    cap = _samples_last(cap)  # (T,K,S)
+    var_cost = np.empty(cap.shape)
+    np.multiply(arr["var_cost_usd_per_unit"].transpose(2, 1, 0), dt, out=var_cost)  # (T,K,S)
+    inv = np.zeros((C, S))
+    backlog = np.zeros((Ao, S))
+    powered = np.zeros((T, S))  # installed H100e that MW of IT can run
+    acc_h = np.zeros((T, A, S))  # installed H100e by accelerator
     cash = np.zeros(S)
     for t in range(T):
         ask = np.broadcast_to(plan_act[:, t, None], (len(pk), S))
@@ -851,10 +900,34 @@ def replay_chunk(
         inv_hist[t] = inv
         backlog = np.maximum(pdep[:, :, t].sum(axis=1)[:, None] + backlog
                              - dep_t.sum(axis=1), 0.0)  # fmt: skip
+    return _replay_out(
+        powered.T.copy(), acc_h.transpose(2, 1, 0), spend, fund, usable_money, cash_out, act,
+        cum, inv_hist, h_all, acc_life, cp, (P, R), start_all, (a_on, r_on),
+    )  # fmt: skip
+
+
+def _replay_out(
+    powered: np.ndarray,
+    acc_h: np.ndarray,
+    spend: np.ndarray,
+    fund: np.ndarray,
+    usable_money: np.ndarray,
+    cash_out: np.ndarray,
+    act: np.ndarray,
+    cum: np.ndarray,
+    inv_hist: np.ndarray,
+    h_all: np.ndarray,
+    acc_life: np.ndarray,
+    cp: Compact,
+    grid: tuple[int, int],
+    start_all: np.ndarray,
+    on: tuple[np.ndarray, np.ndarray],
+) -> ReplayOut:
+    """The chunk's results; ``powered`` (S,T), ``acc_h`` (S,A,T), ``act`` (T,K,S)."""
     return ReplayOut(
-        compute_h100e=powered.T.copy(),
+        compute_h100e=powered,
         stage_activity=_by_category(act, cp.stage_sum).transpose(2, 1, 0),
-        accelerator_h100e=acc_h.transpose(2, 1, 0),
+        accelerator_h100e=acc_h,
         spend_usd=spend,
         funding_usd=fund,
         usable_money_usd=usable_money,
@@ -864,10 +937,10 @@ def replay_chunk(
         inv_tcs=inv_hist,
         h_as=h_all,
         acc_life=acc_life,
-        cells=(pk, rk),
-        grid=(P, R),
+        cells=(cp.pk, cp.rk),
+        grid=grid,
         start_units=start_all,
-        on=(a_on, r_on),
+        on=on,
     )
 
 
@@ -906,9 +979,12 @@ def replay(
     keep_activity: bool = False,
     workers: int = 2,
     dependence: bool = False,
+    engine: str = "auto",
 ) -> ReplayResult:
-    """Simulate the fixed plan under every sample; chunks of ``chunk`` samples at a time."""
+    """Simulate the fixed plan under every sample; chunks of ``chunk`` samples at a time,
+    the period loop run by ``engine`` (:func:`engine_of`)."""
     t0 = time.perf_counter()
+    engine = engine_of(engine)
     st = structure(net)
     cp = compact(net, st)
     N = samples.sizes[SAMPLE] if samples is not None else int(n or 1)
@@ -934,7 +1010,7 @@ def replay(
         fa = future_arrays(
             net, probe, samples, sl, events, n=m, cells=cells, shifts=shifts, unused=UNUSED
         )
-        r = replay_chunk(net, plan, st, fa, cp)
+        r = replay_chunk(net, plan, st, fa, cp, engine)
         got: dict[str, Any] = {
             "compute_h100e": r.compute_h100e,
             "spend_usd": r.spend_usd,
@@ -970,6 +1046,11 @@ def replay(
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1, user_api="blas"):
+        if engine == "numba" and workers > 1 and len(starts) > 1:
+            from .kernel import periods
+
+            if not periods.signatures:  # compile (or load) the loop once, before forking
+                keep(*one(starts.pop(0)))
         for item in _run_chunks(one, starts, workers):
             keep(*item)
     cat_of = np.array([cats.index(str(c)) for c in net.ds["category"].values])
