@@ -13,7 +13,7 @@ import pytest
 from fab2flop import load_scenario
 from fab2flop.risk import kernel
 from fab2flop.risk.futures import future_arrays
-from fab2flop.risk.replay import compact, engine_of, replay_chunk, setup, structure
+from fab2flop.risk.replay import compact, engine_of, replay_chunk, setup, structure, warm
 from fab2flop.risk.uncertainty import validate_uncertainty
 
 from .test_replay_chunks import MIXED
@@ -89,3 +89,14 @@ def test_kernel_equals_numpy_when_asks_exceed_what_can_be_given(case):
     assert (got.deployed.sum(axis=3)[:, unused] > 1e-6).any()
     # and the chain gives less than asked: less compute at the end in most samples
     assert (got.compute_h100e[:, -1] < 2.5 * base.compute_h100e[:, -1]).mean() > 0.5
+
+
+def test_one_compiled_loop_serves_every_chunk(case):
+    """Warming (as setup does before chunks fork) compiles the loop for the argument types
+    every chunk passes: a sampled chunk with events and io changes adds no second
+    specialisation (each would cost a compilation of ~20 s)."""
+    su, st, cp, fa = case
+    warm(su.net, su.plan)
+    n = len(kernel.periods.signatures)
+    replay_chunk(su.net, su.plan, st, fa, cp, engine="numba")
+    assert n == 1 and len(kernel.periods.signatures) == 1

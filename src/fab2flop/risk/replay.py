@@ -775,30 +775,16 @@ def replay_chunk(
     draw_full = draw_all[:, :, draw_c]  # (S,A,Kd)
     # MW per accelerator, the most of any accelerator (S,): spreads what is left over regions
     per_unit = np.maximum(draw_full.max(axis=2), TOL).max(axis=1)
-    draw = np.ascontiguousarray(np.moveaxis(draw_full[:, a_on], 0, -1))  # (A',Kd,S)
     mw_rows = (draw_c[:, None] * R + r_on[None]).ravel()
     made_mw = cp.made_any[mw_rows]  # (Kd·R', K)
     acc_life = sample_acc_life(fa, ds["acc_life_periods"].values.astype(int))  # (A,S)
     life_on = acc_life[a_on]
-    # flat index of (a, r, s) in a period of ``cum``: gathers cum[lo[a, s], a, r, s]
-    ars = np.arange(Ao * Ro * S).reshape(Ao, Ro, S)
-
-    dep_cost = _samples_last(arr["acc_deploy_cost_usd"])[:, a_on]  # (T,A',S)
-    dcap = _samples_last(arr["deploy_cap_units_per_year"])[:, r_on] * dt  # (T,R',S)
     fund = arr["funding_usd"]
     dc_on = dc[r_on]
 
-    acc_unique = len(np.unique(acc_c)) == len(acc_c)
     keep_c = np.flatnonzero(st.storable)  # carriers with inventory
     acc_keep = np.flatnonzero(st.storable[acc_c])  # accelerators whose carrier is kept
     acc_row = np.searchsorted(keep_c, acc_c)  # their row among the kept carriers
-    inv_prev_keep = np.zeros((len(keep_c), S))
-    ratio = np.ones((C * R + 1, S))
-    made_rows = [r for r, _ in cp.make_s] + ([fix.scatter[0]] if fix is not None else [])
-    used_rows = [r for r, _ in cp.need_s] + ([fix.scatter[0]] if fix is not None else [])
-    made_rows_all = np.unique(np.concatenate(made_rows)).astype(int)
-    used_rows_all = np.unique(np.concatenate(used_rows)).astype(int)
-    buffers = (np.zeros((C * R, S)), np.zeros((C * R, S)), made_rows_all, used_rows_all)
     act = np.empty((T, len(pk), S))
     cum = np.zeros((T + 1, Ao, Ro, S))  # deployments before each period
     inv_hist = np.zeros((T, C, S))
@@ -830,6 +816,20 @@ def replay_chunk(
             powered_st, acc_hs, spend, fund, usable_money, cash_out, act, cum, inv_hist,
             h_all, acc_life, cp, (P, R), start_all, (a_on, r_on),
         )  # fmt: skip
+    draw = np.ascontiguousarray(np.moveaxis(draw_full[:, a_on], 0, -1))  # (A',Kd,S)
+    # flat index of (a, r, s) in a period of ``cum``: gathers cum[lo[a, s], a, r, s]
+    ars = np.arange(Ao * Ro * S).reshape(Ao, Ro, S)
+
+    dep_cost = _samples_last(arr["acc_deploy_cost_usd"])[:, a_on]  # (T,A',S)
+    dcap = _samples_last(arr["deploy_cap_units_per_year"])[:, r_on] * dt  # (T,R',S)
+    acc_unique = len(np.unique(acc_c)) == len(acc_c)
+    inv_prev_keep = np.zeros((len(keep_c), S))
+    ratio = np.ones((C * R + 1, S))
+    made_rows = [r for r, _ in cp.make_s] + ([fix.scatter[0]] if fix is not None else [])
+    used_rows = [r for r, _ in cp.need_s] + ([fix.scatter[0]] if fix is not None else [])
+    made_rows_all = np.unique(np.concatenate(made_rows)).astype(int)
+    used_rows_all = np.unique(np.concatenate(used_rows)).astype(int)
+    buffers = (np.zeros((C * R, S)), np.zeros((C * R, S)), made_rows_all, used_rows_all)
     cap = _samples_last(cap)  # (T,K,S)
     var_cost = np.empty(cap.shape)
     np.multiply(arr["var_cost_usd_per_unit"].transpose(2, 1, 0), dt, out=var_cost)  # (T,K,S)
@@ -1097,6 +1097,16 @@ def replay(
     return ReplayResult(res, time.perf_counter() - t0, [])
 
 
+def warm(net: Network, plan: Plan) -> None:
+    """Compile (or load from numba's cache) the compiled period loop here, with one
+    nominal sample: forked chunk workers then inherit it instead of compiling it each."""
+    from .futures import future_arrays as fut
+    from .kernel import periods
+
+    if not periods.signatures:
+        replay_chunk(net, plan, structure(net), fut(net, None, None, slice(0, 1), [], n=1))
+
+
 # ------------------------------------------------------------------ from a scenario
 @dataclass
 class Setup:
@@ -1152,6 +1162,9 @@ def setup(
     say(f"drawing {res_unc.samples} futures and probing {len(res_unc.parameters)} parameters...")
     ds = sample_uncertainty(res_unc)
     probe = probe_parameters(net, ds)
+    if engine_of("auto") == "numba":
+        say("loading the compiled replay loop (compiled once after install: ~20 s)...")
+        warm(net, plan)
     return Setup(net, res, plan, ds, probe, sampled_events(ds), res_unc.seed, res_unc.notes)
 
 
