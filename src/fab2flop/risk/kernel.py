@@ -556,12 +556,18 @@ def periods(cells, ch, fx, acc, money, out):  # type: ignore[no-untyped-def]
 
 
 # ------------------------------------------------------------------ arguments
+# every array the loop takes is C-ordered and writeable (numba compiles one specialisation
+# per layout and per read-only flag: a different one would cost another compilation)
 def _i(x: Any) -> np.ndarray:
-    return np.ascontiguousarray(x, dtype=np.int64)
+    return _writeable(np.ascontiguousarray(x, dtype=np.int64))
 
 
 def _f(x: Any) -> np.ndarray:
-    return np.ascontiguousarray(x, dtype=np.float64)
+    return _writeable(np.ascontiguousarray(x, dtype=np.float64))
+
+
+def _writeable(x: np.ndarray) -> np.ndarray:
+    return x if x.flags.writeable else x.copy()
 
 
 def _ptr(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

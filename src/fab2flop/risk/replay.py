@@ -799,7 +799,7 @@ def replay_chunk(
         acc_hs = np.zeros((S, A, T))  # installed H100e by accelerator
         powered_st = np.zeros((S, T))  # installed H100e that MW of IT can run
         kn.periods(
-            (cap, kn._f(plan_act), kn._f(arr["var_cost_usd_per_unit"]), dt,
+            (kn._f(cap), kn._f(plan_act), kn._f(arr["var_cost_usd_per_unit"]), dt,
              kn._i(cp.gperm), kn._i(np.concatenate(([0], np.cumsum(cp.gsize))))),
             kn.chain_args(cp, st, R),
             kn.fix_args(fix, len(cp.stages), S),
