@@ -169,6 +169,12 @@ class Design(BaseModel):
     stacked_on_io: bool = Field(
         False, description="compute dies are 3D-stacked on the I/O dies (SoIC)"
     )
+    packaging_published: bool = Field(
+        False,
+        description="the part ships on its `packaging` (a catalog merchant part as the "
+        "catalog describes it): an interposer the model estimates above that package's limit "
+        "is taken at the limit, with a note, instead of refused",
+    )
     price_usd: float | None = Field(None, ge=0, description="merchant price per unit [USD]")
     nre_usd: float = Field(0.0, ge=0, description="design cost (NRE) [USD]")
     volume_units: float | None = Field(
@@ -214,6 +220,11 @@ class Design(BaseModel):
             raise ValueError(f"hbm_stacks={self.hbm_stacks} needs an hbm_generation")
         if self.stacked_on_io and not self.io_dies:
             raise ValueError("stacked_on_io=True needs io_dies to stack on")
+        if self.packaging_published and self.packaging == "auto":
+            raise ValueError(
+                "packaging_published=True needs the packaging it ships on; expected "
+                "packaging 'cowos_s' or 'cowos_l', not 'auto'"
+            )
         a, b = self.available_from, self.available_until
         if a is not None and b is not None and b < a:
             raise ValueError(f"available_until={b} is before available_from={a}")
@@ -387,6 +398,11 @@ def design_from_catalog(name: str, catalog: Catalog | None = None, **overrides: 
         ]
     if f"{base}.stacked_on_io" in cat:
         data["stacked_on_io"] = str(cat.value(f"{base}.stacked_on_io")).lower() == "true"
+    # a merchant part as the catalog describes it ships on its packaging; one with field
+    # overrides is a new design, checked against the limit like any other
+    data["packaging_published"] = (
+        not overrides and data.get("kind") == "merchant" and data.get("packaging") is not None
+    )
     data.update(overrides)
     return make_design(**data)
 
@@ -473,6 +489,46 @@ def _resolve_packaging(
     return "cowos_l"
 
 
+def _fit_interposer(
+    d: Design,
+    cat: Catalog,
+    area_mm2: float,
+    reticle_mm2: float,
+    packaging: str,
+    year: int | None,
+    notes: list[str],
+) -> float:
+    """The interposer area [mm²] within the packaging's limit for a design of ``year``.
+
+    A design over the limit cannot be built (:class:`DesignError` naming the field). A part
+    that ships on its packaging (``packaging_published``) fits by fact: the model's estimate
+    over the limit comes from die areas or HBM footprints drawn too large together (a risk
+    sample, a catalog override), so the interposer is taken at the limit, with a note; the
+    dies keep their areas, yields and costs.
+    """
+    limit = max_interposer_reticles(cat, packaging, year)
+    if area_mm2 / reticle_mm2 <= limit + 1e-9:
+        return area_mm2
+    if d.packaging_published:
+        notes.append(
+            f"interposer estimated at {area_mm2:.0f} mm² ({area_mm2 / reticle_mm2:.2f} "
+            f"reticles) from these die areas and HBM footprints, above the {packaging} limit of "
+            f"{limit:g} reticles the part ships on: taken at the limit, {limit * reticle_mm2:.0f} "
+            "mm² (the dies keep their areas, yields and costs)"
+        )
+        return limit * reticle_mm2
+    hint = (
+        "use packaging='cowos_l'"
+        if packaging == "cowos_s"
+        else "use fewer or smaller dies or HBM stacks, or a later year"
+    )
+    raise DesignError(
+        f"interposer_area_mm2={area_mm2:.0f} ({area_mm2 / reticle_mm2:.2f} reticles) exceeds "
+        f"the {packaging} limit of {limit:g} reticles ({limit * reticle_mm2:.0f} mm²) "
+        f"for a design of {year}; {hint}"
+    )
+
+
 def _estimate_tdp_w(d: Design, bf16: float | None, cat: Catalog) -> float:
     """Package power from peak BF16 FLOP/s and the node's energy per operation [W]."""
     rid = f"accelerators.defaults.tdp_w_per_tflops_bf16.{d.node}"
@@ -490,7 +546,8 @@ def evaluate(design: Design, catalog: Catalog | None = None) -> AcceleratorSpec:
     """Evaluate a design: silicon, memory, packaging, cost, performance, power, coefficients.
 
     Raises :class:`DesignError` for designs that cannot be built (a die above the reticle,
-    an unknown node or HBM generation, an interposer too large for its packaging).
+    an unknown node or HBM generation, an interposer too large for its packaging — unless
+    the part ships on that packaging, ``packaging_published``: then it is taken at the limit).
     """
     cat = catalog if catalog is not None else load_catalog()
     d = design
@@ -568,18 +625,7 @@ def evaluate(design: Design, catalog: Catalog | None = None) -> AcceleratorSpec:
     py = pk.packaging_yield(packaging)
     ppw: float | None = None
     if area is not None:
-        limit = max_interposer_reticles(cat, packaging, available_from)
-        if area / reticle > limit + 1e-9:
-            hint = (
-                "use packaging='cowos_l'"
-                if packaging == "cowos_s"
-                else "use fewer or smaller dies or HBM stacks, or a later year"
-            )
-            raise DesignError(
-                f"interposer_area_mm2={area:.0f} ({area / reticle:.2f} reticles) exceeds "
-                f"the {packaging} limit of {limit:g} reticles ({limit * reticle:.0f} mm²) "
-                f"for a design of {available_from}; {hint}"
-            )
+        area = _fit_interposer(d, cat, area, reticle, packaging, available_from, notes)
         ppw = float(
             packages_per_wafer(area, pk.aspect_ratio, pk.wafer_diameter_mm, pk.edge_exclusion_mm)
         )

@@ -28,8 +28,13 @@ def build_fleet(scenario: Scenario, cat: Catalog) -> dict[str, FleetItem]:
     names += list(scenario.accelerators.custom.items())
     built: list[tuple[str, Any, AcceleratorSpec, bool]] = []
     for name, overrides in names:
+        # an own design is checked against its packaging's limit even when it starts from a
+        # merchant part unchanged; a merchant part ships on its packaging (packaging_published)
+        fields = {"packaging_published": False, **(overrides or {})}
         try:
-            design = design_from_catalog(name, cat, **(overrides or {}))
+            design = design_from_catalog(
+                name, cat, **(fields if name in scenario.accelerators.custom else {})
+            )
             spec = evaluate(design, cat)
         except Exception as exc:  # DesignError / CatalogError / ValidationError
             raise ScenarioError(
