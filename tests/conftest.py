@@ -31,6 +31,9 @@ EMPTY_CATALOG = Catalog({}, "test")
 _STORE_DIR = tempfile.mkdtemp(prefix="fab2flop-test-store-")
 os.environ["FAB2FLOP_STORE"] = os.path.join(_STORE_DIR, "runs.duckdb")
 atexit.register(shutil.rmtree, _STORE_DIR, ignore_errors=True)
+# and every cache (parsed catalog, parameter probes) in a throw-away folder too: a test never
+# reads what an earlier run or another version of the package left behind
+os.environ["FAB2FLOP_CACHE_DIR"] = os.path.join(_STORE_DIR, "cache")
 
 
 def tiny_network(

@@ -89,6 +89,11 @@ def _progress(quiet: bool) -> Progress:
     )
 
 
+# the dependence attribution costs several times the replay; the P5/P50/P95 of its shares
+# need far fewer samples (8,192 = 2^13: a whole Sobol block; docs/risk.md compares)
+DEPENDENCE_SAMPLES = 8192
+
+
 @risk_app.command("replay")
 @handle_errors
 def replay_cmd(
@@ -106,6 +111,13 @@ def replay_cmd(
     path: list[str] = typer.Option([], "--path", help="compute path YEAR=H100E (repeatable)"),
     target_year: list[int] = typer.Option([], "--target-year", help="years for CVaR (repeatable)"),
     chunk: int = typer.Option(512, "--chunk", min=1, help="samples simulated at once"),
+    dependence_samples: int = typer.Option(
+        DEPENDENCE_SAMPLES,
+        "--dependence-samples",
+        min=0,
+        help="samples whose dependence (Taiwan/Korea share, HHI) is attributed: the first N "
+        "(whole chunks); 0: none",
+    ),
     as_json: bool = typer.Option(False, "--json", help="print JSON"),
     out: Path | None = typer.Option(None, "--out", help="folder: replay.nc with a sample dim"),
     store: Path | None = typer.Option(
@@ -160,7 +172,8 @@ def replay_cmd(
                 su.events + extra,
                 chunk=chunk,
                 progress=partial(prog.advance, task),
-                dependence=label != "no event",
+                dependence=label != "no event" and dependence_samples > 0,
+                dependence_samples=dependence_samples,
             )
     main = got[runs[-1][0]]
     summary = summarise(main.dataset, seed=su.seed, target_years=years, path=paths)
@@ -169,6 +182,7 @@ def replay_cmd(
     summary["parameters_held_nominal"] = su.probe.held
     summary["notes"] = su.notes
     summary["dependence_spread"] = spread(per_sample_from_dataset(main.dataset))
+    summary["dependence_samples"] = int(main.dataset.attrs.get("dependence_samples", 0))
     if forced:
         summary["events_forced"] = [e.model_dump(mode="json", exclude_none=True) for e in forced]
         base = summarise(got["no event"].dataset, seed=su.seed, target_years=years, path=paths)

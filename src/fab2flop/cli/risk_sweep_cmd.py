@@ -222,7 +222,9 @@ def _print_spread(s: dict) -> None:
     rows = table_rows(sp, len(s["periods"]) - 1) if sp.get("by_vendor") else []
     if not rows:
         return
-    t = Table(title=f"Dependence across futures, {s['periods'][-1]}", title_justify="left")
+    n_dep, n = s.get("dependence_samples"), s.get("samples")
+    of = f" (the first {n_dep:,} of {n:,})" if n_dep and n and n_dep < n else ""
+    t = Table(title=f"Dependence across futures{of}, {s['periods'][-1]}", title_justify="left")
     for col in ("figure", "P5", "P50", "P95"):
         t.add_column(col, justify="left" if col == "figure" else "right")
     for r in rows:

@@ -980,9 +980,13 @@ def replay(
     workers: int = 2,
     dependence: bool = False,
     engine: str = "auto",
+    dependence_samples: int | None = None,
 ) -> ReplayResult:
     """Simulate the fixed plan under every sample; chunks of ``chunk`` samples at a time,
-    the period loop run by ``engine`` (:func:`engine_of`)."""
+    the period loop run by ``engine`` (:func:`engine_of`). With ``dependence``, the
+    dependence figures (:func:`fab2flop.risk.spread.from_replay`) of every sample, or of the
+    chunks holding the first ``dependence_samples`` (the others NaN): the attribution costs
+    several times the replay itself, and its P5/P50/P95 need far fewer samples."""
     t0 = time.perf_counter()
     engine = engine_of(engine)
     st = structure(net)
@@ -1022,7 +1026,7 @@ def replay(
         }
         if keep_activity:
             got["activity"] = r.activity
-        if dependence:
+        if dependence and (dependence_samples is None or lo < dependence_samples):
             from .spread import from_replay
 
             got["deps"] = {k: v.astype(np.float32) for k, v in from_replay(net, cells, r).items()}
@@ -1089,8 +1093,15 @@ def replay(
             "accelerator": np.asarray(ds.indexes["accelerator"]),
         },
     )
+    n_dep = N if dependence_samples is None else min(N, -(-dependence_samples // chunk) * chunk)
     for k, v in deps.items():
-        res[f"dependence.{k}"] = ((SAMPLE, "period"), v, {"description": "see risk/spread.py"})
+        res[f"dependence.{k}"] = (
+            (SAMPLE, "period"),
+            v,
+            {"description": f"see risk/spread.py; samples 0-{n_dep - 1} (others NaN)"},
+        )
+    if deps:
+        res.attrs["dependence_samples"] = n_dep
     if keep_activity:
         res["activity"] = ((SAMPLE, "process", "region", "period"), np.concatenate(acts))
         res = res.assign_coords(process=ds.indexes["process"], region=ds.indexes["region"])
