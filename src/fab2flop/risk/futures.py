@@ -576,6 +576,66 @@ def _design_on(
     )
 
 
+@dataclass(frozen=True)
+class Gather:
+    """A :class:`DesignOn` as one gather over the whole array: per sample, a table of factors
+    (the columns ``1 + dx · rho``, a column of ones, then the product of each distinct set
+    of columns), and per element the table column it takes times its nominal value (an
+    element no parameter moves takes the ones: ``1 · v`` is ``v`` bit for bit)."""
+
+    d: DesignOn
+    shape: tuple[int, ...]  # the array's dims after the sample
+    col: np.ndarray  # (E,) table column of each element (flat)
+    v0: np.ndarray  # (E,) nominal value of each element
+    # clipping the moved elements to the bounds: "none" (it cannot change them: factors
+    # are >= 1e-12 and their nominal values > 0 against a bound of 0 only), "all" (the
+    # unmoved elements are inside the bounds: clip the whole array) or "moved"
+    clip: str
+
+
+def _gather_of(d: DesignOn, nominal: np.ndarray) -> Gather:
+    v0 = nominal.ravel().astype(float)
+    C = len(d.param)
+    col = np.full(v0.size, C, np.intp)  # C: the ones column
+    moved = d.idx[: d.n_nz]
+    col[moved] = np.where(d.one >= 0, d.one, C)
+    multi, _, which = d.many
+    col[moved[multi]] = C + 1 + which
+    clip = "none"
+    if d.lo is not None:
+        rest = np.delete(v0, d.idx)
+        inside = np.clip(rest, d.lo, d.hi).view(np.int64) == rest.view(np.int64)
+        products_only = d.n_nz == len(d.idx) and bool(np.all(d.v0 > 0))
+        if not (d.lo == 0.0 and d.hi is None and products_only):
+            clip = "all" if inside.all() else "moved"
+    return Gather(d, nominal.shape, col, v0, clip)
+
+
+def _gathered(g: Gather, dx: np.ndarray) -> np.ndarray:
+    """(S, E) values of the array under the shifts ``dx`` (S, parameters)."""
+    d, S, C = g.d, dx.shape[0], len(g.d.param)
+    multi, sets, _ = d.many
+    table = np.empty((S, C + 1 + len(sets)))
+    np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12, out=table[:, :C])
+    table[:, C] = 1.0
+    if len(multi):  # the product of each distinct set of columns, once
+        prod = table[:, sets[:, 0]]
+        for j in range(1, sets.shape[1]):
+            prod *= table[:, sets[:, j]]
+        table[:, C + 1 :] = prod
+    out = np.take(table, g.col, axis=1)
+    out *= g.v0
+    if d.n_nz < len(d.idx):  # nominally 0: additive
+        out[:, d.idx[d.n_nz :]] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
+    if g.clip == "all":
+        np.clip(out, d.lo, d.hi, out=out)
+    elif g.clip == "moved":
+        vals = out[:, d.idx]
+        np.clip(vals, d.lo, d.hi, out=vals)
+        out[:, d.idx] = vals
+    return out
+
+
 def _apply_responses(
     base: xr.Dataset,
     probe: Probe,
@@ -586,47 +646,41 @@ def _apply_responses(
     unused: frozenset[str] = frozenset(),
 ) -> dict[str, np.ndarray]:
     """The sampled arrays of samples ``sl``: each element a parameter moves is its nominal
-    value times the product of ``1 + dx_i · rho`` (as ``exp`` of a sum of logs, one sparse
-    product), or its nominal 0 plus a sum of changes; the others stay nominal."""
+    value times the product of ``1 + dx_i · rho``, or its nominal 0 plus a sum of changes;
+    the others stay nominal."""
     S = len(range(*sl.indices(samples.sizes["sample"])))
     if probe.design is None:
         probe.design = designs(probe)
     out = _nominal(base, S, cells)
     dx = (parameter_shifts(probe, samples) if dx_all is None else dx_all)[sl]
     ckey = (cells[0].tobytes(), cells[1].tobytes()) if cells is not None else None
-    for a, dz in probe.design.items():
+    for a in probe.design:
         if a in unused:
             continue
-        key = ("on", a, ckey)
-        if key not in probe.design_cells:
-            bounds = _BOUNDS.get(a, (None, None))
-            probe.design_cells[key] = _design_on(dz, base[a].values, cells, a in PR_ARRAYS, bounds)
-        d: DesignOn = probe.design_cells[key]
-        if not len(d.idx):
+        g = _gather_for(probe, base, a, cells, ckey)
+        if g is None:
             continue
-        vals = np.empty((S, len(d.idx)))
-        if d.n_nz:
-            f = np.ones((S, len(d.param) + 1))  # the last column: padding
-            np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12, out=f[:, :-1])
-            vals[:, : d.n_nz] = f[:, d.one]  # (multi-column elements: overwritten)
-            multi, sets, which = d.many
-            if len(multi):  # the product of each distinct set of columns, once
-                prod = f[:, sets[:, 0]]
-                for j in range(1, sets.shape[1]):
-                    prod *= f[:, sets[:, j]]
-                vals[:, multi] = prod[:, which]
-            vals[:, : d.n_nz] *= d.v0[: d.n_nz]
-        if d.n_nz < len(d.idx):
-            vals[:, d.n_nz :] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
-        if d.lo is not None:  # the nominal keeps the bounds: only moved elements can leave
-            np.clip(vals, d.lo, d.hi, out=vals)
-        flat = out[a] = out[a].copy()
-        flat = flat.reshape(S, -1)
-        flat[:, d.idx] = vals
+        flat = _gathered(g, dx)
         lo, hi = _BOUNDS.get(a, (None, None))
-        if lo is not None and d.lo is None:
+        if lo is not None and g.d.lo is None:
             np.clip(flat, lo, hi, out=flat)
+        out[a] = flat.reshape(S, *g.shape)
     return out
+
+
+def _gather_for(probe: Probe, base: xr.Dataset, a: str, cells: Any, ckey: Any) -> Gather | None:
+    """The :class:`Gather` of array ``a`` on ``cells`` (memoised on the probe); None when
+    no parameter moves an element of it there."""
+    key = ("gather", a, ckey)
+    if key not in probe.design_cells:
+        assert probe.design is not None
+        bounds = _BOUNDS.get(a, (None, None))
+        v = base[a].values
+        d = _design_on(probe.design[a], v, cells, a in PR_ARRAYS, bounds)
+        if cells is not None and a in PR_ARRAYS:
+            v = v[cells[0], cells[1]]
+        probe.design_cells[key] = _gather_of(d, v) if len(d.idx) else None
+    return probe.design_cells[key]
 
 
 # bounds of the sampled arrays (lower, upper or None)

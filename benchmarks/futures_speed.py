@@ -1,0 +1,150 @@
+"""Time ``future_arrays`` as ``replay()`` calls it (cells, shifts, ``unused=UNUSED``, chunks of
+512 of the default uncertainty set with its sampled events), serially, and check that the
+arrays equal those of a baseline ``futures.py`` (a git revision, loaded beside the current
+one) bit for bit. Figures are per 100,000 samples (seconds of one process).
+
+    PYTHONPATH=src python benchmarks/futures_speed.py [--samples 4096] [--base 37d1470]
+        [--repeats 3] [--profile]
+
+Output of the run that closed the speed pass (see the bottom of this docstring).
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import importlib.util
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent.parent
+
+
+def load_baseline(rev: str) -> Any:
+    """``fab2flop.risk.futures`` as it was at ``rev`` (a module beside the current one)."""
+    src = subprocess.run(
+        ["git", "show", f"{rev}:src/fab2flop/risk/futures.py"],
+        cwd=HERE,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    path = Path(tempfile.mkdtemp()) / "futures_base.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("fab2flop.risk._futures_base", path)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def fresh_probe(probe: Any) -> Any:
+    """The same probe with its memos empty (each version builds its own)."""
+    p = copy.copy(probe)
+    p.design = None
+    p.design_cells = {}
+    return p
+
+
+def run_all(mod: Any, su: Any, probe: Any, cells: Any, shifts: Any, unused: Any) -> list[Any]:
+    N = su.samples.sizes["sample"]
+    out = []
+    for lo in range(0, N, 512):
+        sl = slice(lo, min(N, lo + 512))
+        out.append(
+            mod.future_arrays(
+                su.net,
+                probe,
+                su.samples,
+                sl,
+                su.events,
+                n=sl.stop - sl.start,
+                cells=cells,
+                shifts=shifts,
+                unused=unused,
+            )
+        )
+    return out
+
+
+def same(a: Any, b: Any) -> list[str]:
+    """Names of what differs between two FutureArrays (empty: bit-identical)."""
+    bad = []
+    if a.arrays.keys() != b.arrays.keys():
+        bad.append("arrays keys")
+    for k in a.arrays:
+        if k in b.arrays and not np.array_equal(a.arrays[k], b.arrays[k], equal_nan=True):
+            bad.append(k)
+    if a.structural.keys() != b.structural.keys():
+        bad.append("structural keys")
+    for k in a.structural:
+        (i1, v1), (i2, v2) = a.structural[k], b.structural.get(k, (None, None))
+        if not (np.array_equal(i1, i2) and np.array_equal(v1, v2, equal_nan=True)):
+            bad.append("structural " + k)
+    for k in ("extra_start", "delayed", "funding_by_funder"):
+        x, y = getattr(a, k), getattr(b, k)
+        if (x is None) != (y is None) or (x is not None and not np.array_equal(x, y)):
+            bad.append(k)
+    if a.notes != b.notes:
+        bad.append("notes")
+    return bad
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--samples", type=int, default=4096)
+    ap.add_argument("--seed", type=int, default=12)
+    ap.add_argument("--base", default="37d1470")
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--profile", action="store_true")
+    args = ap.parse_args()
+
+    from fab2flop import load_scenario
+    from fab2flop.risk import futures as new
+    from fab2flop.risk.replay import UNUSED, compact, setup, structure
+
+    base = load_baseline(args.base)
+    t = time.perf_counter()
+    su = setup(load_scenario(), samples=args.samples, seed=args.seed)
+    print(f"setup {time.perf_counter() - t:.1f} s, {args.samples} samples")
+    st = structure(su.net)
+    cp = compact(su.net, st)
+    cells = (cp.pk, cp.rk)
+    shifts = new.parameter_shifts(su.probe, su.samples)
+    pb, pn = fresh_probe(su.probe), fresh_probe(su.probe)
+    # first calls build the designs (replay does it once before the chunks)
+    ref = run_all(base, su, pb, cells, shifts, UNUSED)
+    got = run_all(new, su, pn, cells, shifts, UNUSED)
+    diffs = [(i, same(a, b)) for i, (a, b) in enumerate(zip(ref, got, strict=True))]
+    diffs = [d for d in diffs if d[1]]
+    print("bit-identical to", args.base, ":", "yes" if not diffs else f"NO {diffs[:3]}")
+    if args.profile:
+        from line_profiler import LineProfiler
+
+        lp = LineProfiler()
+        for f in (new.future_arrays, new._apply_responses, new.curve_values, new.apply_outage_s):
+            lp.add_function(f)
+        lp.runcall(run_all, new, su, pn, cells, shifts, UNUSED)
+        lp.print_stats()
+    scale = 100_000 / args.samples
+    for name, mod, p in (("before", base, pb), ("after", new, pn)):
+        ts = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            run_all(mod, su, p, cells, shifts, UNUSED)
+            ts.append(time.perf_counter() - t)
+        print(
+            f"{name:6s}: best {min(ts) * scale:.2f} s / 100k samples "
+            f"(median {float(np.median(ts)) * scale:.2f}; {args.repeats} runs of {args.samples})"
+        )
+
+
+if __name__ == "__main__":
+    main()
