@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import copy
 import importlib.util
+import pickle
 import subprocess
 import sys
 import tempfile
@@ -23,6 +24,16 @@ from typing import Any
 
 import numpy as np
 
+PROFILED = (
+    "future_arrays",
+    "_apply_responses",
+    "_gathered",
+    "curve_values",
+    "apply_outage_s",
+    "apply_price_s",
+    "apply_export_s",
+    "apply_delay_s",
+)
 HERE = Path(__file__).resolve().parent.parent
 
 
@@ -104,6 +115,7 @@ def main() -> None:
     ap.add_argument("--base", default="37d1470")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--cache", help="pickle of the setup (written if absent), for reruns")
     args = ap.parse_args()
 
     from fab2flop import load_scenario
@@ -112,8 +124,13 @@ def main() -> None:
 
     base = load_baseline(args.base)
     t = time.perf_counter()
-    su = setup(load_scenario(), samples=args.samples, seed=args.seed)
-    print(f"setup {time.perf_counter() - t:.1f} s, {args.samples} samples")
+    if args.cache and Path(args.cache).exists():
+        su = pickle.loads(Path(args.cache).read_bytes())
+    else:
+        su = setup(load_scenario(), samples=args.samples, seed=args.seed)
+        if args.cache:
+            Path(args.cache).write_bytes(pickle.dumps(su))
+    print(f"setup {time.perf_counter() - t:.1f} s, {su.samples.sizes['sample']} samples")
     st = structure(su.net)
     cp = compact(su.net, st)
     cells = (cp.pk, cp.rk)
@@ -129,21 +146,26 @@ def main() -> None:
         from line_profiler import LineProfiler
 
         lp = LineProfiler()
-        for f in (new.future_arrays, new._apply_responses, new.curve_values, new.apply_outage_s):
-            lp.add_function(f)
+        for name in PROFILED:
+            f = getattr(new, name, None)
+            if f is not None:
+                lp.add_function(f)
         lp.runcall(run_all, new, su, pn, cells, shifts, UNUSED)
         lp.print_stats()
-    scale = 100_000 / args.samples
-    for name, mod, p in (("before", base, pb), ("after", new, pn)):
-        ts = []
-        for _ in range(args.repeats):
+    scale = 100_000 / su.samples.sizes["sample"]
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    for _ in range(args.repeats):  # alternated, so that a busy moment hits both
+        for name, mod, p in (("before", base, pb), ("after", new, pn)):
             t = time.perf_counter()
             run_all(mod, su, p, cells, shifts, UNUSED)
-            ts.append(time.perf_counter() - t)
+            times[name].append(time.perf_counter() - t)
+    for name, ts in times.items():
         print(
             f"{name:6s}: best {min(ts) * scale:.2f} s / 100k samples "
-            f"(median {float(np.median(ts)) * scale:.2f}; {args.repeats} runs of {args.samples})"
+            f"(median {float(np.median(ts)) * scale:.2f}; {args.repeats} runs)"
         )
+    b, a = min(times["before"]), min(times["after"])
+    print(f"speed-up (best / best): {b / a:.2f}x")
 
 
 if __name__ == "__main__":

@@ -578,19 +578,26 @@ def _design_on(
 
 @dataclass(frozen=True)
 class Gather:
-    """A :class:`DesignOn` as one gather over the whole array: per sample, a table of factors
+    """A :class:`DesignOn` ready to evaluate over a chunk: per sample, a table of factors
     (the columns ``1 + dx · rho``, a column of ones, then the product of each distinct set
-    of columns), and per element the table column it takes times its nominal value (an
-    element no parameter moves takes the ones: ``1 · v`` is ``v`` bit for bit)."""
+    of columns); each moved element takes its table column times its nominal value. When
+    most elements move, the whole array is one gather (an element no parameter moves takes
+    the ones: ``1 · v`` is ``v`` bit for bit); else the nominal array is copied and the
+    moved elements written over it."""
 
     d: DesignOn
     shape: tuple[int, ...]  # the array's dims after the sample
-    col: np.ndarray  # (E,) table column of each element (flat)
+    col: np.ndarray  # (E,) table column of each element (flat); gather mode only
     v0: np.ndarray  # (E,) nominal value of each element
-    # clipping the moved elements to the bounds: "none" (it cannot change them: factors
-    # are >= 1e-12 and their nominal values > 0 against a bound of 0 only), "all" (the
-    # unmoved elements are inside the bounds: clip the whole array) or "moved"
+    cm: np.ndarray  # (len(d.idx),) table column of each moved element
+    # gather mode: clipping the moved elements to the bounds: "none" (it cannot change
+    # them: factors are >= 1e-12 and their nominal values > 0 against a bound of 0 only),
+    # "all" (the unmoved elements are inside the bounds: clip the whole array) or "moved"
     clip: str
+    gather: bool  # the whole array as one gather (else nominal copy + moved elements)
+
+
+GATHER_FROM = 0.5  # share of moved elements from which the whole array is one gather
 
 
 def _gather_of(d: DesignOn, nominal: np.ndarray) -> Gather:
@@ -608,14 +615,15 @@ def _gather_of(d: DesignOn, nominal: np.ndarray) -> Gather:
         products_only = d.n_nz == len(d.idx) and bool(np.all(d.v0 > 0))
         if not (d.lo == 0.0 and d.hi is None and products_only):
             clip = "all" if inside.all() else "moved"
-    return Gather(d, nominal.shape, col, v0, clip)
+    gather = len(d.idx) >= GATHER_FROM * v0.size
+    return Gather(d, nominal.shape, col, v0, col[d.idx], clip, gather)
 
 
-def _gathered(g: Gather, dx: np.ndarray) -> np.ndarray:
-    """(S, E) values of the array under the shifts ``dx`` (S, parameters)."""
-    d, S, C = g.d, dx.shape[0], len(g.d.param)
+def _factor_table(d: DesignOn, dx: np.ndarray) -> np.ndarray:
+    """(S, columns + 1 + sets): the factors of each column, ones, the products of sets."""
+    C = len(d.param)
     multi, sets, _ = d.many
-    table = np.empty((S, C + 1 + len(sets)))
+    table = np.empty((dx.shape[0], C + 1 + len(sets)))
     np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12, out=table[:, :C])
     table[:, C] = 1.0
     if len(multi):  # the product of each distinct set of columns, once
@@ -623,9 +631,27 @@ def _gathered(g: Gather, dx: np.ndarray) -> np.ndarray:
         for j in range(1, sets.shape[1]):
             prod *= table[:, sets[:, j]]
         table[:, C + 1 :] = prod
-    out = np.take(table, g.col, axis=1)
+    return table
+
+
+def _gathered(g: Gather, dx: np.ndarray) -> np.ndarray:
+    """(S, E) values of the array under the shifts ``dx`` (S, parameters)."""
+    d = g.d
+    table = _factor_table(d, dx)
+    if not g.gather:
+        out = np.empty((dx.shape[0], g.v0.size))
+        out[:] = g.v0
+        vals = table[:, g.cm]
+        vals *= d.v0
+        if d.n_nz < len(d.idx):  # nominally 0: additive
+            vals[:, d.n_nz :] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
+        if d.lo is not None:
+            np.clip(vals, d.lo, d.hi, out=vals)
+        out[:, d.idx] = vals
+        return out
+    out = table[:, g.col]
     out *= g.v0
-    if d.n_nz < len(d.idx):  # nominally 0: additive
+    if d.n_nz < len(d.idx):
         out[:, d.idx[d.n_nz :]] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
     if g.clip == "all":
         np.clip(out, d.lo, d.hi, out=out)
