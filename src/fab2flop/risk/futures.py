@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import json
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -406,6 +407,45 @@ def event_index(net: Network) -> evm.EventIndex:
     )
 
 
+@dataclass
+class _NetMemo:
+    """What the chunks of one network share and no sample changes: its event index, the
+    cells each event hits, its nominal arrays as float (on cells)."""
+
+    ref: Any  # weakref to the network
+    index: evm.EventIndex
+    hits: dict[Any, np.ndarray] = field(default_factory=dict)
+    nominal: dict[Any, np.ndarray] = field(default_factory=dict)
+
+
+_NET_MEMO: dict[int, _NetMemo] = {}
+
+
+def _memo(net: Network) -> _NetMemo:
+    """The :class:`_NetMemo` of ``net`` (built on first use, dropped with the network)."""
+    key = id(net)
+    m = _NET_MEMO.get(key)
+    if m is None or m.ref() is not net:
+        ref = weakref.ref(net, lambda _r, k=key: _NET_MEMO.pop(k, None))
+        m = _NET_MEMO[key] = _NetMemo(ref, event_index(net))
+    return m
+
+
+def _hit(net: Network, idx: evm.EventIndex, ev: Any, at: str, buildable: bool = False) -> Any:
+    """:func:`events.hit_cells`, memoised per network when ``idx`` is its memo's (read-only;
+    an event hitting nothing raises each time)."""
+    m = _NET_MEMO.get(id(net))
+    if m is None or m.ref() is not net or m.index is not idx:
+        return evm.hit_cells(ev, idx, at, buildable_only=buildable)
+    key = (ev.model_dump_json(), at, buildable)
+    got = m.hits.get(key)
+    if got is None:
+        got = evm.hit_cells(ev, idx, at, buildable_only=buildable)
+        got.setflags(write=False)
+        m.hits[key] = got
+    return got
+
+
 # ------------------------------------------------------------------ the arrays of a chunk
 @dataclass
 class FutureArrays:
@@ -670,6 +710,7 @@ def _apply_responses(
     cells: Any = None,
     dx_all: np.ndarray | None = None,
     unused: frozenset[str] = frozenset(),
+    memo: dict[Any, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The sampled arrays of samples ``sl``: each element a parameter moves is its nominal
     value times the product of ``1 + dx_i · rho``, or its nominal 0 plus a sum of changes;
@@ -677,7 +718,7 @@ def _apply_responses(
     S = len(range(*sl.indices(samples.sizes["sample"])))
     if probe.design is None:
         probe.design = designs(probe)
-    out = _nominal(base, S, cells)
+    out = _nominal(base, S, cells, memo)
     dx = (parameter_shifts(probe, samples) if dx_all is None else dx_all)[sl]
     ckey = (cells[0].tobytes(), cells[1].tobytes()) if cells is not None else None
     for a in probe.design:
@@ -716,15 +757,31 @@ _BOUNDS: dict[str, tuple[float, float | None]] = {
 }
 
 
-def _nominal(base: xr.Dataset, S: int, cells: Any = None) -> dict[str, np.ndarray]:
+def _nominal(
+    base: xr.Dataset, S: int, cells: Any = None, memo: dict[Any, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
     """The nominal arrays broadcast over S samples (read-only views: copy before changing);
-    (process, region, ...) arrays on ``cells`` only when given."""
-    out = {}
-    for a in SAMPLED:
-        v = base[a].values.astype(float)
-        if cells is not None and a in PR_ARRAYS:
-            v = v[cells[0], cells[1]]
-        out[a] = np.broadcast_to(v, (S, *v.shape))
+    (process, region, ...) arrays on ``cells`` only when given (``memo``: a network's
+    :attr:`_NetMemo.nominal`)."""
+    return {a: np.broadcast_to(v, (S, *v.shape)) for a, v in _nominal_one(base, cells, memo)}
+
+
+def _nominal_one(
+    base: xr.Dataset, cells: Any, memo: dict[Any, np.ndarray] | None, arrays: Any = SAMPLED
+) -> list[tuple[str, np.ndarray]]:
+    """(name, nominal array as float, on ``cells`` when one of PR_ARRAYS) per name."""
+    ckey = (cells[0].tobytes(), cells[1].tobytes()) if cells is not None else None
+    out = []
+    for a in arrays:
+        v = None if memo is None else memo.get((a, ckey))
+        if v is None:
+            v = base[a].values.astype(float)
+            if cells is not None and a in PR_ARRAYS:
+                v = v[cells[0], cells[1]]
+            if memo is not None:
+                v.setflags(write=False)
+                memo[(a, ckey)] = v
+        out.append((a, v))
     return out
 
 
@@ -743,10 +800,11 @@ def future_arrays(
     ``cells`` (process, region indices), (process, region, ...) arrays hold only those
     cells; ``shifts`` is :func:`parameter_shifts` of ``samples`` (read once per replay)."""
     base = net.ds
+    memo = _memo(net)
     if samples is not None and probe is not None:
-        arr = _apply_responses(base, probe, samples, sl, cells, shifts, unused)
+        arr = _apply_responses(base, probe, samples, sl, cells, shifts, unused, memo.nominal)
     else:
-        arr = _nominal(base, int(n or 1), cells)
+        arr = _nominal(base, int(n or 1), cells, memo.nominal)
     S = arr["availability"].shape[0]
     d = base["destroyed_fraction"].values
     d = d if cells is None else d[cells[0], cells[1]]
@@ -759,7 +817,7 @@ def future_arrays(
             got = curve_values(probe.curves, a, dx, names, base[a].values)
             if got is not None:
                 fa.structural[a] = got
-    idx = event_index(net)
+    idx = memo.index
     for i, se in enumerate(events):
         part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl], se.severity[sl])
         # applied even where no sample of the chunk has it (a factor of 1 there), so that a
@@ -783,13 +841,13 @@ def apply_outage_s(
 ) -> None:
     """Availability x (1 − fraction x profile), per sample; destruction at the start period."""
     ev = se.event
-    hit = evm.hit_cells(ev, idx, at)  # (P,R)
+    hit = _hit(net, idx, ev, at)  # (P,R)
     dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
     start = se.start[:, None]
     prof = evm.outage_profile(idx.years[None, :], idx.dt, start, dur, ev.recovery_years)  # type: ignore[arg-type]
-    on = (slice(None), *np.nonzero(fa.on_cells(hit)))  # (samples, hit cells)
+    hc = fa.on_cells(hit)
     lost = se.severity[:, None] * prof * _occ(se)  # (S,T)
-    _own(fa, "availability")[on] *= 1.0 - lost[:, None, :]
+    _times_on(_own(fa, "availability"), hc, 1.0 - lost[:, None, :])
     if ev.destroy_fraction > 0:
         ts = np.clip(np.searchsorted(idx.years, se.start + 1e-9, side="right") - 1, 0, None)
         d = fa.on_cells(ev.destroy_fraction * (hit & idx.buildable[:, None]))
@@ -800,7 +858,9 @@ def apply_outage_s(
         df = _own(fa, "destroyed_fraction")
         on_d = (slice(None), *dn)
         df[on_d] = 1.0 - (1.0 - df[on_d]) * (1 - dd)
-        _own(fa, "existing")[on] *= 1.0 - ev.destroy_fraction * (prof * _occ(se))[:, None, :]
+        _times_on(
+            _own(fa, "existing"), hc, 1.0 - ev.destroy_fraction * (prof * _occ(se))[:, None, :]
+        )
 
 
 def _own(fa: FutureArrays, name: str) -> np.ndarray:
@@ -810,6 +870,23 @@ def _own(fa: FutureArrays, name: str) -> np.ndarray:
     if not x.flags.writeable:
         x = fa.arrays[name] = x.copy()
     return x
+
+
+def _times_on(x: np.ndarray, hit: np.ndarray, m: np.ndarray, op: Any = np.multiply) -> None:
+    """``x[:, hit] = op(x[:, hit], m)`` in place (``m`` (S, 1 or hit cells, ...)): per run of
+    consecutive hit cells when they are one axis (slices: no gathered copy), else at once."""
+    if hit.ndim != 1:
+        on = (slice(None), *np.nonzero(hit))
+        x[on] = op(x[on], m)
+        return
+    ks = np.flatnonzero(hit)
+    if not len(ks):
+        return
+    cut = np.flatnonzero(np.diff(ks) != 1) + 1
+    starts, ends = np.r_[0, cut], np.r_[cut, len(ks)]
+    for i, j in zip(starts.tolist(), ends.tolist(), strict=True):
+        part = x[:, ks[i] : ks[j - 1] + 1]
+        op(part, m if m.shape[1] == 1 else m[:, i:j], out=part)
 
 
 def _cellwise(x: np.ndarray) -> np.ndarray:
@@ -830,29 +907,25 @@ def apply_price_s(
     w = _window(se, idx) * _occ(se)
     f = 1.0 + se.severity[:, None] * w  # (S,T)
     selects = ev.selects_processes or ev.region is not None
-    hit = evm.hit_cells(ev, idx, at) if selects else np.zeros_like(idx.exists)
-    hn = np.nonzero(fa.on_cells(hit))
-    on = (slice(None), *hn)  # (samples, hit cells)
+    hit = _hit(net, idx, ev, at) if selects else np.zeros_like(idx.exists)
+    hc = fa.on_cells(hit)
+    hn = np.nonzero(hc)
     if "variable" in ev.costs and len(hn[0]):
-        _own(fa, "var_cost_usd_per_unit")[on] *= f[:, None, :]
+        _times_on(_own(fa, "var_cost_usd_per_unit"), hc, f[:, None, :])
     if "capex" in ev.costs and len(hn[0]):
         ol = fa.on_cells(net.ds["open_lead_periods"].values)[hn]  # (hit cells, T)
         s = np.arange(len(idx.years)) - ol
         ok = (ol >= 0) & (s >= 0)
         fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,hit,T)
-        _own(fa, "capex_usd_per_unit")[on] *= fs
+        _times_on(_own(fa, "capex_usd_per_unit"), hc, fs)
     made = {idx.main_output[i] for i in np.flatnonzero(hit.any(axis=1))}
     accs = np.array([c in made for c in idx.acc_carrier], bool)
     if "variable" in ev.costs:
-        sel = (accs & idx.acc_merchant)[None, :, None]
-        fa.arrays["acc_unit_cost_usd"] = fa.arrays["acc_unit_cost_usd"] * (
-            np.where(sel, f[:, None, :], 1.0)
-        )
+        # x 1 elsewhere: unchanged bit for bit, so only the selected rows are multiplied
+        _times_on(_own(fa, "acc_unit_cost_usd"), accs & idx.acc_merchant, f[:, None, :])
     if "systems" in ev.costs:
         sel = accs if hit.any() else np.ones(len(idx.acc_carrier), bool)
-        fa.arrays["acc_deploy_cost_usd"] = fa.arrays["acc_deploy_cost_usd"] * (
-            np.where(sel[None, :, None], f[:, None, :], 1.0)
-        )
+        _times_on(_own(fa, "acc_deploy_cost_usd"), sel, f[:, None, :])
 
 
 def apply_export_s(
@@ -899,16 +972,15 @@ def apply_delay_s(
 ) -> None:
     """Builds of hit cells started in the window take the event's extra periods."""
     ev = se.event
-    hit = evm.hit_cells(ev, idx, at, buildable_only=True)
+    hit = _hit(net, idx, ev, at, buildable=True)
     nper = max(1, int(np.ceil(round(ev.years / idx.dt, 6))))
     w = _window(se, idx)
     started = (w >= 0.5 - 1e-9) & se.occurs[:, None]  # (S,T)
     hc = fa.on_cells(hit)
     if fa.extra_start is None:
         fa.extra_start = np.zeros((fa.n, *hc.shape, len(idx.years)), np.int16)
-    on = (slice(None), *np.nonzero(hc))  # (samples, hit cells)
-    fa.extra_start[on] += (nper * started[:, None, :]).astype(np.int16)
-    fa.delayed = hc if fa.delayed is None else (fa.delayed | hc)
+    _times_on(fa.extra_start, hc, (nper * started[:, None, :]).astype(np.int16), np.add)
+    fa.delayed = hc.copy() if fa.delayed is None else (fa.delayed | hc)
 
 
 APPLY_SAMPLED = {
