@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
+import threading
 import weakref
 from dataclasses import dataclass, field
 from typing import Any
@@ -407,6 +409,50 @@ def event_index(net: Network) -> evm.EventIndex:
     )
 
 
+class SlabPool:
+    """Buffers the large arrays of a chunk are written into, handed out again once nothing
+    refers to them (every view of a buffer holds a reference to it). Writing a fresh buffer
+    costs the kernel a page fault per page on first touch, which was most of what remained
+    of :func:`future_arrays`; replay drops a chunk's arrays before the next chunk's are
+    made, so their buffers come back. Every element of a buffer handed out is written by its
+    user: no value depends on the pool. Up to ``max_bytes`` are kept (beyond: plain arrays);
+    thread-safe; a forked worker starts with its parent's buffers."""
+
+    def __init__(self, max_bytes: int, min_bytes: int) -> None:
+        self.max_bytes, self.min_bytes = max_bytes, min_bytes
+        self._slabs: dict[tuple[int, str], list[np.ndarray]] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+        probe = [np.empty(1)]
+        self._free_refs = sys.getrefcount(probe[0])  # held by its list only
+
+    def empty(self, shape: tuple[int, ...], dtype: Any = float) -> np.ndarray:
+        """An uninitialised array of ``shape`` (a view of a free buffer, or a new one)."""
+        dt = np.dtype(dtype)
+        n = int(np.prod(shape, dtype=np.int64))
+        if n * dt.itemsize < self.min_bytes:
+            return np.empty(shape, dt)
+        with self._lock:
+            slabs = self._slabs.setdefault((n, dt.str), [])
+            for i in range(len(slabs)):
+                if sys.getrefcount(slabs[i]) == self._free_refs:
+                    return slabs[i].reshape(shape)
+            slab = np.empty(n, dt)
+            if self._bytes + slab.nbytes <= self.max_bytes:
+                slabs.append(slab)
+                self._bytes += slab.nbytes
+            return slab.reshape(shape)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._slabs, self._bytes = {}, 0
+
+
+# a chunk of 512 samples of the default set holds ~30 MB of such arrays; two chunks run
+# side by side in replay's workers
+SLABS = SlabPool(max_bytes=256 * 2**20, min_bytes=2**18)
+
+
 @dataclass
 class _NetMemo:
     """What the chunks of one network share and no sample changes: its event index, the
@@ -678,8 +724,8 @@ def _gathered(g: Gather, dx: np.ndarray) -> np.ndarray:
     """(S, E) values of the array under the shifts ``dx`` (S, parameters)."""
     d = g.d
     table = _factor_table(d, dx)
+    out = SLABS.empty((dx.shape[0], g.v0.size))
     if not g.gather:
-        out = np.empty((dx.shape[0], g.v0.size))
         out[:] = g.v0
         vals = table[:, g.cm]
         vals *= d.v0
@@ -689,7 +735,7 @@ def _gathered(g: Gather, dx: np.ndarray) -> np.ndarray:
             np.clip(vals, d.lo, d.hi, out=vals)
         out[:, d.idx] = vals
         return out
-    out = table[:, g.col]
+    np.take(table, g.col, axis=1, out=out, mode="wrap")  # (wrap: unbuffered; in range)
     out *= g.v0
     if d.n_nz < len(d.idx):
         out[:, d.idx[d.n_nz :]] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
@@ -868,7 +914,9 @@ def _own(fa: FutureArrays, name: str) -> np.ndarray:
     the nominal arrays), to change in place: an event touches only the cells it hits."""
     x = fa.arrays[name]
     if not x.flags.writeable:
-        x = fa.arrays[name] = x.copy()
+        y = fa.arrays[name] = SLABS.empty(x.shape, x.dtype)
+        y[...] = x
+        x = y
     return x
 
 
@@ -978,7 +1026,8 @@ def apply_delay_s(
     started = (w >= 0.5 - 1e-9) & se.occurs[:, None]  # (S,T)
     hc = fa.on_cells(hit)
     if fa.extra_start is None:
-        fa.extra_start = np.zeros((fa.n, *hc.shape, len(idx.years)), np.int16)
+        fa.extra_start = SLABS.empty((fa.n, *hc.shape, len(idx.years)), np.int16)
+        fa.extra_start[...] = 0
     _times_on(fa.extra_start, hc, (nper * started[:, None, :]).astype(np.int16), np.add)
     fa.delayed = hc.copy() if fa.delayed is None else (fa.delayed | hc)
 
