@@ -28,7 +28,9 @@ PROFILED = (
     "future_arrays",
     "_apply_responses",
     "_gathered",
-    "curve_values",
+    "_curve_values",
+    "_interp",
+    "_times_on",
     "apply_outage_s",
     "apply_price_s",
     "apply_export_s",
@@ -172,6 +174,8 @@ def main() -> None:
             f = getattr(new, name, None)
             if f is not None:
                 lp.add_function(f)
+        if hasattr(new, "SlabPool"):
+            lp.add_function(new.SlabPool.empty)
         lp.runcall(run_all, new, su, pn, cells, shifts, UNUSED, False)
         lp.print_stats()
     scale = 100_000 / su.samples.sizes["sample"]

@@ -295,23 +295,47 @@ def curve_values(
     """(flat indices, values (S, n)) of ``array`` under the samples' parameter values
     (``shifts`` from nominal, columns in ``names`` order); several parameters on one
     element combine multiplicatively against its nominal value (additively from 0)."""
+    plan = _curve_plan(curves, array, names, nominal)
+    return None if plan is None else _curve_values(plan, shifts)
+
+
+@dataclass(frozen=True)
+class CurvePlan:
+    """The curves of one array ready for a chunk: the elements they change (flat indices)
+    and their nominal values; per curve its column of the shifts and, for its elements of
+    nonzero and of zero nominal value, their positions among the elements."""
+
+    idx: np.ndarray
+    v0: np.ndarray
+    parts: list[tuple[Curve, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def _curve_plan(
+    curves: list[Curve], array: str, names: list[str], nominal: np.ndarray
+) -> CurvePlan | None:
     mine = [c for c in curves if c.array == array]
     if not mine:
         return None
     idx = np.unique(np.concatenate([c.idx for c in mine]))
     pos = {int(e): j for j, e in enumerate(idx)}
-    v0 = nominal.ravel()[idx].astype(float)
-    S = shifts.shape[0]
-    factor = np.ones((S, len(idx)))
-    add = np.zeros((S, len(idx)))
+    parts = []
     for c in mine:
-        x = shifts[:, names.index(c.name)] + c.x0
-        y = _interp(x, c.xs, c.ys)  # (S, n_c)
         js = np.array([pos[int(e)] for e in c.idx])
         nz = c.nominal != 0
-        factor[:, js[nz]] *= y[:, nz] / c.nominal[nz]
-        add[:, js[~nz]] += y[:, ~nz] - c.nominal[~nz]
-    return idx, np.where(v0 != 0, v0 * factor, v0 + add)
+        parts.append((c, names.index(c.name), nz, ~nz, js[nz], js[~nz]))
+    return CurvePlan(idx, nominal.ravel()[idx].astype(float), parts)
+
+
+def _curve_values(plan: CurvePlan, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    S, n = shifts.shape[0], len(plan.idx)
+    factor = np.ones((S, n))
+    add = np.zeros((S, n))
+    for c, col, nz, z, jnz, jz in plan.parts:
+        y = _interp(shifts[:, col] + c.x0, c.xs, c.ys)  # (S, n_c)
+        factor[:, jnz] *= y[:, nz] / c.nominal[nz]
+        add[:, jz] += y[:, z] - c.nominal[z]
+    v0 = plan.v0
+    return plan.idx, np.where(v0 != 0, v0 * factor, v0 + add)
 
 
 def _interp(x: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -858,11 +882,14 @@ def future_arrays(
     fa = FutureArrays(arr, cells=cells)
     if samples is not None and probe is not None and probe.curves:
         dx = (parameter_shifts(probe, samples) if shifts is None else shifts)[sl]
-        names = [r.name for r in probe.responses]
         for a in CURVED:
-            got = curve_values(probe.curves, a, dx, names, base[a].values)
-            if got is not None:
-                fa.structural[a] = got
+            key = ("curves", a)
+            if key not in probe.design_cells:
+                names = [r.name for r in probe.responses]
+                plan = _curve_plan(probe.curves, a, names, base[a].values)
+                probe.design_cells[key] = plan
+            if probe.design_cells[key] is not None:
+                fa.structural[a] = _curve_values(probe.design_cells[key], dx)
     idx = memo.index
     for i, se in enumerate(events):
         part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl], se.severity[sl])
