@@ -303,11 +303,84 @@ def curve_values(
 class CurvePlan:
     """The curves of one array ready for a chunk: the elements they change (flat indices)
     and their nominal values; per curve its column of the shifts and, for its elements of
-    nonzero and of zero nominal value, their positions among the elements."""
+    nonzero and of zero nominal value, their positions among the elements; and the same
+    stacked for all curves at once (``grid``)."""
 
     idx: np.ndarray
     v0: np.ndarray
     parts: list[tuple[Curve, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    grid: CurveGrid
+
+
+@dataclass(frozen=True)
+class CurveGrid:
+    """Every curve of an array interpolated at once. Per curve: its shift column, nominal
+    value, grid ends and size, and grid (padded with inf); per curve element: its curve,
+    its values on the grid (padded), nominal value; the elements of nonzero (``nz``) and
+    zero nominal value, and per rank (an element's first curve, its second, ... in the
+    curves' order) the elements' positions among ``idx`` (targets) and among the nonzero
+    or zero elements (sources)."""
+
+    cols: np.ndarray
+    x0: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    top: np.ndarray  # (curves,) grid size - 1
+    xs: np.ndarray  # (curves, G) padded with inf
+    cur: np.ndarray  # (elements,)
+    ys: np.ndarray  # (G, elements)
+    nominal: np.ndarray
+    nz: np.ndarray
+    z: np.ndarray
+    ranks_nz: list[tuple[np.ndarray, np.ndarray]]
+    ranks_z: list[tuple[np.ndarray, np.ndarray]]
+
+
+def _curve_grid(parts: list[Any]) -> CurveGrid:
+    curves = [p[0] for p in parts]
+    G = max(len(c.xs) for c in curves)
+    xs = np.full((len(curves), G), np.inf)
+    for i, c in enumerate(curves):
+        xs[i, : len(c.xs)] = c.xs
+    ys = np.zeros((G, sum(len(c.idx) for c in curves)))
+    cur, nominal, nzs, target = [], [], [], []
+    for i, (c, _, nz, _, jnz, jz) in enumerate(parts):
+        e0 = len(cur)
+        ys[: len(c.xs), e0 : e0 + len(c.idx)] = c.ys
+        cur += [i] * len(c.idx)
+        nominal.append(c.nominal)
+        nzs.append(nz)
+        js = np.empty(len(c.idx), int)
+        js[nz], js[~nz] = jnz, jz
+        target.append(js)
+    nz = np.concatenate(nzs)
+    tgt = np.concatenate(target)
+
+    def ranks(sel: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        t = tgt[sel]  # in the curves' order
+        seen: dict[int, int] = {}
+        rank = np.zeros(len(t), int)
+        for i, e in enumerate(t.tolist()):
+            rank[i] = seen.get(e, 0)
+            seen[e] = rank[i] + 1
+        top = int(rank.max(initial=-1)) + 1
+        return [(t[rank == k], np.flatnonzero(rank == k)) for k in range(top)]
+
+    return CurveGrid(
+        np.array([p[1] for p in parts]),
+        np.array([c.x0 for c in curves]),
+        np.array([c.xs[0] for c in curves]),
+        np.array([c.xs[-1] for c in curves]),
+        np.array([len(c.xs) - 1 for c in curves]),
+        xs,
+        np.array(cur),
+        ys,
+        np.concatenate(nominal),
+        np.flatnonzero(nz),
+        np.flatnonzero(~nz),
+        ranks(nz),
+        ranks(~nz),
+    )
 
 
 def _curve_plan(
@@ -323,17 +396,35 @@ def _curve_plan(
         js = np.array([pos[int(e)] for e in c.idx])
         nz = c.nominal != 0
         parts.append((c, names.index(c.name), nz, ~nz, js[nz], js[~nz]))
-    return CurvePlan(idx, nominal.ravel()[idx].astype(float), parts)
+    return CurvePlan(idx, nominal.ravel()[idx].astype(float), parts, _curve_grid(parts))
 
 
 def _curve_values(plan: CurvePlan, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     S, n = shifts.shape[0], len(plan.idx)
     factor = np.ones((S, n))
     add = np.zeros((S, n))
-    for c, col, nz, z, jnz, jz in plan.parts:
-        y = _interp(shifts[:, col] + c.x0, c.xs, c.ys)  # (S, n_c)
-        factor[:, jnz] *= y[:, nz] / c.nominal[nz]
-        add[:, jz] += y[:, z] - c.nominal[z]
+    g = plan.grid
+    x = shifts[:, g.cols] + g.x0
+    if np.isnan(x).any():  # (searchsorted puts NaN last) one curve at a time
+        for c, col, nz, z, jnz, jz in plan.parts:
+            y = _interp(shifts[:, col] + c.x0, c.xs, c.ys)  # (S, n_c)
+            factor[:, jnz] *= y[:, nz] / c.nominal[nz]
+            add[:, jz] += y[:, z] - c.nominal[z]
+    else:  # the same operations on every element, all curves at once
+        x = np.clip(x, g.lo, g.hi)
+        j = np.clip((g.xs[None] <= x[:, :, None]).sum(axis=2), 1, g.top)  # (S, curves)
+        c = np.arange(len(g.cols))
+        xa, xb = g.xs[c, j - 1], g.xs[c, j]
+        w = ((x - xa) / np.where(xb > xa, xb - xa, 1.0))[:, g.cur]  # (S, elements)
+        je = j[:, g.cur]
+        e = np.arange(len(g.cur))
+        y = g.ys[je - 1, e] * (1.0 - w) + g.ys[je, e] * w
+        r = y[:, g.nz] / g.nominal[g.nz]
+        for t, src in g.ranks_nz:  # each element's factors multiplied in the curves' order
+            factor[:, t] *= r[:, src]
+        a = y[:, g.z] - g.nominal[g.z]
+        for t, src in g.ranks_z:
+            add[:, t] += a[:, src]
     v0 = plan.v0
     return plan.idx, np.where(v0 != 0, v0 * factor, v0 + add)
 
