@@ -928,12 +928,12 @@ def _nominal(
 
 
 def _nominal_one(
-    base: xr.Dataset, cells: Any, memo: dict[Any, np.ndarray] | None, arrays: Any = SAMPLED
+    base: xr.Dataset, cells: Any, memo: dict[Any, np.ndarray] | None
 ) -> list[tuple[str, np.ndarray]]:
-    """(name, nominal array as float, on ``cells`` when one of PR_ARRAYS) per name."""
+    """(name, nominal array as float, on ``cells`` when one of PR_ARRAYS) per sampled array."""
     ckey = (cells[0].tobytes(), cells[1].tobytes()) if cells is not None else None
     out = []
-    for a in arrays:
+    for a in SAMPLED:
         v = None if memo is None else memo.get((a, ckey))
         if v is None:
             v = base[a].values.astype(float)
