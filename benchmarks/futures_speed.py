@@ -122,6 +122,7 @@ def main() -> None:
     ap.add_argument("--base", default="37d1470")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
+    ap.add_argument("--replay", type=int, default=0, help="also time replay() on this many workers")
     ap.add_argument("--cache", help="pickle of the setup (written if absent), for reruns")
     args = ap.parse_args()
 
@@ -198,6 +199,30 @@ def main() -> None:
         )
     for what, t in (("CPU", cpu), ("wall", wall)):
         print(f"speed-up, {what} best / best: {min(t['before']) / min(t['after']):.2f}x")
+    if args.replay:
+        time_replay(su, base, new, args.repeats, args.replay)
+
+
+def time_replay(su: Any, base: Any, new: Any, repeats: int, workers: int) -> None:
+    """Wall seconds of ``replay()`` (the one on the path) with each version of
+    ``future_arrays``, alternated; their outputs must be equal (NaN where NaN)."""
+    from fab2flop.risk import replay as R
+
+    outs, wall = {}, {"before": [], "after": []}
+    for _ in range(repeats):
+        for name, mod in (("before", base), ("after", new)):
+            R.future_arrays = mod.future_arrays  # type: ignore[attr-defined]
+            t = time.perf_counter()
+            got = R.replay(su.net, su.plan, su.samples, su.probe, su.events, workers=workers)
+            wall[name].append(time.perf_counter() - t)
+            outs[name] = got.dataset
+    R.future_arrays = new.future_arrays  # type: ignore[attr-defined]
+    a, b = outs["before"], outs["after"]
+    ok = all(np.array_equal(a[k].values, b[k].values, equal_nan=True) for k in a.data_vars)
+    n = su.samples.sizes["sample"]
+    for name, w in wall.items():
+        print(f"replay {name:6s}: {n} samples on {workers} workers, wall best {min(w):.2f} s")
+    print("replay outputs identical:", "yes" if ok else "NO")
 
 
 if __name__ == "__main__":
