@@ -67,11 +67,19 @@ def fresh_probe(probe: Any) -> Any:
 
 
 def run_all(
-    mod: Any, su: Any, probe: Any, cells: Any, shifts: Any, unused: Any, keep: bool = True
+    mod: Any,
+    su: Any,
+    probe: Any,
+    cells: Any,
+    shifts: Any,
+    unused: Any,
+    keep: bool = True,
+    upto: int | None = None,
 ) -> list[Any]:
     """Every chunk's FutureArrays (``keep=False``: each dropped before the next, as replay
-    does, so that the allocator can hand its memory to the next chunk)."""
-    N = su.samples.sizes["sample"]
+    does, so that the allocator can hand its memory to the next chunk); the samples up to
+    ``upto`` only when given."""
+    N = min(su.samples.sizes["sample"], upto or su.samples.sizes["sample"])
     out = []
     for lo in range(0, N, 512):
         sl = slice(lo, min(N, lo + 512))
@@ -123,6 +131,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--replay", type=int, default=0, help="also time replay() on this many workers")
+    ap.add_argument("--check", type=int, default=8192, help="samples checked bit for bit")
     ap.add_argument("--cache", help="pickle of the setup (written if absent), for reruns")
     args = ap.parse_args()
 
@@ -145,12 +154,13 @@ def main() -> None:
     shifts = new.parameter_shifts(su.probe, su.samples)
     pb, pn = fresh_probe(su.probe), fresh_probe(su.probe)
     # first calls build the designs (replay does it once before the chunks)
-    ref = run_all(base, su, pb, cells, shifts, UNUSED)
-    got = run_all(new, su, pn, cells, shifts, UNUSED)  # every chunk kept alive
+    upto = args.check
+    ref = run_all(base, su, pb, cells, shifts, UNUSED, upto=upto)
+    got = run_all(new, su, pn, cells, shifts, UNUSED, upto=upto)  # every chunk kept alive
     diffs = [(i, same(a, b)) for i, (a, b) in enumerate(zip(ref, got, strict=True))]
     del got
     for _ in range(2):  # each chunk dropped before the next (buffers handed out again)
-        for i, lo in enumerate(range(0, su.samples.sizes["sample"], 512)):
+        for i, lo in enumerate(range(0, min(upto, su.samples.sizes["sample"]), 512)):
             n = min(512, su.samples.sizes["sample"] - lo)
             fa = new.future_arrays(
                 su.net,
@@ -166,7 +176,11 @@ def main() -> None:
             diffs.append((i, same(ref[i], fa)))
             del fa
     diffs = [d for d in diffs if d[1]]
-    print("bit-identical to", args.base, ":", "yes" if not diffs else f"NO {diffs[:3]}")
+    checked = min(upto, su.samples.sizes["sample"])
+    print(
+        f"bit-identical to {args.base} on {checked} samples:",
+        "NO " + str(diffs[:3]) if diffs else "yes",
+    )
     if args.profile:
         from line_profiler import LineProfiler
 
