@@ -651,9 +651,10 @@ class Design:
     """Every response of one array combined for fast evaluation over many samples.
 
     Elements with a nonzero nominal value move by a product of factors ``1 + dx_i · rho``
-    (``rho`` the relative change per unit of parameter i): its logarithm is a sum of
-    per-sample columns ``log(1 + dx_i · rho)`` (one per distinct ``rho`` of a parameter)
-    times an incidence matrix, one matrix product. Elements nominally 0 move additively.
+    (``rho`` the relative change per unit of parameter i): one per-sample column per
+    distinct ``rho`` of a parameter, and an incidence matrix of the columns on the elements
+    (evaluated as products of columns: :class:`DesignOn`, :class:`Gather`). Elements
+    nominally 0 move additively.
     """
 
     idx: np.ndarray  # flat indices of the elements any parameter changes
