@@ -343,7 +343,8 @@ def _curve_grid(parts: list[Any]) -> CurveGrid:
     for i, c in enumerate(curves):
         xs[i, : len(c.xs)] = c.xs
     ys = np.zeros((G, sum(len(c.idx) for c in curves)))
-    cur, nominal, nzs, target = [], [], [], []
+    cur: list[int] = []
+    nominal, nzs, target = [], [], []
     for i, (c, _, nz, _, jnz, jz) in enumerate(parts):
         e0 = len(cur)
         ys[: len(c.xs), e0 : e0 + len(c.idx)] = c.ys
@@ -413,8 +414,8 @@ def _curve_values(plan: CurvePlan, shifts: np.ndarray) -> tuple[np.ndarray, np.n
     else:  # the same operations on every element, all curves at once
         x = np.clip(x, g.lo, g.hi)
         j = np.clip((g.xs[None] <= x[:, :, None]).sum(axis=2), 1, g.top)  # (S, curves)
-        c = np.arange(len(g.cols))
-        xa, xb = g.xs[c, j - 1], g.xs[c, j]
+        k = np.arange(len(g.cols))
+        xa, xb = g.xs[k, j - 1], g.xs[k, j]
         w = ((x - xa) / np.where(xb > xa, xb - xa, 1.0))[:, g.cur]  # (S, elements)
         je = j[:, g.cur]
         e = np.arange(len(g.cur))
@@ -587,8 +588,11 @@ def _memo(net: Network) -> _NetMemo:
     key = id(net)
     m = _NET_MEMO.get(key)
     if m is None or m.ref() is not net:
-        ref = weakref.ref(net, lambda _r, k=key: _NET_MEMO.pop(k, None))
-        m = _NET_MEMO[key] = _NetMemo(ref, event_index(net))
+
+        def forget(_ref: Any) -> None:
+            _NET_MEMO.pop(key, None)
+
+        m = _NET_MEMO[key] = _NetMemo(weakref.ref(net, forget), event_index(net))
     return m
 
 
@@ -1021,7 +1025,7 @@ def apply_outage_s(
         dn = np.nonzero(d)
         dd = d[dn][None, :, None] * at_t[:, None, :]  # (S, destroyed cells, T)
         df = _own(fa, "destroyed_fraction")
-        on_d = (slice(None), *dn)
+        on_d: Any = (slice(None), *dn)
         df[on_d] = 1.0 - (1.0 - df[on_d]) * (1 - dd)
         _times_on(
             _own(fa, "existing"), hc, 1.0 - ev.destroy_fraction * (prof * _occ(se))[:, None, :]
@@ -1043,7 +1047,7 @@ def _times_on(x: np.ndarray, hit: np.ndarray, m: np.ndarray, op: Any = np.multip
     """``x[:, hit] = op(x[:, hit], m)`` in place (``m`` (S, 1 or hit cells, ...)): per run of
     consecutive hit cells when they are one axis (slices: no gathered copy), else at once."""
     if hit.ndim != 1:
-        on = (slice(None), *np.nonzero(hit))
+        on: Any = (slice(None), *np.nonzero(hit))
         x[on] = op(x[on], m)
         return
     ks = np.flatnonzero(hit)
