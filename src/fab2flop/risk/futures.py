@@ -830,7 +830,10 @@ def _factor_table(d: DesignOn, dx: np.ndarray) -> np.ndarray:
     C = len(d.param)
     multi, sets, _ = d.many
     table = np.empty((dx.shape[0], C + 1 + len(sets)))
-    np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12, out=table[:, :C])
+    f = dx[:, d.param]
+    f *= d.rho
+    f += 1.0  # (1 + dx · rho, as dx · rho + 1: the same sum)
+    np.maximum(f, 1e-12, out=table[:, :C])
     table[:, C] = 1.0
     if len(multi):  # the product of each distinct set of columns, once
         prod = table[:, sets[:, 0]]
