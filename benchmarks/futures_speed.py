@@ -4,9 +4,40 @@ arrays equal those of a baseline ``futures.py`` (a git revision, loaded beside t
 one) bit for bit. Figures are per 100,000 samples (seconds of one process).
 
     PYTHONPATH=src python benchmarks/futures_speed.py [--samples 4096] [--base 37d1470]
-        [--repeats 3] [--profile]
+        [--repeats 3] [--check 8192] [--cache setup.pkl] [--profile] [--replay 2]
 
-Output of the run that closed the speed pass (see the bottom of this docstring).
+``--replay N`` also times ``replay()`` (whichever is on the path) on N workers with each
+version of ``future_arrays``. Output of the runs that closed the speed pass (29 Nov, 2-core
+machine shared with other sessions; before = 37d1470, after = this branch):
+
+    $ PYTHONPATH=src python benchmarks/futures_speed.py --repeats 5 --cache /tmp/su.pkl
+    setup 0.2 s, 4096 samples                      (seed 12, default set, 5 sampled events)
+    bit-identical to 37d1470 on 4096 samples: yes
+    before: per 100k samples, CPU best 7.33 s (median 7.54), wall best 7.33 s (median 7.55); 5 runs
+    after : per 100k samples, CPU best 2.77 s (median 2.81), wall best 2.77 s (median 2.81); 5 runs
+    speed-up, CPU best / best: 2.64x
+    speed-up, wall best / best: 2.64x
+
+(other runs that day, under more load: 2.44x-2.72x). Replay itself, main at e293b03
+(numba period loop) with this ``futures.py``, 100,000 samples, 2 forked workers:
+
+    $ PYTHONPATH=<main src + this futures.py> python benchmarks/futures_speed.py \
+          --samples 100000 --repeats 2 --check 4096 --cache /tmp/su100k.pkl --replay 2
+    bit-identical to 37d1470 on 4096 samples: yes
+    before: per 100k samples, CPU best 8.11 s (median 8.63), wall best 8.11 s (median 8.64); 2 runs
+    after : per 100k samples, CPU best 3.11 s (median 3.14), wall best 3.11 s (median 3.14); 2 runs
+    replay before: 100000 samples on 2 workers, wall best 10.63 s
+    replay after : 100000 samples on 2 workers, wall best 7.41 s
+    replay outputs identical: yes
+
+Where the time went, and what was done: a chunk's sampled arrays are ~30 MB; writing fresh
+memory costs a page fault per page (most of the old cost: the copy of the broadcast
+nominal, the (S, n) temporaries of the gather and scatter). Now each array is one gather
+from a small per-sample factor table (or, when few elements move, the nominal copied and
+the moved elements written over it) into a buffer of ``SlabPool`` (reused once the last
+chunk's arrays are dropped); events multiply runs of hit cells in place; event index, hit
+cells, nominal floats and curve plans are memoised; all curves of an array are
+interpolated at once.
 """
 
 from __future__ import annotations
