@@ -30,6 +30,10 @@ machine shared with other sessions; before = 37d1470, after = this branch):
     replay after : 100000 samples on 2 workers, wall best 7.41 s
     replay outputs identical: yes
 
+(that run had the commit before "factor columns computed in place"; with the final file,
+the load rising to 2.8 during the run: futures 8.90 -> 3.24 s per 100k, 2.75x; replay
+16.86 -> 9.95 s, outputs identical.)
+
 Where the time went, and what was done: a chunk's sampled arrays are ~30 MB; writing fresh
 memory costs a page fault per page (most of the old cost: the copy of the broadcast
 nominal, the (S, n) temporaries of the gather and scatter). Now each array is one gather
