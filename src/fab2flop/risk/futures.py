@@ -21,6 +21,9 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -292,23 +295,139 @@ def curve_values(
     """(flat indices, values (S, n)) of ``array`` under the samples' parameter values
     (``shifts`` from nominal, columns in ``names`` order); several parameters on one
     element combine multiplicatively against its nominal value (additively from 0)."""
+    plan = _curve_plan(curves, array, names, nominal)
+    return None if plan is None else _curve_values(plan, shifts)
+
+
+@dataclass(frozen=True)
+class CurvePlan:
+    """The curves of one array ready for a chunk: the elements they change (flat indices)
+    and their nominal values; per curve its column of the shifts and, for its elements of
+    nonzero and of zero nominal value, their positions among the elements; and the same
+    stacked for all curves at once (``grid``)."""
+
+    idx: np.ndarray
+    v0: np.ndarray
+    parts: list[tuple[Curve, int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    grid: CurveGrid
+
+
+@dataclass(frozen=True)
+class CurveGrid:
+    """Every curve of an array interpolated at once. Per curve: its shift column, nominal
+    value, grid ends and size, and grid (padded with inf); per curve element: its curve,
+    its values on the grid (padded), nominal value; the elements of nonzero (``nz``) and
+    zero nominal value, and per rank (an element's first curve, its second, ... in the
+    curves' order) the elements' positions among ``idx`` (targets) and among the nonzero
+    or zero elements (sources)."""
+
+    cols: np.ndarray
+    x0: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    top: np.ndarray  # (curves,) grid size - 1
+    xs: np.ndarray  # (curves, G) padded with inf
+    cur: np.ndarray  # (elements,)
+    ys: np.ndarray  # (G, elements)
+    nominal: np.ndarray
+    nz: np.ndarray
+    z: np.ndarray
+    ranks_nz: list[tuple[np.ndarray, np.ndarray]]
+    ranks_z: list[tuple[np.ndarray, np.ndarray]]
+
+
+def _curve_grid(parts: list[Any]) -> CurveGrid:
+    curves = [p[0] for p in parts]
+    G = max(len(c.xs) for c in curves)
+    xs = np.full((len(curves), G), np.inf)
+    for i, c in enumerate(curves):
+        xs[i, : len(c.xs)] = c.xs
+    ys = np.zeros((G, sum(len(c.idx) for c in curves)))
+    cur: list[int] = []
+    nominal, nzs, target = [], [], []
+    for i, (c, _, nz, _, jnz, jz) in enumerate(parts):
+        e0 = len(cur)
+        ys[: len(c.xs), e0 : e0 + len(c.idx)] = c.ys
+        cur += [i] * len(c.idx)
+        nominal.append(c.nominal)
+        nzs.append(nz)
+        js = np.empty(len(c.idx), int)
+        js[nz], js[~nz] = jnz, jz
+        target.append(js)
+    nz = np.concatenate(nzs)
+    tgt = np.concatenate(target)
+
+    def ranks(sel: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        t = tgt[sel]  # in the curves' order
+        seen: dict[int, int] = {}
+        rank = np.zeros(len(t), int)
+        for i, e in enumerate(t.tolist()):
+            rank[i] = seen.get(e, 0)
+            seen[e] = rank[i] + 1
+        top = int(rank.max(initial=-1)) + 1
+        return [(t[rank == k], np.flatnonzero(rank == k)) for k in range(top)]
+
+    return CurveGrid(
+        np.array([p[1] for p in parts]),
+        np.array([c.x0 for c in curves]),
+        np.array([c.xs[0] for c in curves]),
+        np.array([c.xs[-1] for c in curves]),
+        np.array([len(c.xs) - 1 for c in curves]),
+        xs,
+        np.array(cur),
+        ys,
+        np.concatenate(nominal),
+        np.flatnonzero(nz),
+        np.flatnonzero(~nz),
+        ranks(nz),
+        ranks(~nz),
+    )
+
+
+def _curve_plan(
+    curves: list[Curve], array: str, names: list[str], nominal: np.ndarray
+) -> CurvePlan | None:
     mine = [c for c in curves if c.array == array]
     if not mine:
         return None
     idx = np.unique(np.concatenate([c.idx for c in mine]))
     pos = {int(e): j for j, e in enumerate(idx)}
-    v0 = nominal.ravel()[idx].astype(float)
-    S = shifts.shape[0]
-    factor = np.ones((S, len(idx)))
-    add = np.zeros((S, len(idx)))
+    parts = []
     for c in mine:
-        x = shifts[:, names.index(c.name)] + c.x0
-        y = _interp(x, c.xs, c.ys)  # (S, n_c)
         js = np.array([pos[int(e)] for e in c.idx])
         nz = c.nominal != 0
-        factor[:, js[nz]] *= y[:, nz] / c.nominal[nz]
-        add[:, js[~nz]] += y[:, ~nz] - c.nominal[~nz]
-    return idx, np.where(v0 != 0, v0 * factor, v0 + add)
+        parts.append((c, names.index(c.name), nz, ~nz, js[nz], js[~nz]))
+    return CurvePlan(idx, nominal.ravel()[idx].astype(float), parts, _curve_grid(parts))
+
+
+def _curve_values(plan: CurvePlan, shifts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    S, n = shifts.shape[0], len(plan.idx)
+    factor = np.ones((S, n))
+    add = np.zeros((S, n))
+    g = plan.grid
+    x = shifts[:, g.cols] + g.x0
+    if np.isnan(x).any():  # (searchsorted puts NaN last) one curve at a time
+        for c, col, nz, z, jnz, jz in plan.parts:
+            y = _interp(shifts[:, col] + c.x0, c.xs, c.ys)  # (S, n_c)
+            factor[:, jnz] *= y[:, nz] / c.nominal[nz]
+            add[:, jz] += y[:, z] - c.nominal[z]
+    else:  # the same operations on every element, all curves at once
+        x = np.clip(x, g.lo, g.hi)
+        j = np.clip((g.xs[None] <= x[:, :, None]).sum(axis=2), 1, g.top)  # (S, curves)
+        k = np.arange(len(g.cols))
+        xa, xb = g.xs[k, j - 1], g.xs[k, j]
+        w = ((x - xa) / np.where(xb > xa, xb - xa, 1.0))[:, g.cur]  # (S, elements)
+        je = j[:, g.cur]
+        e = np.arange(len(g.cur))
+        y = g.ys[je - 1, e] * (1.0 - w) + g.ys[je, e] * w
+        r = y[:, g.nz] / g.nominal[g.nz]
+        for t, src in g.ranks_nz:  # each element's factors multiplied in the curves' order
+            factor[:, t] *= r[:, src]
+        a = y[:, g.z] - g.nominal[g.z]
+        for t, src in g.ranks_z:
+            add[:, t] += a[:, src]
+    v0 = plan.v0
+    return plan.idx, np.where(v0 != 0, v0 * factor, v0 + add)
 
 
 def _interp(x: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
@@ -406,6 +525,92 @@ def event_index(net: Network) -> evm.EventIndex:
     )
 
 
+class SlabPool:
+    """Buffers the large arrays of a chunk are written into, handed out again once nothing
+    refers to them (every view of a buffer holds a reference to it). Writing a fresh buffer
+    costs the kernel a page fault per page on first touch, which was most of what remained
+    of :func:`future_arrays`; replay drops a chunk's arrays before the next chunk's are
+    made, so their buffers come back. Every element of a buffer handed out is written by its
+    user: no value depends on the pool. Up to ``max_bytes`` are kept (beyond: plain arrays);
+    thread-safe; a forked worker starts with its parent's buffers."""
+
+    def __init__(self, max_bytes: int, min_bytes: int) -> None:
+        self.max_bytes, self.min_bytes = max_bytes, min_bytes
+        self._slabs: dict[tuple[int, str], list[np.ndarray]] = {}
+        self._bytes = 0
+        self._lock = threading.Lock()
+        probe = [np.empty(1)]
+        self._free_refs = sys.getrefcount(probe[0])  # held by its list only
+
+    def empty(self, shape: tuple[int, ...], dtype: Any = float) -> np.ndarray:
+        """An uninitialised array of ``shape`` (a view of a free buffer, or a new one)."""
+        dt = np.dtype(dtype)
+        n = int(np.prod(shape, dtype=np.int64))
+        if n * dt.itemsize < self.min_bytes:
+            return np.empty(shape, dt)
+        with self._lock:
+            slabs = self._slabs.setdefault((n, dt.str), [])
+            for i in range(len(slabs)):
+                if sys.getrefcount(slabs[i]) == self._free_refs:
+                    return slabs[i].reshape(shape)
+            slab = np.empty(n, dt)
+            if self._bytes + slab.nbytes <= self.max_bytes:
+                slabs.append(slab)
+                self._bytes += slab.nbytes
+            return slab.reshape(shape)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._slabs, self._bytes = {}, 0
+
+
+# a chunk of 512 samples of the default set holds ~30 MB of such arrays; two chunks run
+# side by side in replay's workers
+SLABS = SlabPool(max_bytes=256 * 2**20, min_bytes=2**18)
+
+
+@dataclass
+class _NetMemo:
+    """What the chunks of one network share and no sample changes: its event index, the
+    cells each event hits, its nominal arrays as float (on cells)."""
+
+    ref: Any  # weakref to the network
+    index: evm.EventIndex
+    hits: dict[Any, np.ndarray] = field(default_factory=dict)
+    nominal: dict[Any, np.ndarray] = field(default_factory=dict)
+
+
+_NET_MEMO: dict[int, _NetMemo] = {}
+
+
+def _memo(net: Network) -> _NetMemo:
+    """The :class:`_NetMemo` of ``net`` (built on first use, dropped with the network)."""
+    key = id(net)
+    m = _NET_MEMO.get(key)
+    if m is None or m.ref() is not net:
+
+        def forget(_ref: Any) -> None:
+            _NET_MEMO.pop(key, None)
+
+        m = _NET_MEMO[key] = _NetMemo(weakref.ref(net, forget), event_index(net))
+    return m
+
+
+def _hit(net: Network, idx: evm.EventIndex, ev: Any, at: str, buildable: bool = False) -> Any:
+    """:func:`events.hit_cells`, memoised per network when ``idx`` is its memo's (read-only;
+    an event hitting nothing raises each time)."""
+    m = _NET_MEMO.get(id(net))
+    if m is None or m.ref() is not net or m.index is not idx:
+        return evm.hit_cells(ev, idx, at, buildable_only=buildable)
+    key = (ev.model_dump_json(), at, buildable)
+    got = m.hits.get(key)
+    if got is None:
+        got = evm.hit_cells(ev, idx, at, buildable_only=buildable)
+        got.setflags(write=False)
+        m.hits[key] = got
+    return got
+
+
 # ------------------------------------------------------------------ the arrays of a chunk
 @dataclass
 class FutureArrays:
@@ -450,9 +655,10 @@ class Design:
     """Every response of one array combined for fast evaluation over many samples.
 
     Elements with a nonzero nominal value move by a product of factors ``1 + dx_i · rho``
-    (``rho`` the relative change per unit of parameter i): its logarithm is a sum of
-    per-sample columns ``log(1 + dx_i · rho)`` (one per distinct ``rho`` of a parameter)
-    times an incidence matrix, one matrix product. Elements nominally 0 move additively.
+    (``rho`` the relative change per unit of parameter i): one per-sample column per
+    distinct ``rho`` of a parameter, and an incidence matrix of the columns on the elements
+    (evaluated as products of columns: :class:`DesignOn`, :class:`Gather`). Elements
+    nominally 0 move additively.
     """
 
     idx: np.ndarray  # flat indices of the elements any parameter changes
@@ -576,6 +782,95 @@ def _design_on(
     )
 
 
+@dataclass(frozen=True)
+class Gather:
+    """A :class:`DesignOn` ready to evaluate over a chunk: per sample, a table of factors
+    (the columns ``1 + dx · rho``, a column of ones, then the product of each distinct set
+    of columns); each moved element takes its table column times its nominal value. When
+    most elements move, the whole array is one gather (an element no parameter moves takes
+    the ones: ``1 · v`` is ``v`` bit for bit); else the nominal array is copied and the
+    moved elements written over it."""
+
+    d: DesignOn
+    shape: tuple[int, ...]  # the array's dims after the sample
+    col: np.ndarray  # (E,) table column of each element (flat); gather mode only
+    v0: np.ndarray  # (E,) nominal value of each element
+    cm: np.ndarray  # (len(d.idx),) table column of each moved element
+    # gather mode: clipping the moved elements to the bounds: "none" (it cannot change
+    # them: factors are >= 1e-12 and their nominal values > 0 against a bound of 0 only),
+    # "all" (the unmoved elements are inside the bounds: clip the whole array) or "moved"
+    clip: str
+    gather: bool  # the whole array as one gather (else nominal copy + moved elements)
+
+
+GATHER_FROM = 0.5  # share of moved elements from which the whole array is one gather
+
+
+def _gather_of(d: DesignOn, nominal: np.ndarray) -> Gather:
+    v0 = nominal.ravel().astype(float)
+    C = len(d.param)
+    col = np.full(v0.size, C, np.intp)  # C: the ones column
+    moved = d.idx[: d.n_nz]
+    col[moved] = np.where(d.one >= 0, d.one, C)
+    multi, _, which = d.many
+    col[moved[multi]] = C + 1 + which
+    clip = "none"
+    if d.lo is not None:
+        rest = np.delete(v0, d.idx)
+        inside = np.clip(rest, d.lo, d.hi).view(np.int64) == rest.view(np.int64)
+        products_only = d.n_nz == len(d.idx) and bool(np.all(d.v0 > 0))
+        if not (d.lo == 0.0 and d.hi is None and products_only):
+            clip = "all" if inside.all() else "moved"
+    gather = len(d.idx) >= GATHER_FROM * v0.size
+    return Gather(d, nominal.shape, col, v0, col[d.idx], clip, gather)
+
+
+def _factor_table(d: DesignOn, dx: np.ndarray) -> np.ndarray:
+    """(S, columns + 1 + sets): the factors of each column, ones, the products of sets."""
+    C = len(d.param)
+    multi, sets, _ = d.many
+    table = np.empty((dx.shape[0], C + 1 + len(sets)))
+    f = dx[:, d.param]
+    f *= d.rho
+    f += 1.0  # (1 + dx · rho, as dx · rho + 1: the same sum)
+    np.maximum(f, 1e-12, out=table[:, :C])
+    table[:, C] = 1.0
+    if len(multi):  # the product of each distinct set of columns, once
+        prod = table[:, sets[:, 0]]
+        for j in range(1, sets.shape[1]):
+            prod *= table[:, sets[:, j]]
+        table[:, C + 1 :] = prod
+    return table
+
+
+def _gathered(g: Gather, dx: np.ndarray) -> np.ndarray:
+    """(S, E) values of the array under the shifts ``dx`` (S, parameters)."""
+    d = g.d
+    table = _factor_table(d, dx)
+    out = SLABS.empty((dx.shape[0], g.v0.size))
+    if not g.gather:
+        out[:] = g.v0
+        vals = table[:, g.cm]
+        vals *= d.v0
+        if d.n_nz < len(d.idx):  # nominally 0: additive
+            vals[:, d.n_nz :] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
+        if d.lo is not None:
+            np.clip(vals, d.lo, d.hi, out=vals)
+        out[:, d.idx] = vals
+        return out
+    np.take(table, g.col, axis=1, out=out, mode="wrap")  # (wrap: unbuffered; in range)
+    out *= g.v0
+    if d.n_nz < len(d.idx):
+        out[:, d.idx[d.n_nz :]] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
+    if g.clip == "all":
+        np.clip(out, d.lo, d.hi, out=out)
+    elif g.clip == "moved":
+        vals = out[:, d.idx]
+        np.clip(vals, d.lo, d.hi, out=vals)
+        out[:, d.idx] = vals
+    return out
+
+
 def _apply_responses(
     base: xr.Dataset,
     probe: Probe,
@@ -584,49 +879,44 @@ def _apply_responses(
     cells: Any = None,
     dx_all: np.ndarray | None = None,
     unused: frozenset[str] = frozenset(),
+    memo: dict[Any, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
     """The sampled arrays of samples ``sl``: each element a parameter moves is its nominal
-    value times the product of ``1 + dx_i · rho`` (as ``exp`` of a sum of logs, one sparse
-    product), or its nominal 0 plus a sum of changes; the others stay nominal."""
+    value times the product of ``1 + dx_i · rho``, or its nominal 0 plus a sum of changes;
+    the others stay nominal."""
     S = len(range(*sl.indices(samples.sizes["sample"])))
     if probe.design is None:
         probe.design = designs(probe)
-    out = _nominal(base, S, cells)
+    out = _nominal(base, S, cells, memo)
     dx = (parameter_shifts(probe, samples) if dx_all is None else dx_all)[sl]
     ckey = (cells[0].tobytes(), cells[1].tobytes()) if cells is not None else None
-    for a, dz in probe.design.items():
+    for a in probe.design:
         if a in unused:
             continue
-        key = ("on", a, ckey)
-        if key not in probe.design_cells:
-            bounds = _BOUNDS.get(a, (None, None))
-            probe.design_cells[key] = _design_on(dz, base[a].values, cells, a in PR_ARRAYS, bounds)
-        d: DesignOn = probe.design_cells[key]
-        if not len(d.idx):
+        g = _gather_for(probe, base, a, cells, ckey)
+        if g is None:
             continue
-        vals = np.empty((S, len(d.idx)))
-        if d.n_nz:
-            f = np.ones((S, len(d.param) + 1))  # the last column: padding
-            np.maximum(1.0 + dx[:, d.param] * d.rho, 1e-12, out=f[:, :-1])
-            vals[:, : d.n_nz] = f[:, d.one]  # (multi-column elements: overwritten)
-            multi, sets, which = d.many
-            if len(multi):  # the product of each distinct set of columns, once
-                prod = f[:, sets[:, 0]]
-                for j in range(1, sets.shape[1]):
-                    prod *= f[:, sets[:, j]]
-                vals[:, multi] = prod[:, which]
-            vals[:, : d.n_nz] *= d.v0[: d.n_nz]
-        if d.n_nz < len(d.idx):
-            vals[:, d.n_nz :] = d.v0[d.n_nz :] + (d.addt @ dx.T).T
-        if d.lo is not None:  # the nominal keeps the bounds: only moved elements can leave
-            np.clip(vals, d.lo, d.hi, out=vals)
-        flat = out[a] = out[a].copy()
-        flat = flat.reshape(S, -1)
-        flat[:, d.idx] = vals
+        flat = _gathered(g, dx)
         lo, hi = _BOUNDS.get(a, (None, None))
-        if lo is not None and d.lo is None:
+        if lo is not None and g.d.lo is None:
             np.clip(flat, lo, hi, out=flat)
+        out[a] = flat.reshape(S, *g.shape)
     return out
+
+
+def _gather_for(probe: Probe, base: xr.Dataset, a: str, cells: Any, ckey: Any) -> Gather | None:
+    """The :class:`Gather` of array ``a`` on ``cells`` (memoised on the probe); None when
+    no parameter moves an element of it there."""
+    key = ("gather", a, ckey)
+    if key not in probe.design_cells:
+        assert probe.design is not None
+        bounds = _BOUNDS.get(a, (None, None))
+        v = base[a].values
+        d = _design_on(probe.design[a], v, cells, a in PR_ARRAYS, bounds)
+        if cells is not None and a in PR_ARRAYS:
+            v = v[cells[0], cells[1]]
+        probe.design_cells[key] = _gather_of(d, v) if len(d.idx) else None
+    return probe.design_cells[key]
 
 
 # bounds of the sampled arrays (lower, upper or None)
@@ -636,15 +926,31 @@ _BOUNDS: dict[str, tuple[float, float | None]] = {
 }
 
 
-def _nominal(base: xr.Dataset, S: int, cells: Any = None) -> dict[str, np.ndarray]:
+def _nominal(
+    base: xr.Dataset, S: int, cells: Any = None, memo: dict[Any, np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
     """The nominal arrays broadcast over S samples (read-only views: copy before changing);
-    (process, region, ...) arrays on ``cells`` only when given."""
-    out = {}
+    (process, region, ...) arrays on ``cells`` only when given (``memo``: a network's
+    :attr:`_NetMemo.nominal`)."""
+    return {a: np.broadcast_to(v, (S, *v.shape)) for a, v in _nominal_one(base, cells, memo)}
+
+
+def _nominal_one(
+    base: xr.Dataset, cells: Any, memo: dict[Any, np.ndarray] | None
+) -> list[tuple[str, np.ndarray]]:
+    """(name, nominal array as float, on ``cells`` when one of PR_ARRAYS) per sampled array."""
+    ckey = (cells[0].tobytes(), cells[1].tobytes()) if cells is not None else None
+    out = []
     for a in SAMPLED:
-        v = base[a].values.astype(float)
-        if cells is not None and a in PR_ARRAYS:
-            v = v[cells[0], cells[1]]
-        out[a] = np.broadcast_to(v, (S, *v.shape))
+        v = None if memo is None else memo.get((a, ckey))
+        if v is None:
+            v = base[a].values.astype(float)
+            if cells is not None and a in PR_ARRAYS:
+                v = v[cells[0], cells[1]]
+            if memo is not None:
+                v.setflags(write=False)
+                memo[(a, ckey)] = v
+        out.append((a, v))
     return out
 
 
@@ -663,10 +969,11 @@ def future_arrays(
     ``cells`` (process, region indices), (process, region, ...) arrays hold only those
     cells; ``shifts`` is :func:`parameter_shifts` of ``samples`` (read once per replay)."""
     base = net.ds
+    memo = _memo(net)
     if samples is not None and probe is not None:
-        arr = _apply_responses(base, probe, samples, sl, cells, shifts, unused)
+        arr = _apply_responses(base, probe, samples, sl, cells, shifts, unused, memo.nominal)
     else:
-        arr = _nominal(base, int(n or 1), cells)
+        arr = _nominal(base, int(n or 1), cells, memo.nominal)
     S = arr["availability"].shape[0]
     d = base["destroyed_fraction"].values
     d = d if cells is None else d[cells[0], cells[1]]
@@ -674,12 +981,15 @@ def future_arrays(
     fa = FutureArrays(arr, cells=cells)
     if samples is not None and probe is not None and probe.curves:
         dx = (parameter_shifts(probe, samples) if shifts is None else shifts)[sl]
-        names = [r.name for r in probe.responses]
         for a in CURVED:
-            got = curve_values(probe.curves, a, dx, names, base[a].values)
-            if got is not None:
-                fa.structural[a] = got
-    idx = event_index(net)
+            key = ("curves", a)
+            if key not in probe.design_cells:
+                names = [r.name for r in probe.responses]
+                plan = _curve_plan(probe.curves, a, names, base[a].values)
+                probe.design_cells[key] = plan
+            if probe.design_cells[key] is not None:
+                fa.structural[a] = _curve_values(probe.design_cells[key], dx)
+    idx = memo.index
     for i, se in enumerate(events):
         part = SampledEvent(se.event, se.occurs[sl], se.start[sl], se.duration[sl], se.severity[sl])
         # applied even where no sample of the chunk has it (a factor of 1 there), so that a
@@ -703,13 +1013,13 @@ def apply_outage_s(
 ) -> None:
     """Availability x (1 − fraction x profile), per sample; destruction at the start period."""
     ev = se.event
-    hit = evm.hit_cells(ev, idx, at)  # (P,R)
+    hit = _hit(net, idx, ev, at)  # (P,R)
     dur = np.where(np.isfinite(se.duration), se.duration, 1e6)[:, None]
     start = se.start[:, None]
     prof = evm.outage_profile(idx.years[None, :], idx.dt, start, dur, ev.recovery_years)  # type: ignore[arg-type]
-    on = (slice(None), *np.nonzero(fa.on_cells(hit)))  # (samples, hit cells)
+    hc = fa.on_cells(hit)
     lost = se.severity[:, None] * prof * _occ(se)  # (S,T)
-    _own(fa, "availability")[on] *= 1.0 - lost[:, None, :]
+    _times_on(_own(fa, "availability"), hc, 1.0 - lost[:, None, :])
     if ev.destroy_fraction > 0:
         ts = np.clip(np.searchsorted(idx.years, se.start + 1e-9, side="right") - 1, 0, None)
         d = fa.on_cells(ev.destroy_fraction * (hit & idx.buildable[:, None]))
@@ -718,9 +1028,11 @@ def apply_outage_s(
         dn = np.nonzero(d)
         dd = d[dn][None, :, None] * at_t[:, None, :]  # (S, destroyed cells, T)
         df = _own(fa, "destroyed_fraction")
-        on_d = (slice(None), *dn)
+        on_d: Any = (slice(None), *dn)
         df[on_d] = 1.0 - (1.0 - df[on_d]) * (1 - dd)
-        _own(fa, "existing")[on] *= 1.0 - ev.destroy_fraction * (prof * _occ(se))[:, None, :]
+        _times_on(
+            _own(fa, "existing"), hc, 1.0 - ev.destroy_fraction * (prof * _occ(se))[:, None, :]
+        )
 
 
 def _own(fa: FutureArrays, name: str) -> np.ndarray:
@@ -728,8 +1040,27 @@ def _own(fa: FutureArrays, name: str) -> np.ndarray:
     the nominal arrays), to change in place: an event touches only the cells it hits."""
     x = fa.arrays[name]
     if not x.flags.writeable:
-        x = fa.arrays[name] = x.copy()
+        y = fa.arrays[name] = SLABS.empty(x.shape, x.dtype)
+        y[...] = x
+        x = y
     return x
+
+
+def _times_on(x: np.ndarray, hit: np.ndarray, m: np.ndarray, op: Any = np.multiply) -> None:
+    """``x[:, hit] = op(x[:, hit], m)`` in place (``m`` (S, 1 or hit cells, ...)): per run of
+    consecutive hit cells when they are one axis (slices: no gathered copy), else at once."""
+    if hit.ndim != 1:
+        on: Any = (slice(None), *np.nonzero(hit))
+        x[on] = op(x[on], m)
+        return
+    ks = np.flatnonzero(hit)
+    if not len(ks):
+        return
+    cut = np.flatnonzero(np.diff(ks) != 1) + 1
+    starts, ends = np.r_[0, cut], np.r_[cut, len(ks)]
+    for i, j in zip(starts.tolist(), ends.tolist(), strict=True):
+        part = x[:, ks[i] : ks[j - 1] + 1]
+        op(part, m if m.shape[1] == 1 else m[:, i:j], out=part)
 
 
 def _cellwise(x: np.ndarray) -> np.ndarray:
@@ -750,29 +1081,25 @@ def apply_price_s(
     w = _window(se, idx) * _occ(se)
     f = 1.0 + se.severity[:, None] * w  # (S,T)
     selects = ev.selects_processes or ev.region is not None
-    hit = evm.hit_cells(ev, idx, at) if selects else np.zeros_like(idx.exists)
-    hn = np.nonzero(fa.on_cells(hit))
-    on = (slice(None), *hn)  # (samples, hit cells)
+    hit = _hit(net, idx, ev, at) if selects else np.zeros_like(idx.exists)
+    hc = fa.on_cells(hit)
+    hn = np.nonzero(hc)
     if "variable" in ev.costs and len(hn[0]):
-        _own(fa, "var_cost_usd_per_unit")[on] *= f[:, None, :]
+        _times_on(_own(fa, "var_cost_usd_per_unit"), hc, f[:, None, :])
     if "capex" in ev.costs and len(hn[0]):
         ol = fa.on_cells(net.ds["open_lead_periods"].values)[hn]  # (hit cells, T)
         s = np.arange(len(idx.years)) - ol
         ok = (ol >= 0) & (s >= 0)
         fs = np.where(ok[None], f[:, np.clip(s, 0, f.shape[1] - 1)], 1.0)  # (S,hit,T)
-        _own(fa, "capex_usd_per_unit")[on] *= fs
+        _times_on(_own(fa, "capex_usd_per_unit"), hc, fs)
     made = {idx.main_output[i] for i in np.flatnonzero(hit.any(axis=1))}
     accs = np.array([c in made for c in idx.acc_carrier], bool)
     if "variable" in ev.costs:
-        sel = (accs & idx.acc_merchant)[None, :, None]
-        fa.arrays["acc_unit_cost_usd"] = fa.arrays["acc_unit_cost_usd"] * (
-            np.where(sel, f[:, None, :], 1.0)
-        )
+        # x 1 elsewhere: unchanged bit for bit, so only the selected rows are multiplied
+        _times_on(_own(fa, "acc_unit_cost_usd"), accs & idx.acc_merchant, f[:, None, :])
     if "systems" in ev.costs:
         sel = accs if hit.any() else np.ones(len(idx.acc_carrier), bool)
-        fa.arrays["acc_deploy_cost_usd"] = fa.arrays["acc_deploy_cost_usd"] * (
-            np.where(sel[None, :, None], f[:, None, :], 1.0)
-        )
+        _times_on(_own(fa, "acc_deploy_cost_usd"), sel, f[:, None, :])
 
 
 def apply_export_s(
@@ -819,16 +1146,16 @@ def apply_delay_s(
 ) -> None:
     """Builds of hit cells started in the window take the event's extra periods."""
     ev = se.event
-    hit = evm.hit_cells(ev, idx, at, buildable_only=True)
+    hit = _hit(net, idx, ev, at, buildable=True)
     nper = max(1, int(np.ceil(round(ev.years / idx.dt, 6))))
     w = _window(se, idx)
     started = (w >= 0.5 - 1e-9) & se.occurs[:, None]  # (S,T)
     hc = fa.on_cells(hit)
     if fa.extra_start is None:
-        fa.extra_start = np.zeros((fa.n, *hc.shape, len(idx.years)), np.int16)
-    on = (slice(None), *np.nonzero(hc))  # (samples, hit cells)
-    fa.extra_start[on] += (nper * started[:, None, :]).astype(np.int16)
-    fa.delayed = hc if fa.delayed is None else (fa.delayed | hc)
+        fa.extra_start = SLABS.empty((fa.n, *hc.shape, len(idx.years)), np.int16)
+        fa.extra_start[...] = 0
+    _times_on(fa.extra_start, hc, (nper * started[:, None, :]).astype(np.int16), np.add)
+    fa.delayed = hc.copy() if fa.delayed is None else (fa.delayed | hc)
 
 
 APPLY_SAMPLED = {
