@@ -81,9 +81,9 @@ def test_probes_on_forked_workers_equal_the_serial_probes(su, monkeypatch):
 
     monkeypatch.setattr(futures, "PROBE_PROCESSES_FROM", 2)  # fork even for these four
     futures._PROBES.clear()
-    serial = futures.probe_parameters(su.net, su.samples, workers=1)
+    serial = futures.probe_parameters(su.net, su.samples, workers=1, disk=False)
     futures._PROBES.clear()
-    forked = futures.probe_parameters(su.net, su.samples, workers=2)
+    forked = futures.probe_parameters(su.net, su.samples, workers=2, disk=False)
     assert [r.name for r in serial.responses] == [r.name for r in forked.responses]
     assert len(serial.responses) == 4 and len(serial.curves) > 0  # the life has a curve
     for a, b in zip(serial.responses, forked.responses, strict=True):

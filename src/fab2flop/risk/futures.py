@@ -209,19 +209,29 @@ PROBE_PROCESSES_FROM = 8  # parameters from which a pool of processes is worth i
 
 
 def probe_parameters(
-    net: Network, samples: xr.Dataset, progress: Any = None, workers: int = PROBE_WORKERS
+    net: Network,
+    samples: xr.Dataset,
+    progress: Any = None,
+    workers: int = PROBE_WORKERS,
+    disk: bool = True,
 ) -> Probe:
-    """Every sampled parameter's :class:`Response` (memoised per scenario and parameter set).
-    Each probe rebuilds the network; they run on ``workers`` forked processes (in order, so
-    the result does not depend on the number of workers)."""
+    """Every sampled parameter's :class:`Response`, memoised per scenario, catalog, code
+    and parameter set (:func:`fab2flop.risk.probecache.probe_key`): in this process, and
+    on disk unless ``disk`` is False (:mod:`fab2flop.risk.probecache`). Each probe rebuilds
+    the network; they run on ``workers`` forked processes (in order, so the result does not
+    depend on the number of workers)."""
+    from . import probecache
     from .forked import map_forked
 
     names = [
         n for n, v in samples.data_vars.items() if v.attrs.get("kind") in ("catalog", "scenario")
     ]
-    key = json.dumps([net.scenario.digest(), net.catalog.data_hash, names])
+    key = probecache.probe_key(net, samples, names)
     if key in _PROBES:
         return _PROBES[key]
+    if disk and (kept := probecache.load(key)) is not None:
+        _PROBES[key] = kept
+        return kept
     data = net.scenario.model_dump(mode="json", exclude_none=True)
     data["events"] = []
 
@@ -237,6 +247,8 @@ def probe_parameters(
         if progress is not None:
             progress()
     _PROBES[key] = Probe(out, curves=curves)
+    if disk:
+        probecache.save(key, _PROBES[key])
     return _PROBES[key]
 
 
