@@ -709,14 +709,14 @@ def designs(probe: Probe) -> dict[str, Design]:
     return out
 
 
-def parameter_shifts(probe: Probe, samples: xr.Dataset) -> np.ndarray:
-    """(N, parameters) each sample's parameter values minus their nominal (one read of the
-    Dataset; pass it to :func:`future_arrays` to skip the read per chunk)."""
-    n = samples.sizes["sample"]
+def parameter_shifts(probe: Probe, samples: xr.Dataset, sl: slice = slice(None)) -> np.ndarray:
+    """(S, parameters) the parameter values of samples ``sl`` minus their nominal (read
+    from the Dataset chunk by chunk: 100,000 samples of ~300 parameters are 250 MB)."""
+    n = len(range(*sl.indices(samples.sizes["sample"])))
     if not probe.responses:
         return np.zeros((n, 0))
     v = samples.variables  # (no DataArray per parameter)
-    return np.column_stack([np.asarray(v[r.name].values) - r.nominal for r in probe.responses])
+    return np.column_stack([np.asarray(v[r.name].values[sl]) - r.nominal for r in probe.responses])
 
 
 def _cell_design(dz: Design, shape: tuple[int, ...], cells: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -900,7 +900,7 @@ def _apply_responses(
     if probe.design is None:
         probe.design = designs(probe)
     out = _nominal(base, S, cells, memo)
-    dx = (parameter_shifts(probe, samples) if dx_all is None else dx_all)[sl]
+    dx = parameter_shifts(probe, samples, sl) if dx_all is None else dx_all[sl]
     ckey = (cells[0].tobytes(), cells[1].tobytes()) if cells is not None else None
     for a in probe.design:
         if a in unused:
@@ -979,7 +979,8 @@ def future_arrays(
 ) -> FutureArrays:
     """The arrays of samples ``sl``: parameters through ``probe``, then ``events``. With
     ``cells`` (process, region indices), (process, region, ...) arrays hold only those
-    cells; ``shifts`` is :func:`parameter_shifts` of ``samples`` (read once per replay)."""
+    cells; ``shifts``, :func:`parameter_shifts` of all ``samples``, may be passed to skip
+    reading the chunk's from the Dataset."""
     base = net.ds
     memo = _memo(net)
     if samples is not None and probe is not None:
@@ -992,7 +993,7 @@ def future_arrays(
     arr["destroyed_fraction"] = np.broadcast_to(d, (S, *d.shape))
     fa = FutureArrays(arr, cells=cells)
     if samples is not None and probe is not None and probe.curves:
-        dx = (parameter_shifts(probe, samples) if shifts is None else shifts)[sl]
+        dx = parameter_shifts(probe, samples, sl) if shifts is None else shifts[sl]
         for a in CURVED:
             key = ("curves", a)
             if key not in probe.design_cells:

@@ -118,15 +118,20 @@ def _chain(s0, nb, target, inv, R, ch, fx, ratio, bufs, a, v):  # type: ignore[n
     """One period through the chain for a block of samples (replay._run_chain): activity
     ``a`` (K, block), carriers made and used (C·R, block)."""
     (need_ptr, need_row, need_val, make_row, make_val, stage_lo, stage_hi, rg_ptr, rg_c,
-     rr_ptr, rr_c, in_rows, in_n, mk_ptr, mk_rows, nd_ptr, nd_rows) = ch  # fmt: skip
-    fx_k, fx_row, fx_dneed, fx_dmake, fx_hit, fx_perm, fx_sptr, fx_srow_ptr, fx_srows = fx
+     rr_ptr, rr_c, in_rows, in_n, mk_ptr, mk_rows, nd_ptr, nd_rows, _za, _zm) = ch  # fmt: skip
+    (fx_k, fx_row, fx_dneed, fx_dmake, fx_hit, fx_perm, fx_sptr, fx_srow_ptr, fx_srows, z_ask,
+     z_mu) = fx  # fmt: skip
     ask, made, used, tmp = bufs
     ag, hg, m = v[0], v[1], v[2]
     K = target.shape[0]
-    CR = ask.shape[0]
-    for row in range(CR):
+    # only rows some cell writes are cleared: the others stay 0 from the start
+    for i in range(z_ask.shape[0]):
+        row = z_ask[i]
         for j in range(nb):
             ask[row, j] = 0.0
+    for i in range(z_mu.shape[0]):
+        row = z_mu[i]
+        for j in range(nb):
             made[row, j] = 0.0
             used[row, j] = 0.0
     for k in range(K):
@@ -369,7 +374,7 @@ def periods(cells, ch, fx, acc, money, out):  # type: ignore[no-untyped-def]
     B = BLOCK
     target = np.empty((K, B))
     a = np.empty((K, B))
-    bufs = (np.empty((CR, B)), np.empty((CR, B)), np.empty((CR, B)), np.zeros((CR, B)))
+    bufs = (np.zeros((CR, B)), np.zeros((CR, B)), np.zeros((CR, B)), np.zeros((CR, B)))
     made, used = bufs[1], bufs[2]
     ratio = np.empty((CR + 1, B))
     inv = np.empty((C, B))
@@ -468,7 +473,9 @@ def periods(cells, ch, fx, acc, money, out):  # type: ignore[no-untyped-def]
                     for r in range(Ro):
                         for j in range(nb):
                             dep[i, r, j] *= kk[j]
-                for row in range(CR):
+                z_mu = fx[10]
+                for q in range(z_mu.shape[0]):
+                    row = z_mu[q]
                     for j in range(nb):
                         made[row, j] *= kk[j]
                         used[row, j] *= kk[j]
@@ -616,18 +623,23 @@ def chain_args(cp: Any, st: Any, R: int) -> tuple[Any, ...]:
         mk_rows,
         nd_ptr,
         nd_rows,
+        _i(np.unique(need.indices)),  # rows asked for
+        _i(np.union1d(mk_rows, nd_rows)),  # rows made or used
     )
     cp.memo[key] = out
     return out
 
 
-def fix_args(fix: Any, n_stages: int, S: int) -> tuple[Any, ...]:
-    """The sampled io entries (:class:`~fab2flop.risk.replay.IoChanges`, or None)."""
+def fix_args(fix: Any, n_stages: int, S: int, ch: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The sampled io entries (:class:`~fab2flop.risk.replay.IoChanges`, or None) and the
+    rows the period loop clears each period: asked for, and made or used (of the chain
+    ``ch`` and of the entries)."""
+    z_ask, z_mu = ch[17], ch[18]
     if fix is None:
         z = np.zeros(0, np.int64)
         zs = np.zeros(n_stages + 1, np.int64)
         e2 = np.zeros((0, S))
-        return (z, z, e2, e2, z, z, zs, zs, z)
+        return (z, z, e2, e2, z, z, zs, zs, z, z_ask, z_mu)
     perm, srows = [], []
     sptr = np.zeros(n_stages + 1, np.int64)
     for s, got in enumerate(fix.by_stage):
@@ -646,6 +658,8 @@ def fix_args(fix: Any, n_stages: int, S: int) -> tuple[Any, ...]:
         sptr,
         srow_ptr,
         srow,
+        _i(np.union1d(z_ask, fix.scatter[0])),
+        _i(np.union1d(z_mu, srow)),
     )
 
 

@@ -37,7 +37,7 @@ from scipy import sparse
 from .. import dynamics as dyn
 from ..constants import H100_FLOPS_BF16_DENSE, SAMPLE
 from ..network import Network
-from .futures import FutureArrays, Probe, SampledEvent, future_arrays, parameter_shifts
+from .futures import FutureArrays, Probe, SampledEvent, future_arrays
 
 TOL = 1e-9
 # sampled arrays the dispatch does not read (left at nominal in its futures)
@@ -801,8 +801,8 @@ def replay_chunk(
         kn.periods(
             (kn._f(cap), kn._f(plan_act), kn._f(arr["var_cost_usd_per_unit"]), dt,
              kn._i(cp.gperm), kn._i(np.concatenate(([0], np.cumsum(cp.gsize))))),
-            kn.chain_args(cp, st, R),
-            kn.fix_args(fix, len(cp.stages), S),
+            ch := kn.chain_args(cp, st, R),
+            kn.fix_args(fix, len(cp.stages), S, ch),
             (kn._i(acc_c), kn._f(pdep), kn._f(start), kn._f(draw_full[:, a_on]),
              kn._i(draw_c), kn._i(r_on), np.ascontiguousarray(dc_on, bool),
              kn._f(arr["deploy_cap_units_per_year"]), kn._f(per_unit), kn._i(life_on),
@@ -947,6 +947,17 @@ def _replay_out(
 PROCESSES_FROM = 4  # chunks from which a pool of processes is worth its start
 
 
+def _shared(shape: tuple[int, ...]) -> np.ndarray:
+    """A zeroed float64 array in anonymous shared memory: what a forked worker writes in it,
+    the parent reads (``mmap(-1, ...)`` maps MAP_SHARED | MAP_ANONYMOUS on Linux; where
+    it is not shared, chunks run in this process or in threads, which share it anyway)."""
+    import mmap
+
+    n = int(np.prod(shape))
+    buf = mmap.mmap(-1, max(n, 1) * 8)
+    return np.frombuffer(buf, np.float64, count=n).reshape(shape)
+
+
 def _run_chunks(one: Callable[[int], Any], starts: list[int], workers: int) -> Any:
     """``one(lo)`` of every chunk start, in order. With ``workers`` > 1: a pool of forked
     processes when there are enough chunks and the platform forks (the period loop's many
@@ -994,36 +1005,34 @@ def replay(
     N = samples.sizes[SAMPLE] if samples is not None else int(n or 1)
     T = plan.activity.shape[-1]
     cats = cp.cats
+    # the results, written by each chunk where it runs: in memory shared with the forked
+    # workers (so only small things travel back; 100,000 samples hold ~380 MB of these)
     out = {
-        k: np.zeros((N, T))
+        k: _shared((N, T))
         for k in ("compute_h100e", "spend_usd", "funding_usd", "usable_money_usd", "cash_usd")
     }
-    stage_out = np.zeros((N, len(cats), T))
-    acc_h = np.zeros((N, plan.deployed.shape[0], T))
+    stage_out = _shared((N, len(cats), T))
+    acc_h = _shared((N, plan.deployed.shape[0], T))
     acts = []
     deps: dict[str, np.ndarray] = {}
     # probe designs are built once, before chunks run side by side
     cells = (cp.pk, cp.rk)
-    shifts = parameter_shifts(probe, samples) if probe is not None and samples is not None else None
     if probe is not None and probe.design is None and samples is not None:
-        future_arrays(net, probe, samples, slice(0, 1), [], cells=cells, shifts=shifts)
+        future_arrays(net, probe, samples, slice(0, 1), [], cells=cells)
 
     def one(lo: int) -> tuple[slice, dict[str, Any]]:
         sl = slice(lo, min(N, lo + chunk))
         m = sl.stop - sl.start
-        fa = future_arrays(
-            net, probe, samples, sl, events, n=m, cells=cells, shifts=shifts, unused=UNUSED
-        )
+        fa = future_arrays(net, probe, samples, sl, events, n=m, cells=cells, unused=UNUSED)
         r = replay_chunk(net, plan, st, fa, cp, engine)
-        got: dict[str, Any] = {
-            "compute_h100e": r.compute_h100e,
-            "spend_usd": r.spend_usd,
-            "funding_usd": r.funding_usd,
-            "usable_money_usd": r.usable_money_usd,
-            "cash_usd": r.cash_usd,
-            "stage": r.stage_activity,
-            "acc_h": r.accelerator_h100e,
-        }
+        out["compute_h100e"][sl] = r.compute_h100e
+        out["spend_usd"][sl] = r.spend_usd
+        out["funding_usd"][sl] = r.funding_usd
+        out["usable_money_usd"][sl] = r.usable_money_usd
+        out["cash_usd"][sl] = r.cash_usd
+        stage_out[sl] = r.stage_activity
+        acc_h[sl] = r.accelerator_h100e
+        got: dict[str, Any] = {}
         if keep_activity:
             got["activity"] = r.activity
         if dependence and (dependence_samples is None or lo < dependence_samples):
@@ -1033,10 +1042,6 @@ def replay(
         return sl, got
 
     def keep(sl: slice, got: dict[str, Any]) -> None:
-        for k in out:
-            out[k][sl] = got[k]
-        stage_out[sl] = got["stage"]
-        acc_h[sl] = got["acc_h"]
         if keep_activity:
             acts.append(got["activity"])
         for k, v in got.get("deps", {}).items():
