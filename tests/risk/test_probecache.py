@@ -96,3 +96,20 @@ def test_probe_parameters_reads_the_disk_before_probing(probed, tmp_path, monkey
     again = futures.probe_parameters(net, ds, workers=1)
     assert again is not first and again.varied == first.varied == p.varied
     assert again.held == p.held and len(again.curves) == len(p.curves)
+
+
+def test_only_the_newest_files_are_kept(probed, tmp_path, monkeypatch):
+    import os
+
+    net, ds, names, p = probed
+    monkeypatch.setenv("FAB2FLOP_CACHE_DIR", str(tmp_path))
+    for i in range(probecache.KEEP + 3):  # older files of other versions
+        f = tmp_path / f"probe-v{probecache.FORMAT}-old{i:02d}.npz"
+        f.write_bytes(b"x")
+        os.utime(f, (1000 + i, 1000 + i))
+    key = probecache.probe_key(net, ds, names)
+    probecache.save(key, p)
+    left = sorted(f.name for f in tmp_path.glob("probe-*.npz"))
+    assert len(left) == probecache.KEEP and probecache._file(key).name in left
+    # the oldest went first: old00..old03 (4 = KEEP + 3 + 1 - KEEP) are gone
+    assert not any(f"old{i:02d}" in n for n in left for i in range(4))

@@ -93,8 +93,18 @@ def save(key: str, probe: Any) -> None:
         except BaseException:
             os.unlink(tmp)
             raise
+        _prune(path.parent)
     except OSError:
         return
+
+
+KEEP = 16  # probe files kept (the newest): each version of the package writes its own
+
+
+def _prune(folder: Path) -> None:
+    files = sorted(folder.glob(f"probe-v{FORMAT}-*.npz"), key=lambda p: p.stat().st_mtime)
+    for old in files[:-KEEP]:
+        old.unlink(missing_ok=True)
 
 
 def load(key: str) -> Any:

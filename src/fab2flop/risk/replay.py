@@ -299,15 +299,23 @@ class Capacities:
 
 
 def capacities(
-    net: Network, plan: Plan, st: Structure, fa: FutureArrays, cp: Compact
+    net: Network,
+    plan: Plan,
+    st: Structure,
+    fa: FutureArrays,
+    cp: Compact,
+    limits: bool = False,
 ) -> Capacities:
     """Capacity from the fixed builds (re-timed by delays, less destruction), with the
     shared dynamics, on the cells; capacity and capex are linear in the openings, so the
-    nominal timing is computed once and only re-timed cells per sample."""
+    nominal timing is computed once and only re-timed cells per sample. With ``limits``,
+    ``usable`` is each cell's limit (what replay_chunk's numpy path makes of it), computed
+    with capacity and fixed O&M in one compiled pass (``capacity`` is then None)."""
     ds, arr = net.ds, fa.arrays
     S = fa.n
     pk, rk = cp.pk, cp.rk
     P, R, T = plan.new.shape
+    K = len(pk)
     life = ds["life_periods"].values[pk]  # (K,): against (..., K) openings
     ramp = ds["ramp_periods"].values[pk]
     ol0 = ds["open_lead_periods"].values
@@ -342,14 +350,14 @@ def capacities(
         var = var[opens[var]]
     else:  # destruction: every cell with openings per sample
         var = np.flatnonzero(opens)
-    # capacity = existing + built; usable = availability x (capacity - unripe): the nominal
-    # built and unripe of every cell, then the cells that vary per sample overwritten
-    capacity = np.add(arr["existing"], stock0)
-    usable = np.subtract(capacity, unripe0)
+    # the built capacity and unripe part of the cells that vary per sample
+    built_v = unripe_v = np.zeros((S, 0, T))
     if var.size:
         new_v = np.broadcast_to(new0[var], (S, var.size, T)).copy()
         if moved is not None:
-            on = np.isin(moved[4], var)
+            on = np.zeros(K, bool)
+            on[var] = True
+            on = on[moved[4]]
             new_v[:, np.searchsorted(var, moved[4][on])] = moved[2][:, on]
         life_v = life_s[:, var] if life_s is not None else life[var]
         if d is None:
@@ -360,9 +368,45 @@ def capacities(
             lv = life_v if np.ndim(life_v) == 2 else life_v[None, :]
             built_v = dyn.capacity_stock(new_v, 0.0, lv, dv)
             unripe_v = dyn.ramp_unripe(new_v, ramp[var], lv, dv)
+    cap_spend = _capex_spend(arr, W0, new0, moved, S, T)
+    rate = arr["fixed_om_usd_per_unit_year"][:, pk] * st.buildable[pk][None]  # (S,K)
+    kf = np.flatnonzero(st.buildable[pk])  # cells paying fixed O&M
+    if limits:  # compiled: capacity, the cells' limits and fixed O&M in one pass
+        from . import kernel as kn
+
+        # cells not buildable take availability x existing when the plan (or a delay)
+        # opens any of them (as replay_chunk's numpy path)
+        nbc = ~st.buildable[pk]
+        opened = bool(new0[nbc].any()) or bool(nbc[np.asarray(km, int)].any())
+        override = nbc & opened
+        vpos = np.full(K, -1)
+        vpos[var] = np.arange(var.size)
+        cap = np.empty((S, K, T))
+        fixed = np.empty((S, T))
+        kn.limits(
+            kn._f(arr["existing"]), kn._f(stock0), kn._f(unripe0), kn._f(arr["availability"]),
+            kn._i(vpos), kn._f(built_v), kn._f(unripe_v), override,
+            np.ascontiguousarray(st.unlimited[pk]), np.ascontiguousarray(ds["active"].values[pk]),
+            kn._f(rate), np.ascontiguousarray(st.buildable[pk]), st.dt, cap, fixed,
+        )  # fmt: skip
+        return Capacities(None, cap, cap_spend + fixed, np.asarray(km, int))
+    # capacity = existing + built; usable = availability x (capacity - unripe): the nominal
+    # built and unripe of every cell, then the cells that vary per sample overwritten
+    capacity = np.add(arr["existing"], stock0)
+    usable = np.subtract(capacity, unripe0)
+    if var.size:
         capacity[:, var] = arr["existing"][:, var] + built_v
         usable[:, var] = capacity[:, var] - unripe_v
     usable *= arr["availability"]
+    fixed = np.einsum("sk,skt->st", rate[:, kf], capacity[:, kf]) * st.dt
+    return Capacities(capacity, usable, cap_spend + fixed, np.asarray(km, int))
+
+
+def _capex_spend(
+    arr: dict[str, np.ndarray], W0: np.ndarray, new0: np.ndarray, moved: Any, S: int, T: int
+) -> np.ndarray:
+    """(S,T) capex of the fixed openings: linear in the prices, one matrix (T x K·T) for
+    the cells at their nominal timing, and the re-timed cells' own schedules."""
     # capex of the fixed openings is linear in the prices: one matrix (T x K·T)
     pay = new0.any(axis=1)  # cells with openings; re-timed ones pay their own schedule
     if moved is not None:
@@ -374,10 +418,7 @@ def capacities(
         pi, ri, new_c, ol_c, km = moved
         price = arr["capex_usd_per_unit"][:, km]
         cap_spend += dyn.capex_spread(new_c * price, ol_c).sum(axis=1)
-    rate = arr["fixed_om_usd_per_unit_year"][:, pk] * st.buildable[pk][None]  # (S,K)
-    kf = np.flatnonzero(st.buildable[pk])  # cells paying fixed O&M
-    fixed = np.einsum("sk,skt->st", rate[:, kf], capacity[:, kf]) * st.dt
-    return Capacities(capacity, usable, cap_spend + fixed, np.asarray(km, int))
+    return cap_spend  # type: ignore[no-any-return]
 
 
 def sample_life(fa: FutureArrays, life: np.ndarray, pk: np.ndarray) -> np.ndarray | None:
@@ -742,19 +783,20 @@ def replay_chunk(
     C = st.io.shape[1]
     dt = st.dt
     pk, rk = cp.pk, cp.rk
-    caps = capacities(net, plan, st, fa, cp)
+    caps = capacities(net, plan, st, fa, cp, limits=engine == "numba")
     fix = io_changes(fa, st, cp, R)
-    avail = arr["availability"]
-    # what each cell can do: usable capacity where the plan builds (else availability x
-    # existing), without limit where unlimited, 0 where inactive or unavailable
     cap = caps.usable  # (S,K,T), ours to change
-    nb = np.flatnonzero(~st.buildable[pk])
-    if plan.new[pk[nb], rk[nb]].any() or np.isin(caps.moved, nb).any():
-        cap[:, nb] = avail[:, nb] * arr["existing"][:, nb]
-    np.maximum(cap, 0.0, out=cap)
-    cap[:, st.unlimited[pk]] = np.inf
-    cap[:, ~ds["active"].values[pk]] = 0.0
-    np.copyto(cap, 0.0, where=avail <= 0)
+    if engine == "numpy":
+        # what each cell can do: usable capacity where the plan builds (else availability
+        # x existing), without limit where unlimited, 0 where inactive or unavailable
+        avail = arr["availability"]
+        nb = np.flatnonzero(~st.buildable[pk])
+        if plan.new[pk[nb], rk[nb]].any() or np.isin(caps.moved, nb).any():
+            cap[:, nb] = avail[:, nb] * arr["existing"][:, nb]
+        np.maximum(cap, 0.0, out=cap)
+        cap[:, st.unlimited[pk]] = np.inf
+        cap[:, ~ds["active"].values[pk]] = 0.0
+        np.copyto(cap, 0.0, where=avail <= 0)
     committed = caps.committed_usd
     plan_act = plan.activity[pk, rk]  # (K,T)
     b = net.scenario.budget
