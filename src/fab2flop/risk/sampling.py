@@ -253,9 +253,11 @@ def sample_uncertainty(res: ResolvedUncertainty, samples: int | None = None) -> 
     n = int(samples if samples is not None else res.samples)
     k = len(res.parameters)
     u = unit_points(n, k + EVENT_COLUMNS * len(res.events), res.method, res.seed)
-    up = correlate(u[:, :k], res, res.seed)
+    # one contiguous row per parameter (a column of the (n, k) draws is strided: the inverse
+    # CDFs ran ~3x slower on it)
+    up = np.ascontiguousarray(correlate(u[:, :k], res, res.seed).T)
     data: dict[str, xr.Variable] = {
-        p.name: _param_var(p, up[:, j]) for j, p in enumerate(res.parameters)
+        p.name: _param_var(p, up[j]) for j, p in enumerate(res.parameters)
     }
     units = {"occurs": "1", "start": "year", "duration_years": "years", "fraction": "1"}
     for e, ev in enumerate(res.events):
