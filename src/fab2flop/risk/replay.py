@@ -770,9 +770,9 @@ def replay_chunk(
     cp: Compact | None = None,
     engine: str = "auto",
 ) -> ReplayOut:
-    """Simulate the plan under the futures of one chunk: the period loop compiled one
-    sample at a time (``engine="numba"``) or vectorised over samples with numpy (the
-    reference, samples axis last)."""
+    """Simulate the plan under the futures of one chunk: the cells' limits and the period
+    loop compiled (``engine="numba"``, :mod:`fab2flop.risk.kernel`) or vectorised over
+    samples with numpy (the reference, samples axis last)."""
     engine = engine_of(engine)
     cp = cp if cp is not None else compact(net, st)
     fa = fa.compacted((cp.pk, cp.rk))
