@@ -100,3 +100,19 @@ def test_one_compiled_loop_serves_every_chunk(case):
     n = len(kernel.periods.signatures)
     replay_chunk(su.net, su.plan, st, fa, cp, engine="numba")
     assert n == 1 and len(kernel.periods.signatures) == 1
+
+
+def test_without_numba_replay_runs_the_numpy_loop(case, monkeypatch):
+    """Where numba cannot be imported (a Python it has no wheel for), ``auto`` is the
+    numpy loop, ``numba`` is refused with the reason, and replay still answers the same."""
+    from fab2flop.risk.replay import replay
+
+    su, *_ = case
+    want = replay(su.net, su.plan, su.samples, su.probe, su.events, workers=1).dataset
+    monkeypatch.setattr(kernel, "HAVE_NUMBA", False)
+    assert engine_of("auto") == "numpy"
+    with pytest.raises(ValueError, match="numba cannot be imported"):
+        engine_of("numba")
+    got = replay(su.net, su.plan, su.samples, su.probe, su.events, workers=1).dataset
+    for k in ("compute_h100e", "spend_usd", "cash_usd", "accelerator_h100e"):
+        np.testing.assert_allclose(got[k].values, want[k].values, rtol=1e-12, err_msg=k)
