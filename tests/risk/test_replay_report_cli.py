@@ -119,3 +119,17 @@ def test_the_scenarios_uncertainty_field_is_validated_with_the_scenario():
         raise AssertionError("samples: 0 was accepted")
     data["uncertainty"] = {"samples": 3, "seed": 4}
     assert validate_scenario(data).uncertainty.samples == 3
+
+
+def test_dependence_samples_are_whole_chunks_and_said(tmp_path):
+    f = _small_scenario(tmp_path, samples=12)
+    base = ["risk", "replay", f, "--json", "--no-store", "--chunk", "4"]
+    r = runner.invoke(app, [*base, "--dependence-samples", "5"])  # two chunks of 4 -> 8
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["samples"] == 12 and s["dependence_samples"] == 8
+    assert s["dependence_spread"]["taiwan_dependent_share"]["p50"]
+    r = runner.invoke(app, [*base, "--dependence-samples", "0"])
+    assert r.exit_code == 0, r.output
+    s = json.loads(r.stdout)
+    assert s["dependence_samples"] == 0 and not s["dependence_spread"]["by_vendor"]

@@ -90,7 +90,8 @@ def _progress(quiet: bool) -> Progress:
 
 
 # the dependence attribution costs several times the replay; the P5/P50/P95 of its shares
-# need far fewer samples (8,192 = 2^13: a whole Sobol block; docs/risk.md compares)
+# need far fewer samples (8,192 = 2^13: a whole Sobol block; docs/context-dependence.md
+# compares them with all of 100,000)
 DEPENDENCE_SAMPLES = 8192
 
 
