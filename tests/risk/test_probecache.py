@@ -3,7 +3,6 @@ what they depend on (not by seed or sample count), and never trusted when unread
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from fab2flop import load_scenario
@@ -12,7 +11,7 @@ from fab2flop.risk import futures, probecache
 from fab2flop.risk.replay import resolve_for
 from fab2flop.risk.sampling import sample_uncertainty
 
-from .test_replay_chunks import MIXED
+from .test_replay_chunks import MIXED, assert_same_probes
 
 
 def _samples(**changes):
@@ -40,19 +39,8 @@ def test_a_saved_probe_reads_back_equal(probed, tmp_path, monkeypatch):
     assert probecache.load(key) is None  # nothing saved yet
     probecache.save(key, p)
     q = probecache.load(key)
-    assert [r.name for r in q.responses] == [r.name for r in p.responses]
     assert len(p.curves) > 0 and any(r.changes for r in p.responses)  # something to compare
-    for a, b in zip(p.responses, q.responses, strict=True):
-        assert (a.nominal, a.held, a.error, sorted(a.changes)) == (
-            b.nominal, b.held, b.error, sorted(b.changes),
-        )  # fmt: skip
-        for k in a.changes:
-            for x, y in zip(a.changes[k], b.changes[k], strict=True):
-                np.testing.assert_array_equal(x, y)
-    for a, b in zip(p.curves, q.curves, strict=True):
-        assert (a.name, a.array, a.x0) == (b.name, b.array, b.x0)
-        for f in ("idx", "xs", "ys", "nominal"):
-            np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
+    assert_same_probes(p, q)
     assert q.varied == p.varied and q.held == p.held
 
 

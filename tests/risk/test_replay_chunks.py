@@ -84,14 +84,22 @@ def test_probes_on_forked_workers_equal_the_serial_probes(su, monkeypatch):
     serial = futures.probe_parameters(su.net, su.samples, workers=1, disk=False)
     futures._PROBES.clear()
     forked = futures.probe_parameters(su.net, su.samples, workers=2, disk=False)
-    assert [r.name for r in serial.responses] == [r.name for r in forked.responses]
     assert len(serial.responses) == 4 and len(serial.curves) > 0  # the life has a curve
-    for a, b in zip(serial.responses, forked.responses, strict=True):
-        assert (a.held, a.error, set(a.changes)) == (b.held, b.error, set(b.changes))
+    assert_same_probes(serial, forked)
+
+
+def assert_same_probes(p, q) -> None:
+    """Two probes hold the same responses and curves, in the same order, to the bit."""
+    assert [r.name for r in q.responses] == [r.name for r in p.responses]
+    for a, b in zip(p.responses, q.responses, strict=True):
+        assert (a.nominal, a.held, a.error, sorted(a.changes)) == (
+            b.nominal, b.held, b.error, sorted(b.changes),
+        )  # fmt: skip
         for k in a.changes:
             for x, y in zip(a.changes[k], b.changes[k], strict=True):
                 np.testing.assert_array_equal(x, y)
-    for a, b in zip(serial.curves, forked.curves, strict=True):
+    assert [c.name for c in q.curves] == [c.name for c in p.curves]
+    for a, b in zip(p.curves, q.curves, strict=True):
         assert (a.name, a.array, a.x0) == (b.name, b.array, b.x0)
         for f in ("idx", "xs", "ys", "nominal"):
             np.testing.assert_array_equal(getattr(a, f), getattr(b, f), err_msg=f)
