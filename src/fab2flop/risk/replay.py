@@ -1098,10 +1098,7 @@ def replay(
 
     with threadpool_limits(1, user_api="blas"):
         if engine == "numba" and workers > 1 and len(starts) > 1:
-            from .kernel import periods
-
-            if not periods.signatures:  # compile (or load) the loop once, before forking
-                keep(*one(starts.pop(0)))
+            warm(net, plan)  # compiled (or loaded) once here, before the workers fork
         for item in _run_chunks(one, starts, workers):
             keep(*item)
     cat_of = np.array([cats.index(str(c)) for c in net.ds["category"].values])
@@ -1156,8 +1153,9 @@ def replay(
 
 
 def warm(net: Network, plan: Plan) -> None:
-    """Compile (or load from numba's cache) the compiled period loop here, with one
-    nominal sample: forked chunk workers then inherit it instead of compiling it each."""
+    """Compile (or load from numba's cache) the compiled loop here, with one nominal
+    sample, unless it is already: forked chunk workers then inherit it instead of compiling
+    it each (``setup`` calls it with a status line; ``replay`` before it forks)."""
     from .futures import future_arrays as fut
     from .kernel import periods
 
